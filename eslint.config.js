@@ -1,0 +1,43 @@
+import globals from "globals";
+import pluginJs from "@eslint/js";
+import tseslint from "typescript-eslint";
+import convexPlugin from "@convex-dev/eslint-plugin";
+
+// The plugin's recommended config only matches files under a `convex/` folder;
+// the component lives in src/component, so its rules are applied there explicitly.
+const convexRules = convexPlugin.configs.recommended[0].rules;
+
+export default [
+  { ignores: ["dist/**", "**/_generated/**", "node_modules/**", "*.config.{js,mjs,cjs,ts}"] },
+  pluginJs.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["src/**/*.ts", "example/**/*.ts", "bench/**/*.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: {
+        project: ["./tsconfig.test.json"],
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: globals.worker,
+    },
+    plugins: { "@convex-dev": convexPlugin },
+    rules: {
+      ...convexRules,
+      "@convex-dev/no-filter-in-query": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
+    },
+  },
+  {
+    files: ["**/*.test.ts", "src/testing/**", "src/test.ts"],
+    languageOptions: { globals: { ...globals.worker, ...globals.node } },
+  },
+  {
+    files: ["scripts/**/*.{js,mjs}"],
+    languageOptions: { globals: globals.node },
+  },
+];

@@ -1,0 +1,390 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import {
+  kindeEvent,
+  kindeUserId,
+  readKindeTables,
+  startKindeTestIssuer,
+  userAuthenticated,
+  userCreated,
+  userDeleted,
+  userUpdated,
+  type KindeTestIssuer,
+} from "convex-kinde/test";
+import { api } from "./_generated/api.js";
+import { initConvexTest } from "./setup.test.js";
+
+let issuer: KindeTestIssuer;
+let t: ReturnType<typeof initConvexTest>;
+
+beforeAll(async () => {
+  issuer = await startKindeTestIssuer();
+});
+afterAll(async () => {
+  await issuer.close();
+});
+beforeEach(() => {
+  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
+  t = initConvexTest();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+  issuer.setMode("ok");
+});
+
+/** POSTs a body to the webhook route as Kinde does. */
+async function post(body: string, headers: Record<string, string> = {}) {
+  const response = await t.fetch("/kinde/webhook", {
+    method: "POST",
+    headers: { "content-type": "application/jwt", ...headers },
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Signs and delivers a payload; returns the status and the response text. */
+async function deliver(payload: object, headers?: Record<string, string>) {
+  return await post(await issuer.sign(payload), headers);
+}
+
+const getUser = (kindeId: string) => t.query(api.users.byKindeId, { kindeId });
+
+const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
+
+describe("200: verified events", () => {
+  test("user.created is applied and recorded once", async () => {
+    const id = kindeUserId();
+    const event = userCreated(
+      {
+        id,
+        email: "Ada@Example.com",
+        first_name: "Ada",
+        last_name: "Lovelace",
+        organizations: [
+          {
+            code: "org_aaaaaaaaaaa",
+            roles: [{ id: "r-1", key: "admin" }],
+            permissions: [{ id: "p-1", key: "read:invoices" }],
+          },
+        ],
+      },
+      { at: T0 },
+    );
+    const response = await deliver(event, { "webhook-id": "msg_1" });
+    expect(response).toEqual({ status: 200, text: `applied ${event.event_id}\n` });
+
+    expect(await getUser(id)).toEqual({
+      kindeId: id,
+      email: "Ada@Example.com",
+      firstName: "Ada",
+      lastName: "Lovelace",
+      isSuspended: false,
+      isPasswordResetRequested: false,
+      organizations: [
+        { code: "org_aaaaaaaaaaa", roles: ["admin"], permissions: ["read:invoices"] },
+      ],
+    });
+    const tables = await readKindeTables(t);
+    expect(tables.webhookEvents).toMatchObject([
+      {
+        eventId: event.event_id,
+        type: "user.created",
+        source: "admin",
+        outcome: "applied",
+        entityKey: `user:${id}`,
+        webhookId: "msg_1",
+      },
+    ]);
+    expect(tables.kindeMemberships).toMatchObject([
+      {
+        kindeId: id,
+        orgCode: "org_aaaaaaaaaaa",
+        roles: [{ id: "r-1", key: "admin" }],
+        permissions: [{ id: "p-1", key: "read:invoices" }],
+      },
+    ]);
+  });
+
+  test("a duplicate delivery (same signed event_id) writes nothing, even with a new webhook-id", async () => {
+    const id = kindeUserId();
+    const token = await issuer.sign(userCreated({ id, first_name: "Ada" }, { at: T0 }));
+    expect((await post(token, { "webhook-id": "msg_1" })).status).toBe(200);
+    const before = await readKindeTables(t);
+    const again = await post(token, { "webhook-id": "msg_replayed" });
+    expect(again.status).toBe(200);
+    expect(again.text).toMatch(/^duplicate event_/);
+    expect(await readKindeTables(t)).toEqual(before);
+  });
+
+  test("a stale update is recorded as stale and changes nothing", async () => {
+    const id = kindeUserId();
+    await deliver(userUpdated({ id, first_name: "New" }, { at: T0 + 2000 }));
+    const stale = await deliver(userUpdated({ id, first_name: "Old" }, { at: T0 + 1000 }));
+    expect(stale.status).toBe(200);
+    expect(stale.text).toMatch(/^stale /);
+    expect((await getUser(id))?.firstName).toBe("New");
+    const { webhookEvents } = await readKindeTables(t);
+    expect(webhookEvents.map((e) => e.outcome)).toEqual(["applied", "stale"]);
+  });
+
+  test.each([
+    [
+      "organization.created",
+      {
+        organization: { code: "org_7c2e9b4d1f0", external_id: null, handle: "acme", name: "Acme" },
+      },
+    ],
+    [
+      "role.created",
+      { role: { id: "r", key: "admin", name: "Admin", description: null, is_default_role: false } },
+    ],
+    ["user.authentication_failed", { user: { id: "kp_1" } }],
+    ["customer.plan_assigned", { anything: [1, { $weird: true, __proto__: { polluted: 1 } }] }],
+  ])("%s is acknowledged and recorded as ignored", async (type, data) => {
+    const event = kindeEvent(type, data, { at: T0 });
+    expect(await deliver(event)).toEqual({ status: 200, text: `ignored ${event.event_id}\n` });
+    const tables = await readKindeTables(t);
+    expect(tables.kindeUsers).toEqual([]);
+    expect(tables.webhookEvents).toMatchObject([
+      { eventId: event.event_id, type, outcome: "ignored" },
+    ]);
+    expect(tables.webhookEvents[0]).not.toHaveProperty("entityKey");
+  });
+
+  test("an event with no source (passkey.added's documented shape) is accepted", async () => {
+    const { source: _, ...event } = kindeEvent("passkey.added", {
+      user: { id: "kp_1" },
+      passkey: { id: "pk", name: "Passkey 1" },
+    });
+    expect((await deliver(event)).status).toBe(200);
+  });
+
+  test("a trailing slash in KINDE_ISSUER_URL is tolerated, and the option wins over the variable", async () => {
+    vi.stubEnv("KINDE_ISSUER_URL", `${issuer.url}/`);
+    expect((await deliver(userCreated({ id: kindeUserId() }))).status).toBe(200);
+  });
+});
+
+describe("the user mirror", () => {
+  test('Kinde\'s ugly shapes: email "" (phone-only), email null, roles null, {id,key} roles, microsecond offsets', async () => {
+    const phoneOnly = kindeUserId();
+    await deliver(
+      userCreated({
+        id: phoneOnly,
+        email: "",
+        phone: "+442071838750",
+        first_name: "",
+        last_name: null,
+      }),
+    );
+    expect(await getUser(phoneOnly)).toEqual({
+      kindeId: phoneOnly,
+      phone: "+442071838750",
+      isSuspended: false,
+      isPasswordResetRequested: false,
+      organizations: [],
+    });
+
+    const nullEmail = kindeUserId();
+    await deliver(
+      userCreated(
+        {
+          id: nullEmail,
+          email: null,
+          username: null,
+          organizations: [
+            { code: "org_bbbbbbbbbbb", roles: null, permissions: null },
+            {
+              code: "org_ccccccccccc",
+              roles: [{ id: "r-2", key: "member" }],
+              permissions: [{ id: "p-2", key: "read:docs" }],
+            },
+          ],
+        },
+        { offsetMinutes: -330 },
+      ),
+    );
+    expect((await getUser(nullEmail))?.organizations).toEqual([
+      { code: "org_bbbbbbbbbbb", roles: [], permissions: [] },
+      { code: "org_ccccccccccc", roles: ["member"], permissions: ["read:docs"] },
+    ]);
+    expect(await getUser(nullEmail)).not.toHaveProperty("email");
+  });
+
+  test("user.updated replaces the snapshot: memberships missing from it go away", async () => {
+    const id = kindeUserId();
+    await deliver(
+      userCreated(
+        {
+          id,
+          first_name: "Ada",
+          phone: "+15550100",
+          organizations: [
+            { code: "org_keep", roles: [{ id: "r-1", key: "admin" }], permissions: null },
+            { code: "org_drop", roles: null, permissions: null },
+          ],
+        },
+        { at: T0 },
+      ),
+    );
+    await deliver(
+      userUpdated(
+        {
+          id,
+          first_name: "Ada",
+          is_suspended: true,
+          organizations: [
+            { code: "org_keep", roles: [{ id: "r-3", key: "viewer" }], permissions: null },
+            { code: "org_new", roles: null, permissions: [{ id: "p-9", key: "write:docs" }] },
+          ],
+        },
+        { at: T0 + 1 },
+      ),
+    );
+    const user = await getUser(id);
+    expect(user).toMatchObject({ isSuspended: true, firstName: "Ada" });
+    expect(user).not.toHaveProperty("phone");
+    expect(user?.organizations).toEqual([
+      { code: "org_keep", roles: ["viewer"], permissions: [] },
+      { code: "org_new", roles: [], permissions: ["write:docs"] },
+    ]);
+    const { kindeMemberships } = await readKindeTables(t);
+    expect(kindeMemberships.map((m) => m.orgCode).sort()).toEqual(["org_keep", "org_new"]);
+  });
+
+  test("an update that arrives before its create inserts the user; the late create is stale", async () => {
+    const id = kindeUserId();
+    await deliver(userUpdated({ id, first_name: "Second" }, { at: T0 + 1000 }));
+    const create = await deliver(userCreated({ id, first_name: "First" }, { at: T0 }));
+    expect(create.text).toMatch(/^stale /);
+    expect((await getUser(id))?.firstName).toBe("Second");
+  });
+
+  test("events in the same millisecond order by microseconds, then by event id", async () => {
+    const id = kindeUserId();
+    await deliver(userUpdated({ id, first_name: "Later" }, { at: T0 + 0.002 }));
+    expect(
+      (await deliver(userUpdated({ id, first_name: "Earlier" }, { at: T0 + 0.001 }))).text,
+    ).toMatch(/^stale/);
+    await deliver(userUpdated({ id, first_name: "Tie-b" }, { at: T0 + 5, eventId: "event_b" }));
+    expect(
+      (await deliver(userUpdated({ id, first_name: "Tie-a" }, { at: T0 + 5, eventId: "event_a" })))
+        .text,
+    ).toMatch(/^stale/);
+    expect((await getUser(id))?.firstName).toBe("Tie-b");
+  });
+
+  test("user.deleted removes the user and memberships; a late update or create cannot bring it back", async () => {
+    const id = kindeUserId();
+    await deliver(
+      userCreated(
+        { id, organizations: [{ code: "org_x", roles: null, permissions: null }] },
+        { at: T0 },
+      ),
+    );
+    expect((await deliver(userDeleted(id, { at: T0 + 10_000 }))).text).toMatch(/^applied/);
+    expect(await getUser(id)).toBeNull();
+
+    for (const late of [
+      userUpdated({ id, first_name: "Zombie" }, { at: T0 + 5_000 }),
+      userCreated({ id }, { at: T0 }),
+      userUpdated({ id, first_name: "Zombie" }, { at: T0 + 20_000 }),
+      userAuthenticated(id, { at: T0 + 20_000 }),
+    ]) {
+      expect((await deliver(late)).text).toMatch(/^stale /);
+    }
+    expect(await getUser(id)).toBeNull();
+    const tables = await readKindeTables(t);
+    expect(tables.kindeUsers).toEqual([]);
+    expect(tables.kindeMemberships).toEqual([]);
+    expect(tables.tombstones).toMatchObject([{ kind: "user", key: id }]);
+    const tombstone = tables.tombstones[0] as { expiresAt: number };
+    expect(tombstone.expiresAt - Date.now()).toBeGreaterThan(3 * 24 * 3600_000);
+  });
+
+  test("a delete that arrives before the create still wins", async () => {
+    const id = kindeUserId();
+    await deliver(userDeleted(id, { at: T0 + 1000 }));
+    expect((await deliver(userCreated({ id }, { at: T0 }))).text).toMatch(/^stale /);
+    expect(await getUser(id)).toBeNull();
+  });
+
+  test("deletion is final even when an update with a later time was applied first", async () => {
+    const id = kindeUserId();
+    await deliver(userUpdated({ id }, { at: T0 + 5000 }));
+    expect((await deliver(userDeleted(id, { at: T0 }))).text).toMatch(/^applied/);
+    expect(await getUser(id)).toBeNull();
+  });
+
+  test("user.authenticated moves lastSignedInAt forward only, and survives profile updates", async () => {
+    const id = kindeUserId();
+    await deliver(userCreated({ id }, { at: T0 }));
+    await deliver(userAuthenticated(id, { at: T0 + 60_000 }));
+    expect((await getUser(id))?.lastSignedInAt).toBe(T0 + 60_000);
+    expect((await deliver(userAuthenticated(id, { at: T0 + 30_000 }))).text).toMatch(/^stale/);
+    expect((await getUser(id))?.lastSignedInAt).toBe(T0 + 60_000);
+    // A profile update older than the sign-in still applies: sign-ins do not version the profile.
+    await deliver(userUpdated({ id, first_name: "Ada" }, { at: T0 + 10_000 }));
+    expect(await getUser(id)).toMatchObject({ firstName: "Ada", lastSignedInAt: T0 + 60_000 });
+  });
+
+  test("a sign-in that arrives before user.created is kept", async () => {
+    const id = kindeUserId();
+    await deliver(userAuthenticated(id, { at: T0 + 500 }));
+    await deliver(userCreated({ id, email: "ada@example.com" }, { at: T0 }));
+    expect(await getUser(id)).toMatchObject({ email: "ada@example.com", lastSignedInAt: T0 + 500 });
+  });
+});
+
+describe("reading the mirror", () => {
+  test("getAuthUser resolves the signed-in identity's subject; null when signed out", async () => {
+    const id = kindeUserId();
+    await deliver(userCreated({ id, first_name: "Ada" }));
+    expect(await t.withIdentity({ subject: id }).query(api.users.me, {})).toMatchObject({
+      kindeId: id,
+      firstName: "Ada",
+    });
+    expect(await t.query(api.users.me, {})).toBeNull();
+    expect(await t.withIdentity({ subject: kindeUserId() }).query(api.users.me, {})).toBeNull();
+  });
+
+  test("getUserByEmail is case-insensitive and never matches users without email", async () => {
+    const id = kindeUserId();
+    await deliver(userCreated({ id, email: "Ada.Lovelace@Example.COM" }));
+    await deliver(userCreated({ id: kindeUserId(), email: "" }));
+    expect((await t.query(api.users.byEmail, { email: "ada.lovelace@example.com" }))?.kindeId).toBe(
+      id,
+    );
+    expect(
+      (await t.query(api.users.byEmail, { email: " ADA.LOVELACE@EXAMPLE.COM " }))?.kindeId,
+    ).toBe(id);
+    expect(await t.query(api.users.byEmail, { email: "" })).toBeNull();
+    expect(await t.query(api.users.byEmail, { email: "nobody@example.com" })).toBeNull();
+  });
+
+  test("listUsers pages through every user exactly once", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const id = kindeUserId();
+      ids.push(id);
+      await deliver(userCreated({ id, first_name: `User ${i}` }));
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const result: Awaited<ReturnType<typeof t.query<typeof api.users.list>>> = await t.query(
+        api.users.list,
+        {
+          paginationOpts: { numItems: 10, cursor },
+        },
+      );
+      pages++;
+      seen.push(...result.page.map((u) => u.kindeId));
+      if (result.isDone) break;
+      cursor = result.continueCursor;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(ids);
+  });
+});

@@ -1,0 +1,251 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { SignJWT, base64url, generateKeyPair } from "jose";
+import {
+  kindeEvent,
+  kindeUserId,
+  readKindeTables,
+  startKindeTestIssuer,
+  userCreated,
+  userUpdated,
+  type KindeTestIssuer,
+} from "convex-kinde/test";
+import { initConvexTest } from "./setup.test.js";
+
+let issuer: KindeTestIssuer;
+let t: ReturnType<typeof initConvexTest>;
+
+beforeAll(async () => {
+  issuer = await startKindeTestIssuer();
+});
+afterAll(async () => {
+  await issuer.close();
+});
+beforeEach(() => {
+  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
+  t = initConvexTest();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  issuer.setMode("ok");
+});
+
+async function post(body: BodyInit, headers: Record<string, string> = {}) {
+  const response = await t.fetch("/kinde/webhook", {
+    method: "POST",
+    headers: { "content-type": "application/jwt", ...headers },
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Asserts the answer and that the component's tables are still empty. */
+async function expectRefused(
+  response: { status: number; text: string },
+  status: number,
+  message: RegExp,
+) {
+  expect(response.status).toBe(status);
+  expect(response.text).toMatch(/^convex-kinde: /);
+  expect(response.text).toMatch(message);
+  expect(await readKindeTables(t)).toEqual({
+    kindeUsers: [],
+    kindeMemberships: [],
+    tombstones: [],
+    webhookEvents: [],
+  });
+}
+
+const event = () => userCreated({ id: kindeUserId(), email: "ada@example.com" });
+const encode = (value: object) => base64url.encode(JSON.stringify(value));
+
+describe("401: not a webhook signed by the issuer", () => {
+  test("a tampered payload (bad signature)", async () => {
+    const [header, , signature] = (await issuer.sign(event())).split(".");
+    const forged = `${header}.${encode({ ...event(), type: "user.deleted" })}.${signature}`;
+    await expectRefused(await post(forged), 401, /signature is invalid/);
+  });
+
+  test("a token signed by a key the issuer does not publish, after one key set refresh", async () => {
+    await expectRefused(
+      await post(await issuer.signWithUnknownKey(event())),
+      401,
+      /no key .* matches the token's kid/,
+    );
+  });
+
+  test("alg none", async () => {
+    const token = `${encode({ alg: "none", typ: "JWT" })}.${encode(event())}.`;
+    await expectRefused(
+      await post(token),
+      401,
+      /signed with "none"; Kinde webhooks are signed with RS256/,
+    );
+  });
+
+  test("HS256 signed with the public key as the secret (algorithm confusion)", async () => {
+    const jwks = (await (await fetch(`${issuer.url}/.well-known/jwks`)).json()) as {
+      keys: object[];
+    };
+    const secret = new TextEncoder().encode(JSON.stringify(jwks.keys[0]));
+    const token = await new SignJWT(event())
+      .setProtectedHeader({ alg: "HS256", kid: issuer.kid })
+      .sign(secret);
+    await expectRefused(await post(token), 401, /signed with "HS256"/);
+  });
+
+  test("RS512 with a key of the issuer's form", async () => {
+    const { privateKey } = await generateKeyPair("RS512");
+    const token = await new SignJWT(event())
+      .setProtectedHeader({ alg: "RS512", kid: issuer.kid })
+      .sign(privateKey);
+    await expectRefused(await post(token), 401, /"RS512"/);
+  });
+
+  test.each([
+    ["an empty body", ""],
+    ["JSON (the pre-2025 content type)", JSON.stringify(event())],
+    ["two segments", "eyJhbGciOiJSUzI1NiJ9.eyJ0eXBlIjoieCJ9"],
+    ["bad base64 in the header", "!!!.eyJ0eXBlIjoieCJ9.c2ln"],
+  ])("%s is not a JWT", async (_, body) => {
+    await expectRefused(await post(body), 401, /not a JWT/);
+  });
+
+  test.each([
+    [
+      "an access token",
+      {
+        iss: "https://acme.kinde.com",
+        aud: ["convex"],
+        sub: "kp_1",
+        azp: "client",
+        scp: ["openid"],
+      },
+      /`iss`, `aud`, `sub`, `azp`, `scp`/,
+    ],
+    [
+      "an M2M token",
+      {
+        aud: ["https://acme.kinde.com/api"],
+        azp: "m2m",
+        gty: ["client_credentials"],
+        scope: "read:users",
+      },
+      /not a webhook/,
+    ],
+    ["an ID token", { iss: "https://acme.kinde.com", sub: "kp_1" }, /`iss`, `sub`/],
+  ])("%s signed by the same keys is refused (token confusion)", async (_, claims, message) => {
+    const token = await issuer.sign({ ...event(), ...claims });
+    await expectRefused(await post(token), 401, message);
+  });
+
+  test("an expired token (Kinde webhooks carry no exp)", async () => {
+    const token = await issuer.sign({ ...event(), exp: Math.floor(Date.now() / 1000) - 60 });
+    await expectRefused(await post(token), 401, /refused/);
+  });
+});
+
+describe("400: verified, but not a usable event", () => {
+  test.each([
+    ["no event_id", () => ({ ...event(), event_id: undefined }), /event_id/],
+    ["no type", () => ({ ...event(), type: undefined }), /type/],
+    ["a timestamp that is not a date", () => ({ ...event(), timestamp: "tomorrow" }), /timestamp/],
+    [
+      "user.created without a user id",
+      () => kindeEvent("user.created", { user: { email: "a@b.c" } }),
+      /id/,
+    ],
+    [
+      "user.deleted with an empty id",
+      () => kindeEvent("user.deleted", { user: { id: "" } }),
+      /data\.user\.id/,
+    ],
+    [
+      "roles typed as strings",
+      () =>
+        userUpdated({
+          id: "kp_1",
+          organizations: [{ code: "o", roles: ["admin"] as never, permissions: null }],
+        }),
+      /roles/,
+    ],
+    [
+      "data not an object for a user event",
+      () => kindeEvent("user.updated", "nope" as never),
+      /data/,
+    ],
+  ])("%s", async (_, build, message) => {
+    await expectRefused(await post(await issuer.sign(build())), 400, message);
+  });
+});
+
+describe("413: too large", () => {
+  test("a declared length over 1 MiB is refused before reading", async () => {
+    const body = "x".repeat(1024 * 1024 + 1);
+    await expectRefused(await post(body), 413, /larger than 1048576 bytes/);
+  });
+
+  test("a streamed body without a length is cut off at 1 MiB", async () => {
+    const chunk = new TextEncoder().encode("y".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await t.fetch("/kinde/webhook", {
+      method: "POST",
+      body: stream,
+      // @ts-expect-error -- Node's fetch needs this for a streamed body
+      duplex: "half",
+    });
+    expect(response.status).toBe(413);
+    expect(sent).toBeLessThan(40);
+  });
+});
+
+describe("500: the deployment is not configured", () => {
+  test.each([
+    ["unset", undefined],
+    ["empty", ""],
+    ["not a URL", "acme.kinde"],
+  ])("KINDE_ISSUER_URL %s", async (_, value) => {
+    vi.stubEnv("KINDE_ISSUER_URL", value);
+    const response = await post(await issuer.sign(event()));
+    await expectRefused(response, 500, /KINDE_ISSUER_URL/);
+    if (!value) expect(response.text).toMatch(/npx convex env set KINDE_ISSUER_URL/);
+  });
+});
+
+describe("503: the key set cannot be fetched", () => {
+  // Each case needs a fresh issuer: the key set of a working issuer is cached.
+  let broken: KindeTestIssuer;
+  beforeEach(async () => {
+    broken = await startKindeTestIssuer();
+    vi.stubEnv("KINDE_ISSUER_URL", broken.url);
+  });
+  afterEach(async () => {
+    await broken.close();
+  });
+
+  test.each([
+    ["the server drops the connection", "down", /could not reach the key set/],
+    ["the server answers 500", "error", /could not load the key set.*200/],
+    ["the server answers garbage", "garbage", /did not return a valid key set/],
+  ] as const)("%s", async (_, mode, message) => {
+    broken.setMode(mode);
+    await expectRefused(await post(await broken.sign(event())), 503, message);
+    broken.setMode("ok");
+    expect((await post(await broken.sign(event()))).status).toBe(200);
+  });
+
+  test("the server does not answer within the timeout", async () => {
+    broken.setMode("slow");
+    await expectRefused(await post(await broken.sign(event())), 503, /timed out after 3000 ms/);
+  });
+
+  test("nothing listens at the issuer", async () => {
+    await broken.close();
+    await expectRefused(await post(await broken.sign(event())), 503, /could not reach the key set/);
+  });
+});

@@ -1,0 +1,235 @@
+import { describe, expect, test } from "vitest";
+import { InvalidPayloadError, parseKindeTimestamp, toKindeEvent } from "./events.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared.js";
+
+const envelope = (type: string, data: unknown, extra: object = {}) => ({
+  type,
+  event_id: "event_019591d50c957a3be1f04c2d9e86b5a1",
+  source: "admin",
+  timestamp: "2025-03-14T09:26:53.589793+10:00",
+  data,
+  ...extra,
+});
+
+const fullUser = {
+  id: "kp_3e9a1c07b5d24f6e8a0b19c2d7f4e815",
+  email: "mara.okafor@example.org",
+  first_name: "Mara",
+  last_name: "Okafor",
+  phone: null,
+  username: "mara",
+  is_suspended: false,
+  is_password_reset_requested: false,
+  organizations: [{ code: "org_7b2e94c1d05", permissions: null, roles: null }],
+};
+
+describe("parseKindeTimestamp", () => {
+  test("keeps the tenant offset and microseconds", () => {
+    const at = parseKindeTimestamp("2025-03-14T09:26:53.589793+10:00")!;
+    expect(Math.floor(at)).toBe(Date.UTC(2025, 2, 13, 23, 26, 53, 589));
+    expect(at - Math.floor(at)).toBeCloseTo(0.793, 3);
+  });
+
+  test("orders events microseconds apart", () => {
+    const a = parseKindeTimestamp("2024-05-01T17:41:45.592145+10:00")!;
+    const b = parseKindeTimestamp("2024-05-01T17:41:45.592146+10:00")!;
+    expect(b).toBeGreaterThan(a);
+  });
+
+  test.each([
+    ["2026-02-03T12:00:00.000Z", Date.UTC(2026, 1, 3, 12)],
+    ["2024-07-01T10:00:00.000000+00:00", Date.UTC(2024, 6, 1, 10)],
+    ["2026-06-16T12:00:00Z", Date.UTC(2026, 5, 16, 12)],
+    ["2024-07-01T10:00:00-05:30", Date.UTC(2024, 6, 1, 15, 30)],
+    ["2024-07-01T10:00:00+0200", Date.UTC(2024, 6, 1, 8)],
+  ])("%s", (text, expected) => {
+    expect(parseKindeTimestamp(text)).toBe(expected);
+  });
+
+  test.each([
+    "",
+    "1714549305",
+    "yesterday",
+    "2024-02-30T10:00:00Z",
+    "2024-07-01T25:00:00Z",
+    "2024-07-01T10:00:00",
+  ])("refuses %j", (text) => {
+    expect(parseKindeTimestamp(text)).toBeUndefined();
+  });
+});
+
+describe("toKindeEvent", () => {
+  test("maps a real-shaped user.updated", () => {
+    expect(toKindeEvent(envelope("user.updated", { user: fullUser }))).toEqual({
+      type: "user.updated",
+      eventId: "event_019591d50c957a3be1f04c2d9e86b5a1",
+      source: "admin",
+      occurredAt: parseKindeTimestamp("2025-03-14T09:26:53.589793+10:00"),
+      user: {
+        kindeId: fullUser.id,
+        email: "mara.okafor@example.org",
+        username: "mara",
+        firstName: "Mara",
+        lastName: "Okafor",
+        isSuspended: false,
+        isPasswordResetRequested: false,
+        organizations: [{ orgCode: "org_7b2e94c1d05", roles: [], permissions: [] }],
+      },
+    });
+  });
+
+  test('empty and null fields become absent, never "" or null', () => {
+    const event = toKindeEvent(
+      envelope("user.created", {
+        user: {
+          ...fullUser,
+          email: "",
+          first_name: null,
+          last_name: "",
+          username: null,
+          phone: "+442071838750",
+        },
+      }),
+    );
+    if (event.type !== "user.created") throw new Error(event.type);
+    expect(event.user).toEqual({
+      kindeId: fullUser.id,
+      phone: "+442071838750",
+      isSuspended: false,
+      isPasswordResetRequested: false,
+      organizations: [{ orgCode: "org_7b2e94c1d05", roles: [], permissions: [] }],
+    });
+    expect(Object.keys(event.user)).not.toContain("email");
+  });
+
+  test("roles and permissions as {id, key} objects; null organizations", () => {
+    const event = toKindeEvent(
+      envelope("user.updated", {
+        user: {
+          ...fullUser,
+          organizations: [
+            {
+              code: "org_a",
+              roles: [{ id: "r1", key: "admin", name: "ignored extra field" }],
+              permissions: [{ id: "p1", key: "read:invoices" }],
+            },
+            { code: "org_b", roles: null, permissions: null },
+          ],
+        },
+      }),
+    );
+    if (event.type !== "user.updated") throw new Error(event.type);
+    expect(event.user.organizations).toEqual([
+      {
+        orgCode: "org_a",
+        roles: [{ id: "r1", key: "admin" }],
+        permissions: [{ id: "p1", key: "read:invoices" }],
+      },
+      { orgCode: "org_b", roles: [], permissions: [] },
+    ]);
+    const noOrgs = toKindeEvent(
+      envelope("user.updated", { user: { ...fullUser, organizations: null } }),
+    );
+    expect(noOrgs.type === "user.updated" && noOrgs.user.organizations).toEqual([]);
+  });
+
+  test("unknown fields anywhere are stripped, not refused", () => {
+    const event = toKindeEvent(
+      envelope(
+        "user.updated",
+        { user: { ...fullUser, picture: "x", brand_new: { nested: true } }, extra: 1 },
+        { ip_address: "203.0.113.10", future_claim: [1, 2] },
+      ),
+    );
+    expect(event.type).toBe("user.updated");
+    expect(JSON.stringify(event)).not.toMatch(/picture|brand_new|ip_address|future_claim/);
+  });
+
+  test("event_timestamp wins over timestamp", () => {
+    const event = toKindeEvent(
+      envelope(
+        "user.deleted",
+        { user: { id: "kp_1" } },
+        { event_timestamp: "2026-02-03T12:00:00.000Z" },
+      ),
+    );
+    expect(event).toMatchObject({
+      type: "user.deleted",
+      kindeId: "kp_1",
+      occurredAt: Date.UTC(2026, 1, 3, 12),
+    });
+  });
+
+  test("user.authenticated keeps only the user id", () => {
+    const event = toKindeEvent({
+      ...envelope("user.authenticated", { user: { id: "kp_1" } }),
+      ip_address: "203.0.113.10",
+    });
+    expect(event).toMatchObject({ type: "user.authenticated", kindeId: "kp_1", source: "admin" });
+  });
+
+  test("other types are unhandled, with no data, and source may be missing", () => {
+    const { source: _, ...noSource } = envelope("passkey.added", {
+      user: { id: "kp_…" },
+      passkey: { id: "x" },
+    });
+    expect(toKindeEvent(noSource)).toEqual({
+      type: "unhandled",
+      kindeType: "passkey.added",
+      eventId: "event_019591d50c957a3be1f04c2d9e86b5a1",
+      occurredAt: expect.any(Number),
+    });
+  });
+
+  test.each([
+    [
+      "no event_id",
+      { ...envelope("user.deleted", { user: { id: "kp_1" } }), event_id: undefined },
+      /event_id/,
+    ],
+    [
+      "empty event_id",
+      { ...envelope("user.deleted", { user: { id: "kp_1" } }), event_id: " " },
+      /event_id/,
+    ],
+    ["no type", { ...envelope("x", {}), type: undefined }, /type/],
+    ["no data", { ...envelope("x", {}), data: undefined }, /data/],
+    ["numeric timestamp", envelope("x", {}, { timestamp: 1714549305 }), /timestamp/],
+    ["bad timestamp", envelope("x", {}, { timestamp: "soon" }), /timestamp/],
+    ["bad event_timestamp", envelope("x", {}, { event_timestamp: "soon" }), /event_timestamp/],
+    ["user.created without user", envelope("user.created", {}), /user/],
+    [
+      "user.created without user id",
+      envelope("user.created", { user: { ...fullUser, id: undefined } }),
+      /id/,
+    ],
+    [
+      "user.deleted with empty id",
+      envelope("user.deleted", { user: { id: "" } }),
+      /data\.user\.id/,
+    ],
+    [
+      "roles as strings",
+      envelope("user.updated", {
+        user: { ...fullUser, organizations: [{ code: "o", roles: ["admin"], permissions: null }] },
+      }),
+      /roles/,
+    ],
+    ["email as number", envelope("user.updated", { user: { ...fullUser, email: 7 } }), /email/],
+    ["claims not an object", "a string", /envelope/],
+  ])("refuses %s with a message naming the field", (_, claims, message) => {
+    expect(() => toKindeEvent(claims)).toThrow(InvalidPayloadError);
+    expect(() => toKindeEvent(claims)).toThrow(message);
+  });
+
+  test(`refuses a user in more than ${MAX_ORGANIZATIONS_PER_USER} organizations`, () => {
+    const organizations = Array.from({ length: MAX_ORGANIZATIONS_PER_USER + 1 }, (_, i) => ({
+      code: `org_${i}`,
+      roles: null,
+      permissions: null,
+    }));
+    expect(() =>
+      toKindeEvent(envelope("user.updated", { user: { ...fullUser, organizations } })),
+    ).toThrow(/at most 1000/);
+  });
+});

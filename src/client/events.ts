@@ -1,0 +1,197 @@
+/**
+ * Kinde's webhook payloads as they arrive (validated loosely, unknown fields
+ * stripped) and their mapping to the normalised events the component applies.
+ * Pure functions: no Convex, no I/O.
+ */
+import { v, type Infer } from "convex/values";
+import { parse } from "convex-helpers/validators";
+import {
+  MAX_ORGANIZATIONS_PER_USER,
+  type KeyRef,
+  type KindeEvent,
+  type MembershipSnapshot,
+  type UserSnapshot,
+} from "../shared.js";
+
+/** A verified token whose content is not a usable Kinde event: answered with 400. */
+export class InvalidPayloadError extends Error {
+  override name = "InvalidPayloadError";
+}
+
+const vNullableString = v.optional(v.union(v.string(), v.null()));
+const vNullableBoolean = v.optional(v.union(v.boolean(), v.null()));
+const vRawKeyRefs = v.optional(
+  v.union(v.null(), v.array(v.object({ id: v.string(), key: v.string() }))),
+);
+
+/** The envelope every Kinde webhook shares. `data` is checked per event type. */
+export const vKindeEnvelope = v.object({
+  type: v.string(),
+  event_id: v.string(),
+  source: vNullableString,
+  timestamp: v.string(),
+  event_timestamp: vNullableString,
+  data: v.any(),
+});
+export type KindeEnvelope = Infer<typeof vKindeEnvelope>;
+
+/** `data.user` of `user.created` / `user.updated`: Kinde sends `""`, `null` or nothing for empty fields. */
+const vRawUser = v.object({
+  id: v.string(),
+  email: vNullableString,
+  phone: vNullableString,
+  username: vNullableString,
+  first_name: vNullableString,
+  last_name: vNullableString,
+  is_suspended: vNullableBoolean,
+  is_password_reset_requested: vNullableBoolean,
+  organizations: v.optional(
+    v.union(
+      v.null(),
+      v.array(v.object({ code: v.string(), roles: vRawKeyRefs, permissions: vRawKeyRefs })),
+    ),
+  ),
+});
+type RawUser = Infer<typeof vRawUser>;
+
+const vUserSnapshotData = v.object({ user: vRawUser });
+const vUserIdData = v.object({ user: v.object({ id: v.string() }) });
+
+/**
+ * Turns the verified claims of a Kinde webhook token into the event the
+ * component applies.
+ *
+ * @throws InvalidPayloadError when the envelope is malformed or a handled event
+ *   type lacks the data it needs (e.g. no user id).
+ */
+export function toKindeEvent(claims: unknown): KindeEvent {
+  const envelope = parseOrThrow(vKindeEnvelope, claims, "the event envelope");
+  const eventId = envelope.event_id.trim();
+  if (eventId === "") throw new InvalidPayloadError("`event_id` is empty");
+  const occurredAtText = envelope.event_timestamp ?? envelope.timestamp;
+  const occurredAt = parseKindeTimestamp(occurredAtText);
+  if (occurredAt === undefined) {
+    throw new InvalidPayloadError(
+      `\`${envelope.event_timestamp != null ? "event_timestamp" : "timestamp"}\` is not an ISO 8601 date-time: ${JSON.stringify(occurredAtText).slice(0, 80)}`,
+    );
+  }
+  const meta = withoutUndefined({ eventId, occurredAt, source: envelope.source ?? undefined });
+  const type = envelope.type;
+  switch (type) {
+    case "user.created":
+    case "user.updated": {
+      const { user } = parseOrThrow(vUserSnapshotData, envelope.data, "`data`");
+      return { type, ...meta, user: toUserSnapshot(user) };
+    }
+    case "user.deleted":
+    case "user.authenticated": {
+      const { user } = parseOrThrow(vUserIdData, envelope.data, "`data`");
+      return { type, ...meta, kindeId: requireId(user.id, "data.user.id") };
+    }
+    default:
+      return { type: "unhandled", ...meta, kindeType: type };
+  }
+}
+
+/** Maps Kinde's user object to the mirror's snapshot: empty strings and nulls become absent. */
+export function toUserSnapshot(user: RawUser): UserSnapshot {
+  const organizations = new Map<string, MembershipSnapshot>();
+  for (const org of user.organizations ?? []) {
+    const orgCode = requireId(org.code, "data.user.organizations[].code");
+    organizations.set(orgCode, {
+      orgCode,
+      roles: toKeyRefs(org.roles),
+      permissions: toKeyRefs(org.permissions),
+    });
+  }
+  if (organizations.size > MAX_ORGANIZATIONS_PER_USER) {
+    throw new InvalidPayloadError(
+      `user ${user.id} belongs to ${organizations.size} organizations; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user`,
+    );
+  }
+  return withoutUndefined({
+    kindeId: requireId(user.id, "data.user.id"),
+    email: present(user.email),
+    phone: present(user.phone),
+    username: present(user.username),
+    firstName: present(user.first_name),
+    lastName: present(user.last_name),
+    isSuspended: user.is_suspended ?? false,
+    isPasswordResetRequested: user.is_password_reset_requested ?? false,
+    organizations: [...organizations.values()],
+  });
+}
+
+/** Drops keys whose value is undefined, so optional fields are truly absent. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function toKeyRefs(refs: { id: string; key: string }[] | null | undefined): KeyRef[] {
+  return (refs ?? []).map(({ id, key }) => ({ id, key }));
+}
+
+/** `""`, whitespace and `null` mean "not set" in Kinde payloads. */
+function present(value: string | null | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function requireId(value: string, path: string): string {
+  const id = value.trim();
+  if (id === "") throw new InvalidPayloadError(`\`${path}\` is empty`);
+  return id;
+}
+
+function parseOrThrow<V extends Parameters<typeof parse>[0]>(
+  validator: V,
+  value: unknown,
+  what: string,
+): Infer<V> {
+  try {
+    return parse(validator, value);
+  } catch (error) {
+    throw new InvalidPayloadError(
+      `${what} does not have the shape of a Kinde webhook: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * Parses Kinde's timestamps, e.g. `2024-05-01T17:41:45.592145+10:00` (tenant
+ * offset, microseconds) or `2026-02-03T12:00:00.000Z`, to ms since epoch. The
+ * sub-millisecond part is kept as a fraction so events microseconds apart still
+ * order correctly. Returns undefined for anything that is not such a date-time
+ * (unlike `Date.parse`, which accepts many non-ISO strings).
+ */
+export function parseKindeTimestamp(text: string): number | undefined {
+  const m = ISO_DATE_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const fraction = m[7] ? Number(`0.${m[7]}`) * 1000 : 0;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (new Date(wholeMs).getUTCDate() !== day) return undefined; // e.g. 31 February
+  return wholeMs + fraction - offsetMs(m[8]!);
+}
+
+function offsetMs(zone: string): number {
+  if (zone.toUpperCase() === "Z") return 0;
+  const sign = zone.startsWith("-") ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes) * 60_000;
+}

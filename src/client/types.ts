@@ -1,0 +1,25 @@
+import type { Auth, GenericQueryCtx, GenericDataModel } from "convex/server";
+import type { LogLevel } from "./log.js";
+
+/**
+ * Any host ctx that can run a query: a query, mutation or action ctx, or a
+ * wrapper around one.
+ */
+export type RunQueryCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery">;
+
+/** A host ctx that can also tell who is signed in. */
+export type RunQueryAuthCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery" | "auth">;
+
+export type { Auth };
+
+/** Options of {@link Kinde}. All are optional. */
+export interface KindeOptions {
+  /**
+   * The Kinde issuer URL, e.g. `https://acme.kinde.com` (a trailing slash is
+   * fine). Defaults to the `KINDE_ISSUER_URL` environment variable, read when
+   * a webhook arrives, so a deployment without it still deploys.
+   */
+  issuerUrl?: string;
+  /** How much the webhook route logs. Default `"WARN"`: refused or failed deliveries only. */
+  logLevel?: LogLevel;
+}

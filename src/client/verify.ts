@@ -1,0 +1,136 @@
+/**
+ * Verification of Kinde webhook tokens: RS256 signatures checked with `jose`
+ * against the tenant's key set, which is cached in module scope per issuer so
+ * that it survives between requests in the same Convex isolate.
+ */
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+} from "jose";
+
+/** Why a token was refused, with the HTTP status the webhook answers. */
+export class VerificationError extends Error {
+  override name = "VerificationError";
+  constructor(
+    readonly status: 401 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Kinde's documented key set path, under the issuer URL. */
+export const JWKS_PATH = "/.well-known/jwks";
+
+/**
+ * Tuning of the key set cache. The timeout stays well under any webhook
+ * delivery timeout so a slow key server yields a 503 (and a Kinde retry)
+ * rather than a dropped connection. The cooldown bounds refetches caused by
+ * tokens with unknown `kid`s: at most one per cooldown, however many arrive.
+ */
+export const KEY_SET_OPTIONS = {
+  timeoutDuration: 3_000,
+  cooldownDuration: 30_000,
+  cacheMaxAge: 10 * 60_000,
+} as const;
+
+/**
+ * Claims that Kinde's access, ID and M2M tokens carry and webhook tokens never
+ * do. The same key set signs all of them, so without this check anyone could
+ * POST their own access token to the webhook.
+ */
+const NON_WEBHOOK_CLAIMS = ["iss", "aud", "sub", "azp", "scp", "scope", "gty"] as const;
+
+const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+/** The cached key set of one issuer (created on first use). */
+function keySetFor(issuerUrl: string) {
+  let keySet = keySets.get(issuerUrl);
+  if (!keySet) {
+    keySet = createRemoteJWKSet(new URL(issuerUrl + JWKS_PATH), KEY_SET_OPTIONS);
+    keySets.set(issuerUrl, keySet);
+  }
+  return keySet;
+}
+
+/**
+ * Checks that `token` is a webhook token signed by `issuerUrl`'s key set and
+ * returns its claims.
+ *
+ * Kinde webhook tokens carry no `iss`, `aud` or `exp`, so none is asserted
+ * (asserting `iss` would refuse every real webhook); instead a token carrying
+ * any claim of a user or machine token is refused.
+ *
+ * @throws VerificationError 401 for anything not signed by the issuer or not a
+ *   webhook token, 503 when the key set cannot be fetched.
+ */
+export async function verifyWebhookToken(token: string, issuerUrl: string): Promise<JWTPayload> {
+  let alg: unknown;
+  let kid: unknown;
+  try {
+    ({ alg, kid } = decodeProtectedHeader(token));
+  } catch {
+    throw new VerificationError(
+      401,
+      "the request body is not a JWT; Kinde sends the signed event token as the raw body (Content-Type: application/jwt)",
+    );
+  }
+  // Refuse other algorithms before any key set fetch: junk must not cost a request.
+  if (alg !== "RS256") {
+    throw new VerificationError(
+      401,
+      `the token is signed with ${JSON.stringify(alg)}; Kinde webhooks are signed with RS256`,
+    );
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keySetFor(issuerUrl), { algorithms: ["RS256"] }));
+  } catch (error) {
+    throw classify(error, issuerUrl, kid);
+  }
+  const foreign = NON_WEBHOOK_CLAIMS.filter((claim) => payload[claim] !== undefined);
+  if (foreign.length > 0) {
+    throw new VerificationError(
+      401,
+      `the token carries ${foreign.map((c) => `\`${c}\``).join(", ")}: it is a Kinde user or machine token, not a webhook`,
+    );
+  }
+  return payload;
+}
+
+function classify(error: unknown, issuerUrl: string, kid: unknown): VerificationError {
+  const keySetUrl = issuerUrl + JWKS_PATH;
+  if (error instanceof errors.JWKSTimeout) {
+    return new VerificationError(
+      503,
+      `timed out after ${KEY_SET_OPTIONS.timeoutDuration} ms fetching the key set ${keySetUrl}`,
+    );
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new VerificationError(
+      401,
+      `no key in ${keySetUrl} matches the token's kid ${JSON.stringify(kid)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
+    );
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new VerificationError(401, "the token's signature is invalid");
+  }
+  if (error instanceof errors.JWKSInvalid) {
+    return new VerificationError(503, `${keySetUrl} did not return a valid key set`);
+  }
+  if (error instanceof errors.JOSEError && error.code === "ERR_JOSE_GENERIC") {
+    // jose's plain JOSEError comes from the key set fetch: non-200 or non-JSON response.
+    return new VerificationError(503, `could not load the key set ${keySetUrl}: ${error.message}`);
+  }
+  if (error instanceof errors.JOSEError) {
+    return new VerificationError(401, `the token was refused: ${error.message}`);
+  }
+  // Anything else is the fetch itself failing (DNS, connection refused, TLS).
+  return new VerificationError(
+    503,
+    `could not reach the key set ${keySetUrl}: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}

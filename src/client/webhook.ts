@@ -1,0 +1,128 @@
+/**
+ * The webhook route: read the body (size-limited), verify the token, parse
+ * the event, apply it in one component mutation, and answer with the status
+ * Kinde needs. Kinde retries every non-200 for 36 hours and disables an
+ * endpoint that fails for 72, so only what a retry could fix gets a non-200
+ * that invites one; everything else is 200 or a 4xx with a message that says
+ * what to change.
+ */
+import { httpActionGeneric } from "convex/server";
+import type { ComponentApi } from "../component/_generated/component.js";
+import { InvalidPayloadError, toKindeEvent } from "./events.js";
+import { createLogger } from "./log.js";
+import type { KindeOptions } from "./types.js";
+import { verifyWebhookToken, VerificationError } from "./verify.js";
+
+/**
+ * The largest body accepted. Real Kinde tokens are a few KB; the biggest
+ * legitimate one, a user in the maximum number of organizations with roles,
+ * stays far below this.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The environment variable holding the Kinde issuer URL, e.g. `https://acme.kinde.com`. */
+export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
+
+class Rejection extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Builds the httpAction that `Kinde.registerRoutes` mounts. */
+export function webhookHandler(component: ComponentApi, options: KindeOptions) {
+  const log = createLogger(options.logLevel);
+  return httpActionGeneric(async (ctx, request) => {
+    const webhookId = request.headers.get("webhook-id") ?? undefined;
+    try {
+      const issuerUrl = resolveIssuerUrl(options.issuerUrl);
+      const token = (await readBody(request)).trim();
+      const claims = await verifyWebhookToken(token, issuerUrl);
+      const event = toKindeEvent(claims);
+      let outcome;
+      try {
+        ({ outcome } = await ctx.runMutation(component.webhooks.apply, { event, webhookId }));
+      } catch (error) {
+        throw new Rejection(
+          500,
+          `failed to apply ${event.eventId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      const type = event.type === "unhandled" ? event.kindeType : event.type;
+      log.info(`${type} ${event.eventId}: ${outcome}`);
+      return new Response(`${outcome} ${event.eventId}\n`, {
+        status: 200,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    } catch (error) {
+      const { status, message } = toRejection(error);
+      const detail = webhookId ? ` (webhook-id ${webhookId})` : "";
+      (status >= 500 ? log.error : log.warn)(
+        `refused a delivery with ${status}${detail}: ${message}`,
+      );
+      return new Response(`convex-kinde: ${message}\n`, {
+        status,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+  });
+}
+
+function toRejection(error: unknown): { status: number; message: string } {
+  if (error instanceof Rejection || error instanceof VerificationError) return error;
+  if (error instanceof InvalidPayloadError) return { status: 400, message: error.message };
+  return { status: 500, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The issuer from the option or, at request time, the environment; a missing value must not break deploys. */
+function resolveIssuerUrl(option: string | undefined): string {
+  const raw = option ?? process.env[ISSUER_ENV_VAR];
+  if (!raw || raw.trim() === "") {
+    throw new Rejection(
+      500,
+      `${ISSUER_ENV_VAR} is not set: run \`npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com\``,
+    );
+  }
+  const issuerUrl = raw.trim().replace(/\/+$/, "");
+  try {
+    new URL(issuerUrl);
+  } catch {
+    throw new Rejection(500, `${ISSUER_ENV_VAR} is not a URL: ${JSON.stringify(raw)}`);
+  }
+  return issuerUrl;
+}
+
+/** Reads the body as text, refusing it as soon as it passes {@link MAX_BODY_BYTES}. */
+async function readBody(request: Request): Promise<string> {
+  const tooLarge = () =>
+    new Rejection(
+      413,
+      `the body is larger than ${MAX_BODY_BYTES} bytes; Kinde webhooks are far smaller`,
+    );
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(body);
+}

@@ -1,0 +1,78 @@
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+import { vKeyRef, vMembershipSnapshot, vOutcome, vVersion } from "../shared.js";
+
+/**
+ * Mirror tables are named `kinde*`; the component's own bookkeeping tables are
+ * named plainly. No table has a row that every event writes: concurrent
+ * deliveries touch disjoint documents and index ranges, so they never conflict.
+ */
+export default defineSchema({
+  /** One row per Kinde user. `organizations` is kept inline so a read of one user is one document. */
+  kindeUsers: defineTable({
+    kindeId: v.string(),
+    email: v.optional(v.string()),
+    /** `email` lower-cased, for case-insensitive lookup. */
+    emailLower: v.optional(v.string()),
+    phone: v.optional(v.string()),
+    username: v.optional(v.string()),
+    firstName: v.optional(v.string()),
+    lastName: v.optional(v.string()),
+    isSuspended: v.boolean(),
+    isPasswordResetRequested: v.boolean(),
+    lastSignedInAt: v.optional(v.number()),
+    organizations: v.array(vMembershipSnapshot),
+    /** The event that last wrote the synced profile fields (not `lastSignedInAt`). */
+    version: vVersion,
+  })
+    .index("kindeId", ["kindeId"])
+    .index("emailLower", ["emailLower"]),
+
+  /**
+   * One row per (user, organization): the same memberships as
+   * `kindeUsers.organizations`, indexed by organization so members of an
+   * organization can be paged without reading every user.
+   */
+  kindeMemberships: defineTable({
+    kindeId: v.string(),
+    orgCode: v.string(),
+    roles: v.array(vKeyRef),
+    permissions: v.array(vKeyRef),
+  })
+    .index("kindeId", ["kindeId", "orgCode"])
+    .index("orgCode", ["orgCode", "kindeId"]),
+
+  /**
+   * Deleted entities. A tombstone makes deletion final: no later or retried
+   * event for the same key can bring the entity back while it exists.
+   */
+  tombstones: defineTable({
+    kind: v.literal("user"),
+    key: v.string(),
+    /** The deleting event. */
+    version: vVersion,
+    /** When retention may remove this tombstone (ms since epoch). */
+    expiresAt: v.number(),
+  })
+    .index("kind", ["kind", "key"])
+    .index("expiresAt", ["expiresAt"]),
+
+  /** One row per verified event: the dedupe record and the event log. */
+  webhookEvents: defineTable({
+    /** Kinde's signed `event_id`. */
+    eventId: v.string(),
+    /** Kinde's event type, e.g. `user.updated`. */
+    type: v.string(),
+    source: v.optional(v.string()),
+    occurredAt: v.number(),
+    receivedAt: v.number(),
+    outcome: vOutcome,
+    /** The mirrored entity the event is about, e.g. `user:kp_…`. */
+    entityKey: v.optional(v.string()),
+    /** Kinde's unsigned `webhook-id` header: for diagnostics only, never for dedupe. */
+    webhookId: v.optional(v.string()),
+  })
+    .index("eventId", ["eventId"])
+    .index("receivedAt", ["receivedAt"])
+    .index("entityKey", ["entityKey", "receivedAt"]),
+});

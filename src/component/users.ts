@@ -1,0 +1,224 @@
+import { v } from "convex/values";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import { query, type MutationCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
+import schema from "./schema.js";
+import { isNewer, UNSYNCED } from "./ordering.js";
+import {
+  MAX_ORGANIZATIONS_PER_USER,
+  vUser,
+  type KindeUser,
+  type MembershipSnapshot,
+  type UserSnapshot,
+  type Version,
+} from "../shared.js";
+
+/** How long a deleted user's tombstone is kept: well past Kinde's 36 h of retries and 72 h auto-disable. */
+export const TOMBSTONE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The public shape of a mirrored user: role and permission keys, no internal fields. */
+export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
+  return {
+    kindeId: doc.kindeId,
+    email: doc.email,
+    phone: doc.phone,
+    username: doc.username,
+    firstName: doc.firstName,
+    lastName: doc.lastName,
+    isSuspended: doc.isSuspended,
+    isPasswordResetRequested: doc.isPasswordResetRequested,
+    lastSignedInAt: doc.lastSignedInAt,
+    organizations: doc.organizations.map((m) => ({
+      code: m.orgCode,
+      roles: m.roles.map((r) => r.key),
+      permissions: m.permissions.map((p) => p.key),
+    })),
+  };
+}
+
+async function findUser(ctx: { db: MutationCtx["db"] }, kindeId: string) {
+  return await ctx.db
+    .query("kindeUsers")
+    .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+    .unique();
+}
+
+async function findUserTombstone(ctx: MutationCtx, kindeId: string) {
+  return await ctx.db
+    .query("tombstones")
+    .withIndex("kind", (q) => q.eq("kind", "user").eq("key", kindeId))
+    .unique();
+}
+
+/**
+ * Applies a full user snapshot (`user.created` / `user.updated`) if it is newer
+ * than the stored one: replaces every synced field, including the memberships
+ * (an organization missing from the snapshot is left). An update that arrives
+ * before its create inserts the user. A deleted user stays deleted.
+ */
+export async function applyUserSnapshot(
+  ctx: MutationCtx,
+  version: Version,
+  snapshot: UserSnapshot,
+): Promise<"applied" | "stale"> {
+  if (await findUserTombstone(ctx, snapshot.kindeId)) return "stale";
+  const existing = await findUser(ctx, snapshot.kindeId);
+  if (existing && !isNewer(version, existing.version)) return "stale";
+
+  const { organizations: _, ...profile } = snapshot;
+  const fields = {
+    ...profile,
+    emailLower: snapshot.email?.toLowerCase(),
+    organizations: snapshot.organizations,
+    version,
+  };
+  if (existing) {
+    await ctx.db.replace("kindeUsers", existing._id, {
+      ...fields,
+      lastSignedInAt: existing.lastSignedInAt,
+    });
+  } else {
+    await ctx.db.insert("kindeUsers", fields);
+  }
+  await syncMemberships(
+    ctx,
+    snapshot.kindeId,
+    existing?.organizations ?? [],
+    snapshot.organizations,
+  );
+  return "applied";
+}
+
+/**
+ * Brings `kindeMemberships` from `before` to `after`, touching only the
+ * organizations that changed: a profile edit writes no membership row.
+ */
+async function syncMemberships(
+  ctx: MutationCtx,
+  kindeId: string,
+  before: MembershipSnapshot[],
+  after: MembershipSnapshot[],
+) {
+  const previous = new Map(before.map((m) => [m.orgCode, m]));
+  for (const membership of after) {
+    const old = previous.get(membership.orgCode);
+    previous.delete(membership.orgCode);
+    if (old && sameMembership(old, membership)) continue;
+    const row = await findMembership(ctx, kindeId, membership.orgCode);
+    const doc = { kindeId, ...membership };
+    if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
+    else await ctx.db.insert("kindeMemberships", doc);
+  }
+  for (const orgCode of previous.keys()) {
+    const row = await findMembership(ctx, kindeId, orgCode);
+    if (row) await ctx.db.delete("kindeMemberships", row._id);
+  }
+}
+
+function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
+  const ids = (refs: { id: string; key: string }[]) =>
+    refs.map((r) => `${r.id}\u0000${r.key}`).join("\u0001");
+  return ids(a.roles) === ids(b.roles) && ids(a.permissions) === ids(b.permissions);
+}
+
+async function findMembership(ctx: MutationCtx, kindeId: string, orgCode: string) {
+  return await ctx.db
+    .query("kindeMemberships")
+    .withIndex("kindeId", (q) => q.eq("kindeId", kindeId).eq("orgCode", orgCode))
+    .unique();
+}
+
+/**
+ * Applies `user.deleted`: removes the user and its memberships and leaves a
+ * tombstone. Deletion is final whatever the event order (Kinde never reuses a
+ * user id), so a delete applies even when an update with a later time was seen.
+ */
+export async function deleteUser(
+  ctx: MutationCtx,
+  version: Version,
+  kindeId: string,
+): Promise<"applied" | "stale"> {
+  if (await findUserTombstone(ctx, kindeId)) return "stale";
+  const existing = await findUser(ctx, kindeId);
+  if (existing) {
+    for (const { orgCode } of existing.organizations.slice(0, MAX_ORGANIZATIONS_PER_USER)) {
+      const row = await findMembership(ctx, kindeId, orgCode);
+      if (row) await ctx.db.delete("kindeMemberships", row._id);
+    }
+    await ctx.db.delete("kindeUsers", existing._id);
+  }
+  await ctx.db.insert("tombstones", {
+    kind: "user",
+    key: kindeId,
+    version,
+    expiresAt: Date.now() + TOMBSTONE_RETENTION_MS,
+  });
+  return "applied";
+}
+
+/**
+ * Applies `user.authenticated`: moves `lastSignedInAt` forward, never back.
+ * A sign-in that arrives before `user.created` creates the row with no profile
+ * yet (version {@link UNSYNCED}), so the sign-in is not lost; the snapshot fills it in.
+ */
+export async function recordSignIn(
+  ctx: MutationCtx,
+  version: Version,
+  kindeId: string,
+): Promise<"applied" | "stale"> {
+  if (await findUserTombstone(ctx, kindeId)) return "stale";
+  const existing = await findUser(ctx, kindeId);
+  if (!existing) {
+    await ctx.db.insert("kindeUsers", {
+      kindeId,
+      isSuspended: false,
+      isPasswordResetRequested: false,
+      organizations: [],
+      lastSignedInAt: version.at,
+      version: UNSYNCED,
+    });
+    return "applied";
+  }
+  if (existing.lastSignedInAt !== undefined && existing.lastSignedInAt >= version.at) {
+    return "stale";
+  }
+  await ctx.db.patch("kindeUsers", existing._id, { lastSignedInAt: version.at });
+  return "applied";
+}
+
+export const getUser = query({
+  args: { kindeId: v.string() },
+  returns: v.union(vUser, v.null()),
+  handler: async (ctx, { kindeId }) => {
+    const doc = await ctx.db
+      .query("kindeUsers")
+      .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+      .unique();
+    return doc && toKindeUser(doc);
+  },
+});
+
+export const getUserByEmail = query({
+  args: { email: v.string() },
+  returns: v.union(vUser, v.null()),
+  handler: async (ctx, { email }) => {
+    const doc = await ctx.db
+      .query("kindeUsers")
+      .withIndex("emailLower", (q) => q.eq("emailLower", email.trim().toLowerCase()))
+      .first();
+    return doc && toKindeUser(doc);
+  },
+});
+
+export const listUsers = query({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(vUser),
+  handler: async (ctx, { paginationOpts }) => {
+    const result = await paginator(ctx.db, schema)
+      .query("kindeUsers")
+      .order("asc")
+      .paginate(paginationOpts);
+    return { ...result, page: result.page.map(toKindeUser) };
+  },
+});

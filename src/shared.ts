@@ -1,0 +1,129 @@
+/**
+ * Validators and types that both sides of the component boundary use: the
+ * client (which verifies and normalises Kinde's webhooks in the host) and the
+ * component (which applies them). Validators are prefixed `v`.
+ */
+import { v, type Infer } from "convex/values";
+
+/**
+ * The version of a mirrored row: the time of the Kinde event that last wrote
+ * it (ms since epoch, keeping Kinde's microseconds as a fraction) and that
+ * event's id as a tie-break. See `src/component/ordering.ts`.
+ */
+export const vVersion = v.object({ at: v.number(), eventId: v.string() });
+export type Version = Infer<typeof vVersion>;
+
+/** A role or permission as Kinde puts it in a membership: its id and key. */
+export const vKeyRef = v.object({ id: v.string(), key: v.string() });
+export type KeyRef = Infer<typeof vKeyRef>;
+
+/** One organization a user belongs to, with the roles and permissions held there. */
+export const vMembershipSnapshot = v.object({
+  orgCode: v.string(),
+  roles: v.array(vKeyRef),
+  permissions: v.array(vKeyRef),
+});
+export type MembershipSnapshot = Infer<typeof vMembershipSnapshot>;
+
+/**
+ * The synced fields of a user, as `user.created` / `user.updated` carry them,
+ * normalised: optional strings are absent rather than `""` or `null`.
+ */
+export const vUserSnapshot = v.object({
+  kindeId: v.string(),
+  email: v.optional(v.string()),
+  phone: v.optional(v.string()),
+  username: v.optional(v.string()),
+  firstName: v.optional(v.string()),
+  lastName: v.optional(v.string()),
+  isSuspended: v.boolean(),
+  isPasswordResetRequested: v.boolean(),
+  organizations: v.array(vMembershipSnapshot),
+});
+export type UserSnapshot = Infer<typeof vUserSnapshot>;
+
+/** Fields every normalised event carries, taken from Kinde's signed envelope. */
+const eventFields = {
+  /** Kinde's signed `event_id`: the dedupe key. */
+  eventId: v.string(),
+  /** Who caused the event in Kinde (`admin`, `api`, `user`), when Kinde says. */
+  source: v.optional(v.string()),
+  /** `event_timestamp ?? timestamp`, in ms since epoch (fractional). */
+  occurredAt: v.number(),
+};
+
+/**
+ * A verified Kinde event, normalised for the component. Event types the
+ * component does not mirror arrive as `{ type: "unhandled", kindeType }`, so
+ * they are still deduplicated and recorded, but carry no data.
+ */
+export const vKindeEvent = v.union(
+  v.object({
+    type: v.union(v.literal("user.created"), v.literal("user.updated")),
+    ...eventFields,
+    user: vUserSnapshot,
+  }),
+  v.object({
+    type: v.literal("user.deleted"),
+    ...eventFields,
+    kindeId: v.string(),
+  }),
+  v.object({
+    type: v.literal("user.authenticated"),
+    ...eventFields,
+    kindeId: v.string(),
+  }),
+  v.object({
+    type: v.literal("unhandled"),
+    ...eventFields,
+    kindeType: v.string(),
+  }),
+);
+export type KindeEvent = Infer<typeof vKindeEvent>;
+
+/**
+ * What the component did with a verified event.
+ * - `applied`: the mirror changed.
+ * - `duplicate`: this `event_id` was seen before; nothing was written.
+ * - `stale`: the mirror already holds newer state (or the user was deleted);
+ *   only the event record was written.
+ * - `ignored`: an event type the component does not mirror; recorded only.
+ */
+export const vOutcome = v.union(
+  v.literal("applied"),
+  v.literal("duplicate"),
+  v.literal("stale"),
+  v.literal("ignored"),
+);
+export type Outcome = Infer<typeof vOutcome>;
+
+/** An organization membership as the host app reads it: role and permission keys. */
+export const vOrganizationMembership = v.object({
+  code: v.string(),
+  roles: v.array(v.string()),
+  permissions: v.array(v.string()),
+});
+export type OrganizationMembership = Infer<typeof vOrganizationMembership>;
+
+/** A mirrored Kinde user, as the host app reads it. */
+export const vUser = v.object({
+  kindeId: v.string(),
+  email: v.optional(v.string()),
+  phone: v.optional(v.string()),
+  username: v.optional(v.string()),
+  firstName: v.optional(v.string()),
+  lastName: v.optional(v.string()),
+  isSuspended: v.boolean(),
+  isPasswordResetRequested: v.boolean(),
+  /** When Kinde last reported a sign-in (`user.authenticated`), ms since epoch. */
+  lastSignedInAt: v.optional(v.number()),
+  organizations: v.array(vOrganizationMembership),
+});
+export type KindeUser = Infer<typeof vUser>;
+
+/**
+ * The most organizations one user may belong to in the mirror. It keeps every
+ * `user.updated` within Convex's per-mutation limits (one membership row per
+ * organization is written at most twice) and the user document far below 1 MiB.
+ */
+export const MAX_ORGANIZATIONS_PER_USER = 1000;

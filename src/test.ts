@@ -1,0 +1,69 @@
+/// <reference types="vite/client" />
+/**
+ * Test support for apps that use convex-kinde with convex-test:
+ *
+ * ```ts
+ * import { convexTest } from "convex-test";
+ * import kindeTest from "convex-kinde/test";
+ *
+ * const t = convexTest({ schema, modules });
+ * kindeTest.register(t);
+ * ```
+ */
+import type { TestConvex } from "convex-test";
+import {
+  componentsGeneric,
+  type FunctionReference,
+  type GenericSchema,
+  type SchemaDefinition,
+} from "convex/server";
+import schema from "./component/schema.js";
+
+export * from "./testing/issuer.js";
+export * from "./testing/events.js";
+
+const modules = import.meta.glob("./component/**/*.ts");
+
+/** A convex-test instance of any app. */
+type AnyTestConvex = TestConvex<SchemaDefinition<GenericSchema, boolean>>;
+
+/**
+ * Registers the component with a convex-test instance.
+ *
+ * @param t The instance from `convexTest(...)`.
+ * @param name The name the app mounts the component under (`app.use(kinde)` mounts `kinde`).
+ * @param options `inspect: true` adds a test-only query that {@link readKindeTables} uses.
+ */
+function register(t: AnyTestConvex, name = "kinde", options: { inspect?: boolean } = {}) {
+  t.registerComponent(
+    name,
+    schema,
+    options.inspect
+      ? { ...modules, "./component/testInspect.ts": () => import("./testing/inspect.js") }
+      : modules,
+  );
+}
+
+/** Every row of the component's tables, without system fields' values mattering to most tests. */
+export type KindeTables = Record<
+  "kindeUsers" | "kindeMemberships" | "tombstones" | "webhookEvents",
+  Record<string, unknown>[]
+>;
+
+/**
+ * Reads all of the component's tables (registered with `inspect: true`), to
+ * assert exactly what a delivery wrote, or that it wrote nothing.
+ */
+export async function readKindeTables(t: AnyTestConvex, name = "kinde"): Promise<KindeTables> {
+  const ref = (componentsGeneric() as Record<string, Record<string, Record<string, unknown>>>)[
+    name
+  ]!.testInspect!.tables as FunctionReference<
+    "query",
+    "internal",
+    Record<string, never>,
+    KindeTables
+  >;
+  return await t.run(async (ctx) => await ctx.runQuery(ref, {}));
+}
+
+export default { register, schema, modules };

@@ -1,0 +1,111 @@
+/**
+ * Builders of Kinde webhook payloads in the shapes Kinde really sends
+ * (snake_case, `null`s, microsecond timestamps with the tenant's offset,
+ * time-ordered `event_…` ids), for tests that sign and deliver them.
+ */
+
+/** Options every builder takes. */
+export interface EventOptions {
+  /** When the event happened, ms since epoch. Default: now. */
+  at?: number;
+  /** The event id. Default: a fresh, time-ordered `event_…` id for `at`. */
+  eventId?: string;
+  /** Default `"admin"`. */
+  source?: string;
+  /** The tenant's UTC offset in minutes used to write `timestamp`. Default +600 (like the real token). */
+  offsetMinutes?: number;
+}
+
+/** A Kinde user object as `user.created` / `user.updated` carry it. */
+export interface KindeUserPayload {
+  id: string;
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  phone?: string | null;
+  username?: string | null;
+  is_suspended?: boolean;
+  is_password_reset_requested?: boolean;
+  organizations?: Array<{
+    code: string;
+    roles: Array<{ id: string; key: string }> | null;
+    permissions: Array<{ id: string; key: string }> | null;
+  }> | null;
+}
+
+const hex = (bytes: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+
+/** An id like Kinde's: `event_` + 32 hex digits whose first 12 encode the time in ms. */
+export function kindeEventId(at = Date.now()): string {
+  return `event_${Math.floor(at).toString(16).padStart(12, "0")}${hex(10)}`;
+}
+
+/** A user id like Kinde's: `kp_` + 32 hex digits. */
+export function kindeUserId(): string {
+  return `kp_${hex(16)}`;
+}
+
+/** An organization code like Kinde's: `org_` + 11 hex digits. */
+export function kindeOrgCode(): string {
+  return `org_${hex(6).slice(0, 11)}`;
+}
+
+/**
+ * Writes `at` as Kinde does: local time at the tenant's offset with six
+ * fractional digits, e.g. `2024-05-01T17:41:45.592145+10:00`. The sub-ms
+ * digits come from the fraction of `at`.
+ */
+export function kindeTimestamp(at: number, offsetMinutes = 600): string {
+  const local = new Date(Math.floor(at) + offsetMinutes * 60_000);
+  const micros = Math.round((at - Math.floor(at)) * 1000);
+  const base = local.toISOString().slice(0, 19);
+  const fraction = `${String(local.getUTCMilliseconds()).padStart(3, "0")}${String(micros).padStart(3, "0")}`;
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  const abs = Math.abs(offsetMinutes);
+  const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  return `${base}.${fraction}${offset}`;
+}
+
+/** A webhook payload of any type with the given `data`. */
+export function kindeEvent(type: string, data: object, options: EventOptions = {}) {
+  const at = options.at ?? Date.now();
+  return {
+    data,
+    event_id: options.eventId ?? kindeEventId(at),
+    source: options.source ?? "admin",
+    timestamp: kindeTimestamp(at, options.offsetMinutes),
+    type,
+  };
+}
+
+/** A full Kinde user object with every field Kinde sends, `null` where unset. */
+export function kindeUser(user: KindeUserPayload): Required<KindeUserPayload> {
+  return {
+    email: null,
+    first_name: null,
+    last_name: null,
+    phone: null,
+    username: null,
+    is_suspended: false,
+    is_password_reset_requested: false,
+    organizations: [],
+    ...user,
+  };
+}
+
+export const userCreated = (user: KindeUserPayload, options?: EventOptions) =>
+  kindeEvent("user.created", { user: kindeUser(user) }, options);
+
+export const userUpdated = (user: KindeUserPayload, options?: EventOptions) =>
+  kindeEvent("user.updated", { user: kindeUser(user) }, options);
+
+export const userDeleted = (id: string, options?: EventOptions) =>
+  kindeEvent("user.deleted", { user: { id } }, options);
+
+export const userAuthenticated = (id: string, options?: EventOptions) => ({
+  ...kindeEvent("user.authenticated", { user: { id } }, { source: "user", ...options }),
+  ip_address: "203.0.113.10",
+});

@@ -1,0 +1,127 @@
+/**
+ * A stand-in for a Kinde tenant's signing side, for tests: a real RS256 key
+ * pair with a Kinde-style colon-hex `kid`, and a real JWKS server on
+ * 127.0.0.1 serving `/.well-known/jwks`. Tokens are signed with `jose`
+ * exactly as Kinde signs webhooks: header `{ alg: "RS256", kid, typ: "JWT" }`,
+ * the event as the payload, and no `iss`, `aud`, `exp` claims.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
+
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+/** How the key server answers, to test outages. */
+export type KeyServerMode = "ok" | "down" | "slow" | "garbage" | "error";
+
+export interface KindeTestIssuer {
+  /** The issuer URL to configure as `KINDE_ISSUER_URL`, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** The `kid` of the current signing key. */
+  readonly kid: string;
+  /** Requests the key server has answered (or dropped) so far. */
+  readonly jwksRequests: number;
+  /** Signs `payload` as a Kinde webhook token with the current key. */
+  sign(payload: object, header?: { kid?: string }): Promise<string>;
+  /** Signs with a key that is not in the key set (a forgery). */
+  signWithUnknownKey(payload: object): Promise<string>;
+  /** Replaces the signing key; the key set then publishes only the new one (or both, with `keepOld`). */
+  rotateKey(options?: { keepOld?: boolean }): Promise<void>;
+  /** Makes the key server fail in the given way until set back to `"ok"`. */
+  setMode(mode: KeyServerMode): void;
+  close(): Promise<void>;
+}
+
+/** A random `kid` in Kinde's form: 16 colon-separated lowercase hex bytes. */
+export function kindeStyleKid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+async function newSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+  const kid = kindeStyleKid();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
+  return { kid, privateKey, publicJwk };
+}
+
+async function signWith(key: SigningKey, payload: object, kid = key.kid): Promise<string> {
+  return await new SignJWT(payload as JWTPayload)
+    .setProtectedHeader({ alg: "RS256", kid, typ: "JWT" })
+    .sign(key.privateKey);
+}
+
+/**
+ * Starts a key server on 127.0.0.1 (port chosen by the OS) with a fresh key.
+ * Close it when the test is done.
+ */
+export async function startKindeTestIssuer(): Promise<KindeTestIssuer> {
+  let current = await newSigningKey();
+  let published: SigningKey[] = [current];
+  let mode: KeyServerMode = "ok";
+  let requests = 0;
+  const stranger = await newSigningKey();
+
+  const server: Server = createServer((req, res) => {
+    if (req.url !== "/.well-known/jwks") {
+      res.writeHead(404).end();
+      return;
+    }
+    requests++;
+    switch (mode) {
+      case "down":
+        req.socket.destroy();
+        return;
+      case "slow":
+        // Never answers; the verifier's timeout must fire first.
+        return;
+      case "garbage":
+        res.writeHead(200, { "content-type": "application/json" }).end('{"keys": "nope"}');
+        return;
+      case "error":
+        res.writeHead(500).end("internal error");
+        return;
+      case "ok":
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ keys: published.map((k) => k.publicJwk) }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get kid() {
+      return current.kid;
+    },
+    get jwksRequests() {
+      return requests;
+    },
+    sign: (payload, header) => signWith(current, payload, header?.kid),
+    signWithUnknownKey: (payload) => signWith(stranger, payload),
+    async rotateKey({ keepOld = false } = {}) {
+      current = await newSigningKey();
+      published = keepOld ? [...published, current] : [current];
+    },
+    setMode(next) {
+      mode = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

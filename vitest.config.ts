@@ -1,0 +1,13 @@
+import { configDefaults, defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    // Closest to Convex's V8 isolate: web APIs, no Node globals in the functions under test.
+    environment: "edge-runtime",
+    server: { deps: { inline: ["convex-test"] } },
+    // setup.test.ts files hold the convex-test module globs, not tests.
+    exclude: [...configDefaults.exclude, "**/setup.test.ts"],
+    // The webhook logs every refusal; tests that care assert on it, the rest stay readable.
+    onConsoleLog: (log) => !log.includes("[convex-kinde]"),
+  },
+});
