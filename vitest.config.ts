@@ -1,6 +1,17 @@
+import { fileURLToPath } from "node:url";
 import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // The example imports the package by name; test the source, not a possibly stale dist/.
+    // (scripts/consumer-check.sh tests the packed package itself.)
+    alias: [
+      {
+        find: /^convex-kinde$/,
+        replacement: fileURLToPath(new URL("./src/client/index.ts", import.meta.url)),
+      },
+    ],
+  },
   test: {
     // Closest to Convex's V8 isolate: web APIs, no Node globals in the functions under test.
     environment: "edge-runtime",

@@ -10,8 +10,13 @@ import {
   userUpdated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
-import { api } from "./_generated/api.js";
-import { initConvexTest } from "./setup.test.js";
+import { convexTest } from "convex-test";
+import { httpRouter } from "convex/server";
+import kindeTest from "convex-kinde/test";
+import { Kinde } from "convex-kinde";
+import { api, components } from "./_generated/api.js";
+import schema from "./schema.js";
+import { initConvexTest, modules } from "./setup.test.js";
 
 let issuer: KindeTestIssuer;
 let t: ReturnType<typeof initConvexTest>;
@@ -159,9 +164,28 @@ describe("200: verified events", () => {
     expect((await deliver(event)).status).toBe(200);
   });
 
-  test("a trailing slash in KINDE_ISSUER_URL is tolerated, and the option wins over the variable", async () => {
+  test("a trailing slash in KINDE_ISSUER_URL is tolerated", async () => {
     vi.stubEnv("KINDE_ISSUER_URL", `${issuer.url}/`);
     expect((await deliver(userCreated({ id: kindeUserId() }))).status).toBe(200);
+  });
+
+  test("the issuerUrl option wins over KINDE_ISSUER_URL, and a custom path works", async () => {
+    vi.stubEnv("KINDE_ISSUER_URL", "https://wrong.kinde.com");
+    const http = httpRouter();
+    new Kinde(components.kinde, { issuerUrl: `${issuer.url}/` }).registerRoutes(http, {
+      path: "/hooks/kinde",
+    });
+    const custom = convexTest({
+      schema,
+      modules: { ...modules, "./http.ts": async () => ({ default: http }) },
+    });
+    kindeTest.register(custom);
+    const token = await issuer.sign(userCreated({ id: kindeUserId() }));
+    const response = await custom.fetch("/hooks/kinde", { method: "POST", body: token });
+    expect(response.status).toBe(200);
+    expect((await custom.fetch("/kinde/webhook", { method: "POST", body: token })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -386,5 +410,19 @@ describe("reading the mirror", () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(ids);
+  });
+});
+
+describe("concurrency", () => {
+  test("the same event delivered concurrently is applied exactly once", async () => {
+    const id = kindeUserId();
+    const token = await issuer.sign(userCreated({ id, first_name: "Ada" }));
+    const texts = await Promise.all(
+      Array.from({ length: 5 }, async () => (await post(token)).text.split(" ")[0]),
+    );
+    expect(texts.sort()).toEqual(["applied", "duplicate", "duplicate", "duplicate", "duplicate"]);
+    const { webhookEvents, kindeUsers } = await readKindeTables(t);
+    expect(webhookEvents).toHaveLength(1);
+    expect(kindeUsers).toHaveLength(1);
   });
 });

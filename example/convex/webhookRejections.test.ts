@@ -179,9 +179,18 @@ describe("400: verified, but not a usable event", () => {
 });
 
 describe("413: too large", () => {
-  test("a declared length over 1 MiB is refused before reading", async () => {
+  test("a body over 1 MiB", async () => {
     const body = "x".repeat(1024 * 1024 + 1);
     await expectRefused(await post(body), 413, /larger than 1048576 bytes/);
+  });
+
+  test("a declared Content-Length over 1 MiB is refused before the body is read", async () => {
+    const token = await issuer.sign(event());
+    await expectRefused(
+      await post(token, { "content-length": String(2 * 1024 * 1024) }),
+      413,
+      /larger/,
+    );
   });
 
   test("a streamed body without a length is cut off at 1 MiB", async () => {

@@ -7,13 +7,14 @@ export type Logger = Record<"debug" | "info" | "warn" | "error", (message: strin
 
 /** A logger that prefixes `[convex-kinde]` and drops messages below `level`. */
 export function createLogger(level: LogLevel = "WARN"): Logger {
-  const at = (messageLevel: LogLevel, write: (...data: unknown[]) => void) => (message: string) => {
-    if (RANK[messageLevel] >= RANK[level]) write("[convex-kinde]", message);
+  // `console` is looked up per call, not captured, so a console replaced later still receives the line.
+  const at = (messageLevel: LogLevel, method: keyof Logger) => (message: string) => {
+    if (RANK[messageLevel] >= RANK[level]) console[method]("[convex-kinde]", message);
   };
   return {
-    debug: at("DEBUG", console.debug),
-    info: at("INFO", console.info),
-    warn: at("WARN", console.warn),
-    error: at("ERROR", console.error),
+    debug: at("DEBUG", "debug"),
+    info: at("INFO", "info"),
+    warn: at("WARN", "warn"),
+    error: at("ERROR", "error"),
   };
 }
