@@ -25,11 +25,8 @@ export const vMembershipSnapshot = v.object({
 });
 export type MembershipSnapshot = Infer<typeof vMembershipSnapshot>;
 
-/**
- * The synced fields of a user, as `user.created` / `user.updated` carry them,
- * normalised: optional strings are absent rather than `""` or `null`.
- */
-export const vUserSnapshot = v.object({
+/** A user's identity and profile, as every user shape (snapshot, user, member) carries it. */
+const profileFields = {
   kindeId: v.string(),
   email: v.optional(v.string()),
   phone: v.optional(v.string()),
@@ -37,10 +34,47 @@ export const vUserSnapshot = v.object({
   firstName: v.optional(v.string()),
   lastName: v.optional(v.string()),
   isSuspended: v.boolean(),
+};
+
+/**
+ * The synced fields of a user, as `user.created` / `user.updated` carry them,
+ * normalised: optional strings are absent rather than `""` or `null`.
+ */
+export const vUserSnapshot = v.object({
+  ...profileFields,
   isPasswordResetRequested: v.boolean(),
   organizations: v.array(vMembershipSnapshot),
 });
 export type UserSnapshot = Infer<typeof vUserSnapshot>;
+
+/** An organization as `organization.created` / `organization.updated` carry it, normalised. */
+export const vOrganizationSnapshot = v.object({
+  code: v.string(),
+  name: v.optional(v.string()),
+  handle: v.optional(v.string()),
+  externalId: v.optional(v.string()),
+  isAllowRegistrations: v.optional(v.boolean()),
+});
+export type OrganizationSnapshot = Infer<typeof vOrganizationSnapshot>;
+
+/** A role as `role.created` / `role.updated` carry it, normalised. */
+export const vRoleSnapshot = v.object({
+  kindeId: v.string(),
+  key: v.string(),
+  name: v.optional(v.string()),
+  description: v.optional(v.string()),
+  isDefaultRole: v.optional(v.boolean()),
+});
+export type RoleSnapshot = Infer<typeof vRoleSnapshot>;
+
+/** A permission as `permission.created` / `permission.updated` carry it, normalised. */
+export const vPermissionSnapshot = v.object({
+  kindeId: v.string(),
+  key: v.string(),
+  name: v.optional(v.string()),
+  description: v.optional(v.string()),
+});
+export type PermissionSnapshot = Infer<typeof vPermissionSnapshot>;
 
 /** Fields every normalised event carries, taken from Kinde's signed envelope. */
 const eventFields = {
@@ -70,6 +104,36 @@ export const vKindeEvent = v.union(
   }),
   v.object({
     type: v.literal("user.authenticated"),
+    ...eventFields,
+    kindeId: v.string(),
+  }),
+  v.object({
+    type: v.union(v.literal("organization.created"), v.literal("organization.updated")),
+    ...eventFields,
+    organization: vOrganizationSnapshot,
+  }),
+  v.object({
+    type: v.literal("organization.deleted"),
+    ...eventFields,
+    orgCode: v.string(),
+  }),
+  v.object({
+    type: v.union(v.literal("role.created"), v.literal("role.updated")),
+    ...eventFields,
+    role: vRoleSnapshot,
+  }),
+  v.object({
+    type: v.literal("role.deleted"),
+    ...eventFields,
+    kindeId: v.string(),
+  }),
+  v.object({
+    type: v.union(v.literal("permission.created"), v.literal("permission.updated")),
+    ...eventFields,
+    permission: vPermissionSnapshot,
+  }),
+  v.object({
+    type: v.literal("permission.deleted"),
     ...eventFields,
     kindeId: v.string(),
   }),
@@ -107,19 +171,42 @@ export type OrganizationMembership = Infer<typeof vOrganizationMembership>;
 
 /** A mirrored Kinde user, as the host app reads it. */
 export const vUser = v.object({
-  kindeId: v.string(),
-  email: v.optional(v.string()),
-  phone: v.optional(v.string()),
-  username: v.optional(v.string()),
-  firstName: v.optional(v.string()),
-  lastName: v.optional(v.string()),
-  isSuspended: v.boolean(),
+  ...profileFields,
   isPasswordResetRequested: v.boolean(),
   /** When Kinde last reported a sign-in (`user.authenticated`), ms since epoch. */
   lastSignedInAt: v.optional(v.number()),
   organizations: v.array(vOrganizationMembership),
 });
 export type KindeUser = Infer<typeof vUser>;
+
+/** A mirrored organization, as the host app reads it. */
+export const vOrganization = vOrganizationSnapshot;
+export type KindeOrganization = OrganizationSnapshot;
+
+/** A role in the Kinde catalog, as the host app reads it. `kindeId` is Kinde's role id. */
+export const vRole = vRoleSnapshot;
+export type KindeRole = RoleSnapshot;
+
+/** A permission in the Kinde catalog, as the host app reads it. `kindeId` is Kinde's permission id. */
+export const vPermission = vPermissionSnapshot;
+export type KindePermission = PermissionSnapshot;
+
+/** A member of an organization: the user's profile and what they hold in that organization. */
+export const vOrganizationMember = v.object({
+  ...profileFields,
+  roles: v.array(v.string()),
+  permissions: v.array(v.string()),
+});
+export type OrganizationMember = Infer<typeof vOrganizationMember>;
+
+/** The kinds of entity the mirror holds; tombstones and the event log name them so. */
+export const vEntityKind = v.union(
+  v.literal("user"),
+  v.literal("organization"),
+  v.literal("role"),
+  v.literal("permission"),
+);
+export type EntityKind = Infer<typeof vEntityKind>;
 
 /**
  * The most organizations one user may belong to in the mirror. It keeps every

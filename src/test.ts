@@ -18,6 +18,7 @@ import {
   type SchemaDefinition,
 } from "convex/server";
 import schema from "./component/schema.js";
+import type { KeyRef } from "./shared.js";
 
 export * from "./testing/issuer.js";
 export * from "./testing/events.js";
@@ -44,9 +45,15 @@ function register(t: AnyTestConvex, name = "kinde", options: { inspect?: boolean
   );
 }
 
-/** Every row of the component's tables, without system fields' values mattering to most tests. */
+/** Every row of each of the component's tables. */
 export type KindeTables = Record<
-  "kindeUsers" | "kindeMemberships" | "tombstones" | "webhookEvents",
+  | "kindeUsers"
+  | "kindeMemberships"
+  | "kindeOrganizations"
+  | "kindeRoles"
+  | "kindePermissions"
+  | "tombstones"
+  | "webhookEvents",
   Record<string, unknown>[]
 >;
 
@@ -55,15 +62,36 @@ export type KindeTables = Record<
  * assert exactly what a delivery wrote, or that it wrote nothing.
  */
 export async function readKindeTables(t: AnyTestConvex, name = "kinde"): Promise<KindeTables> {
-  const ref = (componentsGeneric() as Record<string, Record<string, Record<string, unknown>>>)[
-    name
-  ]!.testInspect!.tables as FunctionReference<
+  const ref = inspectRef(name, "tables") as FunctionReference<
     "query",
     "internal",
     Record<string, never>,
     KindeTables
   >;
   return await t.run(async (ctx) => await ctx.runQuery(ref, {}));
+}
+
+/**
+ * Inserts `count` members of `orgCode` directly into the component's tables
+ * (registered with `inspect: true`), for tests of cost at scale.
+ */
+export async function seedKindeMembers(
+  t: AnyTestConvex,
+  args: { orgCode: string; count: number; roles: KeyRef[]; permissions: KeyRef[] },
+  name = "kinde",
+) {
+  const ref = inspectRef(name, "seedMembers") as FunctionReference<
+    "mutation",
+    "internal",
+    typeof args,
+    null
+  >;
+  await t.run(async (ctx) => await ctx.runMutation(ref, args));
+}
+
+function inspectRef(name: string, fn: string) {
+  return (componentsGeneric() as Record<string, Record<string, Record<string, unknown>>>)[name]!
+    .testInspect![fn];
 }
 
 export default { register, schema, modules };

@@ -1,4 +1,12 @@
-import { defineSchema } from "convex/server";
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
 
-// The example app keeps no tables of its own: the Kinde mirror lives in the component.
-export default defineSchema({});
+// The Kinde mirror lives in the component; the app keeps only its own data.
+export default defineSchema({
+  documents: defineTable({
+    orgCode: v.string(),
+    title: v.string(),
+    /** The Kinde user id (kp_…) of the publisher. */
+    publishedBy: v.string(),
+  }).index("orgCode", ["orgCode"]),
+});

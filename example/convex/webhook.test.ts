@@ -134,15 +134,12 @@ describe("200: verified events", () => {
 
   test.each([
     [
-      "organization.created",
+      "subscriber.created",
       {
-        organization: { code: "org_7c2e9b4d1f0", external_id: null, handle: "acme", name: "Acme" },
+        subscriber: { id: "s", email: "a@b.c", first_name: "A", last_name: null, user_id: "kp_1" },
       },
     ],
-    [
-      "role.created",
-      { role: { id: "r", key: "admin", name: "Admin", description: null, is_default_role: false } },
-    ],
+    ["access_request.created", { access_request: { email: "a@b.c", user_id: "kp_1" } }],
     ["user.authentication_failed", { user: { id: "kp_1" } }],
     ["customer.plan_assigned", { anything: [1, { $weird: true, __proto__: { polluted: 1 } }] }],
   ])("%s is acknowledged and recorded as ignored", async (type, data) => {

@@ -47,12 +47,8 @@ async function expectRefused(
   expect(response.status).toBe(status);
   expect(response.text).toMatch(/^convex-kinde: /);
   expect(response.text).toMatch(message);
-  expect(await readKindeTables(t)).toEqual({
-    kindeUsers: [],
-    kindeMemberships: [],
-    tombstones: [],
-    webhookEvents: [],
-  });
+  const nonEmpty = Object.entries(await readKindeTables(t)).filter(([, rows]) => rows.length > 0);
+  expect(nonEmpty).toEqual([]);
 }
 
 const event = () => userCreated({ id: kindeUserId(), email: "ada@example.com" });

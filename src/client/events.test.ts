@@ -181,6 +181,70 @@ describe("toKindeEvent", () => {
     });
   });
 
+  test("organization events: null external_id and missing flags become absent", () => {
+    expect(
+      toKindeEvent(
+        envelope("organization.created", {
+          organization: {
+            code: "org_7c2e9b4d1f0",
+            external_id: null,
+            handle: "acme",
+            name: "Acme",
+          },
+        }),
+      ),
+    ).toMatchObject({
+      type: "organization.created",
+      organization: { code: "org_7c2e9b4d1f0", handle: "acme", name: "Acme" },
+    });
+    const updated = toKindeEvent(
+      envelope("organization.updated", {
+        organization: { code: "org_1", external_id: "x", is_allow_registrations: false, name: "A" },
+      }),
+    );
+    expect(updated.type === "organization.updated" && updated.organization).toEqual({
+      code: "org_1",
+      name: "A",
+      externalId: "x",
+      isAllowRegistrations: false,
+    });
+    expect(
+      toKindeEvent(envelope("organization.deleted", { organization: { code: "org_1" } })),
+    ).toMatchObject({ type: "organization.deleted", orgCode: "org_1" });
+  });
+
+  test("role and permission events", () => {
+    const role = toKindeEvent(
+      envelope("role.updated", {
+        role: { id: "r1", key: "admin", name: "Admin", description: "", is_default_role: true },
+      }),
+    );
+    expect(role.type === "role.updated" && role.role).toEqual({
+      kindeId: "r1",
+      key: "admin",
+      name: "Admin",
+      isDefaultRole: true,
+    });
+    const permission = toKindeEvent(
+      envelope("permission.created", {
+        permission: { id: "p1", key: "read:invoices", name: "Read", description: "Read invoices" },
+      }),
+    );
+    expect(permission.type === "permission.created" && permission.permission).toEqual({
+      kindeId: "p1",
+      key: "read:invoices",
+      name: "Read",
+      description: "Read invoices",
+    });
+    expect(toKindeEvent(envelope("role.deleted", { role: { id: "r1" } }))).toMatchObject({
+      type: "role.deleted",
+      kindeId: "r1",
+    });
+    expect(
+      toKindeEvent(envelope("permission.deleted", { permission: { id: "p1" } })),
+    ).toMatchObject({ type: "permission.deleted", kindeId: "p1" });
+  });
+
   test.each([
     [
       "no event_id",
@@ -217,6 +281,17 @@ describe("toKindeEvent", () => {
     ],
     ["email as number", envelope("user.updated", { user: { ...fullUser, email: 7 } }), /email/],
     ["claims not an object", "a string", /envelope/],
+    [
+      "organization without a code",
+      envelope("organization.created", { organization: { name: "A" } }),
+      /code/,
+    ],
+    ["role without a key", envelope("role.created", { role: { id: "r1", name: "A" } }), /key/],
+    [
+      "permission.deleted with empty id",
+      envelope("permission.deleted", { permission: { id: "" } }),
+      /data\.permission\.id/,
+    ],
   ])("refuses %s with a message naming the field", (_, claims, message) => {
     expect(() => toKindeEvent(claims)).toThrow(InvalidPayloadError);
     expect(() => toKindeEvent(claims)).toThrow(message);

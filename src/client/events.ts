@@ -57,6 +57,29 @@ type RawUser = Infer<typeof vRawUser>;
 const vUserSnapshotData = v.object({ user: vRawUser });
 const vUserIdData = v.object({ user: v.object({ id: v.string() }) });
 
+const vOrganizationData = v.object({
+  organization: v.object({
+    code: v.string(),
+    name: vNullableString,
+    handle: vNullableString,
+    external_id: vNullableString,
+    is_allow_registrations: vNullableBoolean,
+  }),
+});
+const vOrganizationCodeData = v.object({ organization: v.object({ code: v.string() }) });
+
+const vCatalogEntry = v.object({
+  id: v.string(),
+  key: v.string(),
+  name: vNullableString,
+  description: vNullableString,
+  is_default_role: vNullableBoolean,
+});
+const vRoleData = v.object({ role: vCatalogEntry });
+const vRoleIdData = v.object({ role: v.object({ id: v.string() }) });
+const vPermissionData = v.object({ permission: vCatalogEntry });
+const vPermissionIdData = v.object({ permission: v.object({ id: v.string() }) });
+
 /**
  * Turns the verified claims of a Kinde webhook token into the event the
  * component applies.
@@ -88,9 +111,59 @@ export function toKindeEvent(claims: unknown): KindeEvent {
       const { user } = parseOrThrow(vUserIdData, envelope.data, "`data`");
       return { type, ...meta, kindeId: requireId(user.id, "data.user.id") };
     }
+    case "organization.created":
+    case "organization.updated": {
+      const { organization: o } = parseOrThrow(vOrganizationData, envelope.data, "`data`");
+      const organization = withoutUndefined({
+        code: requireId(o.code, "data.organization.code"),
+        name: present(o.name),
+        handle: present(o.handle),
+        externalId: present(o.external_id),
+        isAllowRegistrations: o.is_allow_registrations ?? undefined,
+      });
+      return { type, ...meta, organization };
+    }
+    case "organization.deleted": {
+      const { organization } = parseOrThrow(vOrganizationCodeData, envelope.data, "`data`");
+      return { type, ...meta, orgCode: requireId(organization.code, "data.organization.code") };
+    }
+    case "role.created":
+    case "role.updated": {
+      const { role } = parseOrThrow(vRoleData, envelope.data, "`data`");
+      return {
+        type,
+        ...meta,
+        role: withoutUndefined({
+          ...toCatalogEntry(role, "data.role"),
+          isDefaultRole: role.is_default_role ?? undefined,
+        }),
+      };
+    }
+    case "role.deleted": {
+      const { role } = parseOrThrow(vRoleIdData, envelope.data, "`data`");
+      return { type, ...meta, kindeId: requireId(role.id, "data.role.id") };
+    }
+    case "permission.created":
+    case "permission.updated": {
+      const { permission } = parseOrThrow(vPermissionData, envelope.data, "`data`");
+      return { type, ...meta, permission: toCatalogEntry(permission, "data.permission") };
+    }
+    case "permission.deleted": {
+      const { permission } = parseOrThrow(vPermissionIdData, envelope.data, "`data`");
+      return { type, ...meta, kindeId: requireId(permission.id, "data.permission.id") };
+    }
     default:
       return { type: "unhandled", ...meta, kindeType: type };
   }
+}
+
+function toCatalogEntry(entry: Infer<typeof vCatalogEntry>, path: string) {
+  return withoutUndefined({
+    kindeId: requireId(entry.id, `${path}.id`),
+    key: requireId(entry.key, `${path}.key`),
+    name: present(entry.name),
+    description: present(entry.description),
+  });
 }
 
 /** Maps Kinde's user object to the mirror's snapshot: empty strings and nulls become absent. */

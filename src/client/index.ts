@@ -1,6 +1,13 @@
 import type { HttpRouter, PaginationOptions, PaginationResult } from "convex/server";
+import { ConvexError } from "convex/values";
 import type { ComponentApi } from "../component/_generated/component.js";
-import type { KindeUser } from "../shared.js";
+import type {
+  KindeOrganization,
+  KindePermission,
+  KindeRole,
+  KindeUser,
+  OrganizationMember,
+} from "../shared.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler } from "./webhook.js";
 
@@ -9,11 +16,68 @@ export type { LogLevel } from "./log.js";
 export {
   vUser,
   vOrganizationMembership,
+  vOrganization,
+  vOrganizationMember,
+  vRole,
+  vPermission,
   vOutcome,
   type KindeUser,
   type OrganizationMembership,
+  type KindeOrganization,
+  type OrganizationMember,
+  type KindeRole,
+  type KindePermission,
   type Outcome,
 } from "../shared.js";
+
+/**
+ * The data of the `ConvexError` thrown by `requireRole` / `requirePermission`:
+ * `unauthenticated` when nobody is signed in, `forbidden` when the user does
+ * not hold what was required.
+ */
+export type KindeAuthorizationErrorData =
+  | { kind: "unauthenticated"; message: string }
+  | {
+      kind: "forbidden";
+      message: string;
+      orgCode: string;
+      role?: string;
+      permission?: string;
+    };
+
+/**
+ * Whether `error` was thrown by `requireRole` / `requirePermission`.
+ *
+ * ```ts
+ * try { await kinde.requirePermission(ctx, { orgCode, permission: "write:docs" }); }
+ * catch (error) { if (isKindeAuthorizationError(error) && error.data.kind === "forbidden") … }
+ * ```
+ */
+export function isKindeAuthorizationError(
+  error: unknown,
+): error is ConvexError<KindeAuthorizationErrorData> {
+  if (!(error instanceof ConvexError)) return false;
+  const data: unknown = error.data;
+  return (
+    typeof data === "object" &&
+    data !== null &&
+    "kind" in data &&
+    (data.kind === "unauthenticated" || data.kind === "forbidden")
+  );
+}
+
+/** What an authorization check asks about; `kindeId` defaults to the signed-in user. */
+export interface RoleCheck {
+  orgCode: string;
+  role: string;
+  kindeId?: string;
+}
+/** What an authorization check asks about; `kindeId` defaults to the signed-in user. */
+export interface PermissionCheck {
+  orgCode: string;
+  permission: string;
+  kindeId?: string;
+}
 
 /** The path `registerRoutes` mounts the webhook on unless told otherwise. */
 export const DEFAULT_WEBHOOK_PATH = "/kinde/webhook";
@@ -122,4 +186,190 @@ export class Kinde {
   ): Promise<PaginationResult<KindeUser>> {
     return await ctx.runQuery(this.component.users.listUsers, { paginationOpts });
   }
+
+  /**
+   * A mirrored organization by its code (`org_…`), or null.
+   *
+   * ```ts
+   * const org = await kinde.getOrganization(ctx, "org_1a2b3c4d5e6");
+   * ```
+   */
+  async getOrganization(ctx: RunQueryCtx, code: string): Promise<KindeOrganization | null> {
+    return await ctx.runQuery(this.component.organizations.getOrganization, { code });
+  }
+
+  /**
+   * A page of mirrored organizations, by code. Works with `usePaginatedQuery`.
+   *
+   * ```ts
+   * export const organizations = query({
+   *   args: { paginationOpts: paginationOptsValidator },
+   *   handler: (ctx, { paginationOpts }) => kinde.listOrganizations(ctx, { paginationOpts }),
+   * });
+   * ```
+   */
+  async listOrganizations(
+    ctx: RunQueryCtx,
+    { paginationOpts }: { paginationOpts: PaginationOptions },
+  ): Promise<PaginationResult<KindeOrganization>> {
+    return await ctx.runQuery(this.component.organizations.listOrganizations, { paginationOpts });
+  }
+
+  /**
+   * A page of an organization's members: each user's profile with the role
+   * and permission keys held in that organization. Pages through an index, so
+   * its cost does not grow with the size of the organization.
+   *
+   * ```ts
+   * export const members = query({
+   *   args: { orgCode: v.string(), paginationOpts: paginationOptsValidator },
+   *   handler: (ctx, args) => kinde.listOrganizationMembers(ctx, args),
+   * });
+   * ```
+   */
+  async listOrganizationMembers(
+    ctx: RunQueryCtx,
+    { orgCode, paginationOpts }: { orgCode: string; paginationOpts: PaginationOptions },
+  ): Promise<PaginationResult<OrganizationMember>> {
+    return await ctx.runQuery(this.component.organizations.listMembers, {
+      orgCode,
+      paginationOpts,
+    });
+  }
+
+  /**
+   * Kinde's role catalog, by key (filled by `role.*` events).
+   *
+   * ```ts
+   * const roles = await kinde.listRoles(ctx); // [{ kindeId, key: "admin", name: "Admin", … }]
+   * ```
+   */
+  async listRoles(ctx: RunQueryCtx): Promise<KindeRole[]> {
+    return await ctx.runQuery(this.component.catalog.listRoles, {});
+  }
+
+  /**
+   * Kinde's permission catalog, by key (filled by `permission.*` events).
+   *
+   * ```ts
+   * const permissions = await kinde.listPermissions(ctx);
+   * ```
+   */
+  async listPermissions(ctx: RunQueryCtx): Promise<KindePermission[]> {
+    return await ctx.runQuery(this.component.catalog.listPermissions, {});
+  }
+
+  /**
+   * Whether the user (default: the signed-in user) holds the role `role`
+   * (a key, like `"admin"`) in the organization `orgCode`. False when nobody is
+   * signed in, for unknown and suspended users, and for deleted organizations
+   * and roles. Reactive, and a few point reads whatever the size of the tenant.
+   *
+   * ```ts
+   * if (await kinde.hasRole(ctx, { orgCode, role: "admin" })) { … }
+   * ```
+   */
+  async hasRole(ctx: RunQueryAuthCtx, { orgCode, role, kindeId }: RoleCheck): Promise<boolean> {
+    const subject = kindeId ?? (await signedInKindeId(ctx));
+    if (subject === null) return false;
+    return await ctx.runQuery(this.component.authorization.hasRole, {
+      kindeId: subject,
+      orgCode,
+      key: role,
+    });
+  }
+
+  /**
+   * Whether the user (default: the signed-in user) holds the permission
+   * `permission` (a key, like `"write:docs"`) in the organization `orgCode`.
+   * Same rules as {@link Kinde.hasRole}.
+   *
+   * ```ts
+   * const canEdit = await kinde.hasPermission(ctx, { orgCode, permission: "write:docs" });
+   * ```
+   */
+  async hasPermission(
+    ctx: RunQueryAuthCtx,
+    { orgCode, permission, kindeId }: PermissionCheck,
+  ): Promise<boolean> {
+    const subject = kindeId ?? (await signedInKindeId(ctx));
+    if (subject === null) return false;
+    return await ctx.runQuery(this.component.authorization.hasPermission, {
+      kindeId: subject,
+      orgCode,
+      key: permission,
+    });
+  }
+
+  /**
+   * Throws unless the user holds the role: a `ConvexError` whose data is
+   * `{ kind: "unauthenticated" }` when nobody is signed in (and no `kindeId`
+   * was given), or `{ kind: "forbidden", orgCode, role }`. Returns the Kinde
+   * user id that was checked. Call it first thing in a mutation.
+   *
+   * ```ts
+   * export const removeMember = mutation({
+   *   args: { orgCode: v.string(), kindeId: v.string() },
+   *   handler: async (ctx, { orgCode, kindeId }) => {
+   *     await kinde.requireRole(ctx, { orgCode, role: "admin" });
+   *     // … only admins of orgCode get here
+   *   },
+   * });
+   * ```
+   */
+  async requireRole(ctx: RunQueryAuthCtx, check: RoleCheck): Promise<string> {
+    const kindeId = await requireKindeId(ctx, check.kindeId);
+    if (!(await this.hasRole(ctx, { ...check, kindeId }))) {
+      throw forbidden(check.orgCode, { role: check.role });
+    }
+    return kindeId;
+  }
+
+  /**
+   * Throws unless the user holds the permission; see {@link Kinde.requireRole}.
+   * Returns the Kinde user id that was checked.
+   *
+   * ```ts
+   * export const publish = mutation({
+   *   args: { orgCode: v.string(), docId: v.id("docs") },
+   *   handler: async (ctx, { orgCode, docId }) => {
+   *     await kinde.requirePermission(ctx, { orgCode, permission: "publish:docs" });
+   *     await ctx.db.patch("docs", docId, { published: true });
+   *   },
+   * });
+   * ```
+   */
+  async requirePermission(ctx: RunQueryAuthCtx, check: PermissionCheck): Promise<string> {
+    const kindeId = await requireKindeId(ctx, check.kindeId);
+    if (!(await this.hasPermission(ctx, { ...check, kindeId }))) {
+      throw forbidden(check.orgCode, { permission: check.permission });
+    }
+    return kindeId;
+  }
+}
+
+/** The signed-in user's Kinde id (`identity.subject`), or null. */
+async function signedInKindeId(ctx: RunQueryAuthCtx): Promise<string | null> {
+  return (await ctx.auth.getUserIdentity())?.subject ?? null;
+}
+
+async function requireKindeId(ctx: RunQueryAuthCtx, kindeId: string | undefined) {
+  const subject = kindeId ?? (await signedInKindeId(ctx));
+  if (subject === null) {
+    throw new ConvexError<KindeAuthorizationErrorData>({
+      kind: "unauthenticated",
+      message: "Sign in to do this.",
+    });
+  }
+  return subject;
+}
+
+function forbidden(orgCode: string, what: { role: string } | { permission: string }) {
+  const name = "role" in what ? `the role "${what.role}"` : `the permission "${what.permission}"`;
+  return new ConvexError<KindeAuthorizationErrorData>({
+    kind: "forbidden",
+    message: `This needs ${name} in organization ${orgCode}.`,
+    orgCode,
+    ...what,
+  });
 }

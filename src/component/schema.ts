@@ -1,6 +1,6 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { vKeyRef, vMembershipSnapshot, vOutcome, vVersion } from "../shared.js";
+import { vEntityKind, vKeyRef, vMembershipSnapshot, vOutcome, vVersion } from "../shared.js";
 
 /**
  * Mirror tables are named `kinde*`; the component's own bookkeeping tables are
@@ -42,12 +42,46 @@ export default defineSchema({
     .index("kindeId", ["kindeId", "orgCode"])
     .index("orgCode", ["orgCode", "kindeId"]),
 
+  /** One row per Kinde organization. */
+  kindeOrganizations: defineTable({
+    code: v.string(),
+    name: v.optional(v.string()),
+    handle: v.optional(v.string()),
+    externalId: v.optional(v.string()),
+    isAllowRegistrations: v.optional(v.boolean()),
+    version: vVersion,
+  }).index("code", ["code"]),
+
+  /** Kinde's role catalog. `kindeId` is Kinde's role id; `key` is what apps check. */
+  kindeRoles: defineTable({
+    kindeId: v.string(),
+    key: v.string(),
+    name: v.optional(v.string()),
+    description: v.optional(v.string()),
+    isDefaultRole: v.optional(v.boolean()),
+    version: vVersion,
+  })
+    .index("kindeId", ["kindeId"])
+    .index("key", ["key"]),
+
+  /** Kinde's permission catalog. */
+  kindePermissions: defineTable({
+    kindeId: v.string(),
+    key: v.string(),
+    name: v.optional(v.string()),
+    description: v.optional(v.string()),
+    version: vVersion,
+  })
+    .index("kindeId", ["kindeId"])
+    .index("key", ["key"]),
+
   /**
    * Deleted entities. A tombstone makes deletion final: no later or retried
    * event for the same key can bring the entity back while it exists.
    */
   tombstones: defineTable({
-    kind: v.literal("user"),
+    kind: vEntityKind,
+    /** The user's or role's or permission's Kinde id, or the organization's code. */
     key: v.string(),
     /** The deleting event. */
     version: vVersion,

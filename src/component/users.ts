@@ -1,10 +1,12 @@
 import { v } from "convex/values";
 import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { paginator } from "convex-helpers/server/pagination";
-import { query, type MutationCtx } from "./_generated/server.js";
+import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import schema from "./schema.js";
 import { isNewer, UNSYNCED } from "./ordering.js";
+import { addTombstone, isDeleted } from "./tombstones.js";
+import { currentRefs } from "./catalog.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   vUser,
@@ -13,9 +15,6 @@ import {
   type UserSnapshot,
   type Version,
 } from "../shared.js";
-
-/** How long a deleted user's tombstone is kept: well past Kinde's 36 h of retries and 72 h auto-disable. */
-export const TOMBSTONE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The public shape of a mirrored user: role and permission keys, no internal fields. */
 export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
@@ -37,17 +36,10 @@ export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
   };
 }
 
-async function findUser(ctx: { db: MutationCtx["db"] }, kindeId: string) {
+export async function findUser(ctx: QueryCtx, kindeId: string) {
   return await ctx.db
     .query("kindeUsers")
     .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
-    .unique();
-}
-
-async function findUserTombstone(ctx: MutationCtx, kindeId: string) {
-  return await ctx.db
-    .query("tombstones")
-    .withIndex("kind", (q) => q.eq("kind", "user").eq("key", kindeId))
     .unique();
 }
 
@@ -62,15 +54,16 @@ export async function applyUserSnapshot(
   version: Version,
   snapshot: UserSnapshot,
 ): Promise<"applied" | "stale"> {
-  if (await findUserTombstone(ctx, snapshot.kindeId)) return "stale";
+  if (await isDeleted(ctx, "user", snapshot.kindeId)) return "stale";
   const existing = await findUser(ctx, snapshot.kindeId);
   if (existing && !isNewer(version, existing.version)) return "stale";
 
-  const { organizations: _, ...profile } = snapshot;
+  const { organizations: snapshotOrganizations, ...profile } = snapshot;
+  const organizations = await currentMemberships(ctx, snapshotOrganizations);
   const fields = {
     ...profile,
     emailLower: snapshot.email?.toLowerCase(),
-    organizations: snapshot.organizations,
+    organizations,
     version,
   };
   if (existing) {
@@ -81,13 +74,39 @@ export async function applyUserSnapshot(
   } else {
     await ctx.db.insert("kindeUsers", fields);
   }
-  await syncMemberships(
-    ctx,
-    snapshot.kindeId,
-    existing?.organizations ?? [],
-    snapshot.organizations,
-  );
+  await syncMemberships(ctx, snapshot.kindeId, existing?.organizations ?? [], organizations);
   return "applied";
+}
+
+/**
+ * Brings a snapshot's memberships up to date with what the mirror knows to be
+ * newer: organizations, roles and permissions deleted since are dropped and
+ * renamed keys are used, so a late retry cannot restore a deleted role.
+ */
+async function currentMemberships(
+  ctx: MutationCtx,
+  organizations: MembershipSnapshot[],
+): Promise<MembershipSnapshot[]> {
+  const roles = await currentRefs(
+    ctx,
+    "role",
+    organizations.flatMap((m) => m.roles),
+  );
+  const permissions = await currentRefs(
+    ctx,
+    "permission",
+    organizations.flatMap((m) => m.permissions),
+  );
+  const current: MembershipSnapshot[] = [];
+  for (const membership of organizations) {
+    if (await isDeleted(ctx, "organization", membership.orgCode)) continue;
+    current.push({
+      orgCode: membership.orgCode,
+      roles: membership.roles.flatMap((r) => roles.get(r.id) ?? []),
+      permissions: membership.permissions.flatMap((p) => permissions.get(p.id) ?? []),
+    });
+  }
+  return current;
 }
 
 /**
@@ -122,7 +141,7 @@ function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
   return ids(a.roles) === ids(b.roles) && ids(a.permissions) === ids(b.permissions);
 }
 
-async function findMembership(ctx: MutationCtx, kindeId: string, orgCode: string) {
+export async function findMembership(ctx: QueryCtx, kindeId: string, orgCode: string) {
   return await ctx.db
     .query("kindeMemberships")
     .withIndex("kindeId", (q) => q.eq("kindeId", kindeId).eq("orgCode", orgCode))
@@ -139,7 +158,7 @@ export async function deleteUser(
   version: Version,
   kindeId: string,
 ): Promise<"applied" | "stale"> {
-  if (await findUserTombstone(ctx, kindeId)) return "stale";
+  if (!(await addTombstone(ctx, "user", kindeId, version))) return "stale";
   const existing = await findUser(ctx, kindeId);
   if (existing) {
     for (const { orgCode } of existing.organizations.slice(0, MAX_ORGANIZATIONS_PER_USER)) {
@@ -148,12 +167,6 @@ export async function deleteUser(
     }
     await ctx.db.delete("kindeUsers", existing._id);
   }
-  await ctx.db.insert("tombstones", {
-    kind: "user",
-    key: kindeId,
-    version,
-    expiresAt: Date.now() + TOMBSTONE_RETENTION_MS,
-  });
   return "applied";
 }
 
@@ -167,7 +180,7 @@ export async function recordSignIn(
   version: Version,
   kindeId: string,
 ): Promise<"applied" | "stale"> {
-  if (await findUserTombstone(ctx, kindeId)) return "stale";
+  if (await isDeleted(ctx, "user", kindeId)) return "stale";
   const existing = await findUser(ctx, kindeId);
   if (!existing) {
     await ctx.db.insert("kindeUsers", {
@@ -191,10 +204,7 @@ export const getUser = query({
   args: { kindeId: v.string() },
   returns: v.union(vUser, v.null()),
   handler: async (ctx, { kindeId }) => {
-    const doc = await ctx.db
-      .query("kindeUsers")
-      .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
-      .unique();
+    const doc = await findUser(ctx, kindeId);
     return doc && toKindeUser(doc);
   },
 });

@@ -1,6 +1,8 @@
 import { v } from "convex/values";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
+import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
+import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import { vKindeEvent, vOutcome, type KindeEvent, type Outcome } from "../shared.js";
 
 /**
@@ -48,6 +50,21 @@ async function dispatch(ctx: MutationCtx, event: KindeEvent): Promise<Outcome> {
       return await deleteUser(ctx, version, event.kindeId);
     case "user.authenticated":
       return await recordSignIn(ctx, version, event.kindeId);
+    case "organization.created":
+    case "organization.updated":
+      return await applyOrganizationSnapshot(ctx, version, event.organization);
+    case "organization.deleted":
+      return await deleteOrganization(ctx, version, event.orgCode);
+    case "role.created":
+    case "role.updated":
+      return await applyCatalogSnapshot(ctx, "role", version, event.role);
+    case "role.deleted":
+      return await deleteCatalogEntry(ctx, "role", version, event.kindeId);
+    case "permission.created":
+    case "permission.updated":
+      return await applyCatalogSnapshot(ctx, "permission", version, event.permission);
+    case "permission.deleted":
+      return await deleteCatalogEntry(ctx, "permission", version, event.kindeId);
     case "unhandled":
       return "ignored";
   }
@@ -62,6 +79,21 @@ export function entityKeyOf(event: KindeEvent): string | undefined {
     case "user.deleted":
     case "user.authenticated":
       return `user:${event.kindeId}`;
+    case "organization.created":
+    case "organization.updated":
+      return `organization:${event.organization.code}`;
+    case "organization.deleted":
+      return `organization:${event.orgCode}`;
+    case "role.created":
+    case "role.updated":
+      return `role:${event.role.kindeId}`;
+    case "permission.created":
+    case "permission.updated":
+      return `permission:${event.permission.kindeId}`;
+    case "role.deleted":
+      return `role:${event.kindeId}`;
+    case "permission.deleted":
+      return `permission:${event.kindeId}`;
     case "unhandled":
       return undefined;
   }

@@ -109,3 +109,96 @@ export const userAuthenticated = (id: string, options?: EventOptions) => ({
   ...kindeEvent("user.authenticated", { user: { id } }, { source: "user", ...options }),
   ip_address: "203.0.113.10",
 });
+
+/** A Kinde organization as `organization.created` / `organization.updated` carry it. */
+export interface KindeOrganizationPayload {
+  code: string;
+  name?: string | null;
+  handle?: string | null;
+  external_id?: string | null;
+  is_allow_registrations?: boolean | null;
+}
+
+export const organizationCreated = (
+  organization: KindeOrganizationPayload,
+  options?: EventOptions,
+) =>
+  kindeEvent(
+    "organization.created",
+    { organization: { external_id: null, handle: null, name: null, ...organization } },
+    options,
+  );
+
+export const organizationUpdated = (
+  organization: KindeOrganizationPayload,
+  options?: EventOptions,
+) =>
+  kindeEvent(
+    "organization.updated",
+    {
+      organization: {
+        external_id: null,
+        handle: null,
+        name: null,
+        is_allow_registrations: false,
+        ...organization,
+      },
+    },
+    options,
+  );
+
+export const organizationDeleted = (code: string, options?: EventOptions) =>
+  kindeEvent("organization.deleted", { organization: { code } }, options);
+
+/** A role or permission as Kinde's catalog events carry it. */
+export interface KindeCatalogPayload {
+  id: string;
+  key: string;
+  name?: string | null;
+  description?: string | null;
+}
+
+export const roleCreated = (
+  role: KindeCatalogPayload & { is_default_role?: boolean },
+  options?: EventOptions,
+) =>
+  kindeEvent(
+    "role.created",
+    { role: { description: null, is_default_role: false, name: role.key, ...role } },
+    options,
+  );
+
+export const roleUpdated = (
+  role: KindeCatalogPayload & { is_default_role?: boolean },
+  options?: EventOptions,
+) =>
+  kindeEvent(
+    "role.updated",
+    { role: { description: null, is_default_role: false, name: role.key, ...role } },
+    options,
+  );
+
+export const roleDeleted = (id: string, options?: EventOptions) =>
+  kindeEvent("role.deleted", { role: { id } }, options);
+
+export const permissionCreated = (permission: KindeCatalogPayload, options?: EventOptions) =>
+  kindeEvent(
+    "permission.created",
+    { permission: { description: null, name: permission.key, ...permission } },
+    options,
+  );
+
+export const permissionUpdated = (permission: KindeCatalogPayload, options?: EventOptions) =>
+  kindeEvent(
+    "permission.updated",
+    { permission: { description: null, name: permission.key, ...permission } },
+    options,
+  );
+
+export const permissionDeleted = (id: string, options?: EventOptions) =>
+  kindeEvent("permission.deleted", { permission: { id } }, options);
+
+/** A UUID like Kinde's role and permission ids. */
+export function kindeUuid(): string {
+  return crypto.randomUUID();
+}

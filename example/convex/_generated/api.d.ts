@@ -8,8 +8,10 @@
  * @module
  */
 
+import type * as documents from "../documents.js";
 import type * as http from "../http.js";
 import type * as kinde from "../kinde.js";
+import type * as organizations from "../organizations.js";
 import type * as users from "../users.js";
 
 import type {
@@ -19,8 +21,10 @@ import type {
 } from "convex/server";
 
 declare const fullApi: ApiFromModules<{
+  documents: typeof documents;
   http: typeof http;
   kinde: typeof kinde;
+  organizations: typeof organizations;
   users: typeof users;
 }>;
 

@@ -8,7 +8,12 @@
  * @module
  */
 
+import type * as authorization from "../authorization.js";
+import type * as cascade from "../cascade.js";
+import type * as catalog from "../catalog.js";
 import type * as ordering from "../ordering.js";
+import type * as organizations from "../organizations.js";
+import type * as tombstones from "../tombstones.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
 
@@ -20,7 +25,12 @@ import type {
 import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
+  authorization: typeof authorization;
+  cascade: typeof cascade;
+  catalog: typeof catalog;
   ordering: typeof ordering;
+  organizations: typeof organizations;
+  tombstones: typeof tombstones;
   users: typeof users;
   webhooks: typeof webhooks;
 }> = anyApi as any;

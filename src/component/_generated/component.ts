@@ -23,6 +23,125 @@ import type { FunctionReference } from "convex/server";
  */
 export type ComponentApi<Name extends string | undefined = string | undefined> =
   {
+    authorization: {
+      hasPermission: FunctionReference<
+        "query",
+        "internal",
+        { key: string; kindeId: string; orgCode: string },
+        boolean,
+        Name
+      >;
+      hasRole: FunctionReference<
+        "query",
+        "internal",
+        { key: string; kindeId: string; orgCode: string },
+        boolean,
+        Name
+      >;
+    };
+    catalog: {
+      listPermissions: FunctionReference<
+        "query",
+        "internal",
+        {},
+        Array<{
+          description?: string;
+          key: string;
+          kindeId: string;
+          name?: string;
+        }>,
+        Name
+      >;
+      listRoles: FunctionReference<
+        "query",
+        "internal",
+        {},
+        Array<{
+          description?: string;
+          isDefaultRole?: boolean;
+          key: string;
+          kindeId: string;
+          name?: string;
+        }>,
+        Name
+      >;
+    };
+    organizations: {
+      getOrganization: FunctionReference<
+        "query",
+        "internal",
+        { code: string },
+        {
+          code: string;
+          externalId?: string;
+          handle?: string;
+          isAllowRegistrations?: boolean;
+          name?: string;
+        } | null,
+        Name
+      >;
+      listMembers: FunctionReference<
+        "query",
+        "internal",
+        {
+          orgCode: string;
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            email?: string;
+            firstName?: string;
+            isSuspended: boolean;
+            kindeId: string;
+            lastName?: string;
+            permissions: Array<string>;
+            phone?: string;
+            roles: Array<string>;
+            username?: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+      listOrganizations: FunctionReference<
+        "query",
+        "internal",
+        {
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            code: string;
+            externalId?: string;
+            handle?: string;
+            isAllowRegistrations?: boolean;
+            name?: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+    };
     users: {
       getUser: FunctionReference<
         "query",
@@ -146,6 +265,65 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 occurredAt: number;
                 source?: string;
                 type: "user.authenticated";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                organization: {
+                  code: string;
+                  externalId?: string;
+                  handle?: string;
+                  isAllowRegistrations?: boolean;
+                  name?: string;
+                };
+                source?: string;
+                type: "organization.created" | "organization.updated";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                orgCode: string;
+                source?: string;
+                type: "organization.deleted";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                role: {
+                  description?: string;
+                  isDefaultRole?: boolean;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "role.created" | "role.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "role.deleted";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                permission: {
+                  description?: string;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "permission.created" | "permission.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "permission.deleted";
               }
             | {
                 eventId: string;

@@ -1,0 +1,126 @@
+/**
+ * Organizations: `organization.*` events, and the reads the host app makes of
+ * organizations and their members.
+ */
+import { v } from "convex/values";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import { withoutSystemFields } from "convex-helpers";
+import { internal } from "./_generated/api.js";
+import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import schema from "./schema.js";
+import { isNewer } from "./ordering.js";
+import { addTombstone, isDeleted } from "./tombstones.js";
+import { findUser } from "./users.js";
+import {
+  vOrganization,
+  vOrganizationMember,
+  type OrganizationMember,
+  type OrganizationSnapshot,
+  type Version,
+} from "../shared.js";
+
+async function findOrganization(ctx: QueryCtx, code: string) {
+  return await ctx.db
+    .query("kindeOrganizations")
+    .withIndex("code", (q) => q.eq("code", code))
+    .unique();
+}
+
+/** Applies `organization.created` / `organization.updated` if newer than the stored row. */
+export async function applyOrganizationSnapshot(
+  ctx: MutationCtx,
+  version: Version,
+  snapshot: OrganizationSnapshot,
+): Promise<"applied" | "stale"> {
+  if (await isDeleted(ctx, "organization", snapshot.code)) return "stale";
+  const existing = await findOrganization(ctx, snapshot.code);
+  if (existing && !isNewer(version, existing.version)) return "stale";
+  const row = { ...snapshot, version };
+  if (existing) await ctx.db.replace("kindeOrganizations", existing._id, row);
+  else await ctx.db.insert("kindeOrganizations", row);
+  return "applied";
+}
+
+/**
+ * Applies `organization.deleted`: removes the organization, leaves a tombstone
+ * and removes its memberships in the background (permission checks refuse the
+ * organization at once).
+ */
+export async function deleteOrganization(
+  ctx: MutationCtx,
+  version: Version,
+  code: string,
+): Promise<"applied" | "stale"> {
+  if (!(await addTombstone(ctx, "organization", code, version))) return "stale";
+  const existing = await findOrganization(ctx, code);
+  if (existing) await ctx.db.delete("kindeOrganizations", existing._id);
+  await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
+    orgCode: code,
+  });
+  return "applied";
+}
+
+export const getOrganization = query({
+  args: { code: v.string() },
+  returns: v.union(vOrganization, v.null()),
+  handler: async (ctx, { code }) => {
+    const doc = await findOrganization(ctx, code);
+    if (!doc) return null;
+    const { version: _, ...organization } = withoutSystemFields(doc);
+    return organization;
+  },
+});
+
+export const listOrganizations = query({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(vOrganization),
+  handler: async (ctx, { paginationOpts }) => {
+    const result = await paginator(ctx.db, schema)
+      .query("kindeOrganizations")
+      .withIndex("code")
+      .paginate(paginationOpts);
+    return {
+      ...result,
+      page: result.page.map((doc) => {
+        const { version: _, ...organization } = withoutSystemFields(doc);
+        return organization;
+      }),
+    };
+  },
+});
+
+/**
+ * Members of an organization, by Kinde user id, a page at a time through the
+ * memberships index. Empty once the organization is deleted.
+ */
+export const listMembers = query({
+  args: { orgCode: v.string(), paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(vOrganizationMember),
+  handler: async (ctx, { orgCode, paginationOpts }) => {
+    if (await isDeleted(ctx, "organization", orgCode)) {
+      return { page: [], isDone: true, continueCursor: "" };
+    }
+    const result = await paginator(ctx.db, schema)
+      .query("kindeMemberships")
+      .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
+      .paginate(paginationOpts);
+    const page: OrganizationMember[] = [];
+    for (const membership of result.page) {
+      const user = await findUser(ctx, membership.kindeId);
+      if (!user) continue;
+      page.push({
+        kindeId: user.kindeId,
+        email: user.email,
+        phone: user.phone,
+        username: user.username,
+        firstName: user.firstName,
+        lastName: user.lastName,
+        isSuspended: user.isSuspended,
+        roles: membership.roles.map((r) => r.key),
+        permissions: membership.permissions.map((p) => p.key),
+      });
+    }
+    return { ...result, page };
+  },
+});
