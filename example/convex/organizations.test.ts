@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { ConvexError } from "convex/values";
 import { queryGeneric, makeFunctionReference } from "convex/server";
 import { convexTest } from "convex-test";
@@ -17,46 +17,26 @@ import kindeTest, {
   roleDeleted,
   roleUpdated,
   seedKindeMembers,
-  startKindeTestIssuer,
   userUpdated,
-  type KindeTestIssuer,
   type KindeUserPayload,
 } from "convex-kinde/test";
 import { isKindeAuthorizationError } from "convex-kinde";
 import { api } from "./_generated/api.js";
 import schema from "./schema.js";
 import { kinde } from "./kinde.js";
-import { initConvexTest, modules } from "./setup.test.js";
+import { modules, useWebhookTest } from "./setup.test.js";
 
-let issuer: KindeTestIssuer;
-let t: ReturnType<typeof initConvexTest>;
+const app = useWebhookTest();
 
-beforeAll(async () => {
-  issuer = await startKindeTestIssuer();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(() => {
-  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
-  t = initConvexTest();
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
-
+/** Delivers a signed payload, expects 200, and returns the outcome (`applied`, `stale`, …). */
 async function deliver(payload: object) {
-  const response = await t.fetch("/kinde/webhook", {
-    method: "POST",
-    body: await issuer.sign(payload),
-  });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
+  const { status, text } = await app.deliver(payload);
+  expect(status, text).toBe(200);
   return text.split(" ")[0];
 }
 
 /** Runs the cascades that deletions and renames schedule. */
-const settle = () => t.finishAllScheduledFunctions(() => {});
+const settle = () => app.t.finishAllScheduledFunctions(() => {});
 
 const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 const at = (ms: number) => ({ at: T0 + ms });
@@ -78,14 +58,14 @@ function member(
 }
 
 const orgsOf = async (kindeId: string) =>
-  (await t.query(api.users.byKindeId, { kindeId }))?.organizations;
+  (await app.t.query(api.users.byKindeId, { kindeId }))?.organizations;
 
 describe("organizations", () => {
   test("created, updated, stale and duplicate events", async () => {
     const code = kindeOrgCode();
     const created = organizationCreated({ code, name: "Acme", handle: "acme" }, at(0));
     expect(await deliver(created)).toBe("applied");
-    expect(await t.query(api.organizations.get, { code })).toEqual({
+    expect(await app.t.query(api.organizations.get, { code })).toEqual({
       code,
       name: "Acme",
       handle: "acme",
@@ -106,7 +86,7 @@ describe("organizations", () => {
     expect(
       await deliver(organizationUpdated({ code, name: "Old name", external_id: null }, at(1000))),
     ).toBe("stale");
-    expect(await t.query(api.organizations.get, { code })).toEqual({
+    expect(await app.t.query(api.organizations.get, { code })).toEqual({
       code,
       name: "Acme Inc",
       handle: "acme",
@@ -115,16 +95,16 @@ describe("organizations", () => {
     });
     // A later snapshot with external_id null clears it: absent, not null.
     await deliver(organizationUpdated({ code, name: "Acme Inc", external_id: null }, at(3000)));
-    expect(await t.query(api.organizations.get, { code })).not.toHaveProperty("externalId");
+    expect(await app.t.query(api.organizations.get, { code })).not.toHaveProperty("externalId");
   });
 
   test("listOrganizations pages by code", async () => {
     const codes = Array.from({ length: 7 }, () => kindeOrgCode());
     for (const code of codes) await deliver(organizationCreated({ code, name: code }));
-    const first = await t.query(api.organizations.list, {
+    const first = await app.t.query(api.organizations.list, {
       paginationOpts: { numItems: 5, cursor: null },
     });
-    const second = await t.query(api.organizations.list, {
+    const second = await app.t.query(api.organizations.list, {
       paginationOpts: { numItems: 5, cursor: first.continueCursor },
     });
     expect(second.isDone).toBe(true);
@@ -151,12 +131,12 @@ describe("organizations", () => {
     expect(await deliver(organizationDeleted(code, at(5000)))).toBe("applied");
     // Checks refuse the organization at once, before the background clean-up runs.
     expect(
-      await t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
     ).toBe(false);
-    expect(await t.query(api.organizations.get, { code })).toBeNull();
+    expect(await app.t.query(api.organizations.get, { code })).toBeNull();
     expect(
       (
-        await t.query(api.organizations.members, {
+        await app.t.query(api.organizations.members, {
           orgCode: code,
           paginationOpts: { numItems: 10, cursor: null },
         })
@@ -165,7 +145,7 @@ describe("organizations", () => {
 
     await settle();
     expect(await orgsOf(ada)).toEqual([{ code: other, roles: ["member"], permissions: [] }]);
-    const { kindeMemberships } = await readKindeTables(t);
+    const { kindeMemberships } = await readKindeTables(app.t);
     expect(kindeMemberships.map((m) => m.orgCode)).toEqual([other]);
 
     // Late events: an organization update, and a user snapshot taken before the delete.
@@ -199,8 +179,8 @@ describe("organizations", () => {
     const seen = [];
     let cursor: string | null = null;
     for (;;) {
-      const page: Awaited<ReturnType<typeof t.query<typeof api.organizations.members>>> =
-        await t.query(api.organizations.members, {
+      const page: Awaited<ReturnType<typeof app.t.query<typeof api.organizations.members>>> =
+        await app.t.query(api.organizations.members, {
           orgCode: code,
           paginationOpts: { numItems: 2, cursor },
         });
@@ -235,7 +215,7 @@ describe("roles and permissions", () => {
     ).toBe("applied");
     expect(await deliver(roleUpdated({ ...ADMIN, name: "Old" }, at(1000)))).toBe("stale");
     await deliver(roleCreated({ ...MEMBER, name: "Member" }, at(0)));
-    expect(await t.query(api.organizations.roles, {})).toEqual([
+    expect(await app.t.query(api.organizations.roles, {})).toEqual([
       {
         kindeId: ADMIN.id,
         key: "admin",
@@ -253,7 +233,7 @@ describe("roles and permissions", () => {
       "applied",
     );
     expect(await deliver(permissionUpdated({ ...PUBLISH, name: "Older" }, at(0.5)))).toBe("stale");
-    expect(await t.query(api.organizations.permissions, {})).toEqual([
+    expect(await app.t.query(api.organizations.permissions, {})).toEqual([
       { kindeId: PUBLISH.id, key: "publish:docs", name: "Publish documents" },
     ]);
   });
@@ -262,7 +242,7 @@ describe("roles and permissions", () => {
     const code = kindeOrgCode();
     await deliver(roleCreated(ADMIN, at(0)));
     // More members than one clean-up batch (200) holds.
-    await seedKindeMembers(t, {
+    await seedKindeMembers(app.t, {
       orgCode: code,
       count: 230,
       roles: [ADMIN, MEMBER],
@@ -271,20 +251,20 @@ describe("roles and permissions", () => {
     const ada = kindeUserId();
     await deliver(userUpdated(member(ada, code, [ADMIN, MEMBER], []), at(100)));
     expect(
-      await t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
     ).toBe(true);
 
     expect(await deliver(roleDeleted(ADMIN.id, at(5000)))).toBe("applied");
     expect(
-      await t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
     ).toBe(false);
     expect(
-      await t.query(api.organizations.hasRole, { orgCode: code, role: "member", kindeId: ada }),
+      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "member", kindeId: ada }),
     ).toBe(true);
-    expect(await t.query(api.organizations.roles, {})).toEqual([]);
+    expect(await app.t.query(api.organizations.roles, {})).toEqual([]);
 
     await settle();
-    const { kindeMemberships, kindeUsers } = await readKindeTables(t);
+    const { kindeMemberships, kindeUsers } = await readKindeTables(app.t);
     expect(kindeMemberships).toHaveLength(231);
     for (const m of kindeMemberships) expect(m.roles).toEqual([MEMBER]);
     for (const u of kindeUsers) {
@@ -302,7 +282,7 @@ describe("roles and permissions", () => {
     await deliver(userUpdated(member(ada, code, [], [PUBLISH, READ]), at(0)));
     expect(await deliver(permissionDeleted(PUBLISH.id, at(10)))).toBe("applied");
     expect(
-      await t.query(api.organizations.hasPermission, {
+      await app.t.query(api.organizations.hasPermission, {
         orgCode: code,
         permission: "publish:docs",
         kindeId: ada,
@@ -320,7 +300,7 @@ describe("roles and permissions", () => {
     await deliver(userUpdated(member(ada, code, [role], []), at(10)));
     expect(await deliver(roleUpdated({ id: role.id, key: "writer" }, at(20)))).toBe("applied");
     const check = (key: string) =>
-      t.query(api.organizations.hasRole, { orgCode: code, role: key, kindeId: ada });
+      app.t.query(api.organizations.hasRole, { orgCode: code, role: key, kindeId: ada });
     expect(await check("writer")).toBe(true);
     expect(await check("editor")).toBe(false);
     await settle();
@@ -347,7 +327,7 @@ describe("authorization helpers", () => {
 
   test("hasRole / hasPermission for the signed-in user, another user, and nobody", async () => {
     const { editor, admin, suspended } = await setUp();
-    const as = (kindeId: string) => t.withIdentity({ subject: kindeId });
+    const as = (kindeId: string) => app.t.withIdentity({ subject: kindeId });
     expect(
       await as(editor).query(api.organizations.hasPermission, {
         orgCode: code,
@@ -364,9 +344,15 @@ describe("authorization helpers", () => {
       await as(admin).query(api.organizations.hasRole, { orgCode: "org_other", role: "admin" }),
     ).toBe(false);
     expect(
-      await t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: admin }),
+      await app.t.query(api.organizations.hasRole, {
+        orgCode: code,
+        role: "admin",
+        kindeId: admin,
+      }),
     ).toBe(true);
-    expect(await t.query(api.organizations.hasRole, { orgCode: code, role: "admin" })).toBe(false);
+    expect(await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin" })).toBe(
+      false,
+    );
     expect(
       await as(kindeUserId()).query(api.organizations.hasRole, { orgCode: code, role: "admin" }),
     ).toBe(false);
@@ -384,17 +370,17 @@ describe("authorization helpers", () => {
 
   test("requirePermission guards a mutation: allowed, forbidden, unauthenticated", async () => {
     const { editor, admin, suspended } = await setUp();
-    const id = await t
+    const id = await app.t
       .withIdentity({ subject: editor })
       .mutation(api.documents.publish, { orgCode: code, title: "Hello" });
-    expect(await t.query(api.documents.list, { orgCode: code })).toMatchObject([
+    expect(await app.t.query(api.documents.list, { orgCode: code })).toMatchObject([
       { _id: id, title: "Hello", publishedBy: editor },
     ]);
 
     for (const [who, kind] of [
-      [t.withIdentity({ subject: admin }), "forbidden"],
-      [t.withIdentity({ subject: suspended }), "forbidden"],
-      [t, "unauthenticated"],
+      [app.t.withIdentity({ subject: admin }), "forbidden"],
+      [app.t.withIdentity({ subject: suspended }), "forbidden"],
+      [app.t, "unauthenticated"],
     ] as const) {
       const error = await who
         .mutation(api.documents.publish, { orgCode: code, title: "Nope" })
@@ -407,16 +393,16 @@ describe("authorization helpers", () => {
         kind === "forbidden" ? { kind, orgCode: code, permission: "publish:docs" } : { kind },
       );
     }
-    expect(await t.query(api.documents.list, { orgCode: code })).toHaveLength(1);
+    expect(await app.t.query(api.documents.list, { orgCode: code })).toHaveLength(1);
   });
 
   test("requireRole: only admins remove documents", async () => {
     const { editor, admin } = await setUp();
-    const id = await t
+    const id = await app.t
       .withIdentity({ subject: editor })
       .mutation(api.documents.publish, { orgCode: code, title: "Hi" });
     await expect(
-      t.withIdentity({ subject: editor }).mutation(api.documents.remove, { id }),
+      app.t.withIdentity({ subject: editor }).mutation(api.documents.remove, { id }),
     ).rejects.toMatchObject({
       data: {
         kind: "forbidden",
@@ -425,8 +411,8 @@ describe("authorization helpers", () => {
         message: 'This needs the role "admin" in organization org_0a1b2c3d4e5.',
       },
     });
-    await t.withIdentity({ subject: admin }).mutation(api.documents.remove, { id });
-    expect(await t.query(api.documents.list, { orgCode: code })).toEqual([]);
+    await app.t.withIdentity({ subject: admin }).mutation(api.documents.remove, { id });
+    expect(await app.t.query(api.documents.list, { orgCode: code })).toEqual([]);
   });
 
   test("a permission check reads the same documents with 10 and 1,000 members", async () => {

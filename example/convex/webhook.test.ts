@@ -1,14 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
   kindeEvent,
   kindeUserId,
   readKindeTables,
-  startKindeTestIssuer,
   userAuthenticated,
   userCreated,
   userDeleted,
   userUpdated,
-  type KindeTestIssuer,
 } from "convex-kinde/test";
 import { convexTest } from "convex-test";
 import { httpRouter } from "convex/server";
@@ -16,43 +14,11 @@ import kindeTest from "convex-kinde/test";
 import { Kinde } from "convex-kinde";
 import { api, components } from "./_generated/api.js";
 import schema from "./schema.js";
-import { initConvexTest, modules } from "./setup.test.js";
+import { modules, useWebhookTest } from "./setup.test.js";
 
-let issuer: KindeTestIssuer;
-let t: ReturnType<typeof initConvexTest>;
+const app = useWebhookTest();
 
-beforeAll(async () => {
-  issuer = await startKindeTestIssuer();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(() => {
-  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
-  t = initConvexTest();
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-  issuer.setMode("ok");
-});
-
-/** POSTs a body to the webhook route as Kinde does. */
-async function post(body: string, headers: Record<string, string> = {}) {
-  const response = await t.fetch("/kinde/webhook", {
-    method: "POST",
-    headers: { "content-type": "application/jwt", ...headers },
-    body,
-  });
-  return { status: response.status, text: await response.text() };
-}
-
-/** Signs and delivers a payload; returns the status and the response text. */
-async function deliver(payload: object, headers?: Record<string, string>) {
-  return await post(await issuer.sign(payload), headers);
-}
-
-const getUser = (kindeId: string) => t.query(api.users.byKindeId, { kindeId });
+const getUser = (kindeId: string) => app.t.query(api.users.byKindeId, { kindeId });
 
 const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 
@@ -75,7 +41,7 @@ describe("200: verified events", () => {
       },
       { at: T0 },
     );
-    const response = await deliver(event, { "webhook-id": "msg_1" });
+    const response = await app.deliver(event, { "webhook-id": "msg_1" });
     expect(response).toEqual({ status: 200, text: `applied ${event.event_id}\n` });
 
     expect(await getUser(id)).toEqual({
@@ -89,7 +55,7 @@ describe("200: verified events", () => {
         { code: "org_aaaaaaaaaaa", roles: ["admin"], permissions: ["read:invoices"] },
       ],
     });
-    const tables = await readKindeTables(t);
+    const tables = await readKindeTables(app.t);
     expect(tables.webhookEvents).toMatchObject([
       {
         eventId: event.event_id,
@@ -112,23 +78,23 @@ describe("200: verified events", () => {
 
   test("a duplicate delivery (same signed event_id) writes nothing, even with a new webhook-id", async () => {
     const id = kindeUserId();
-    const token = await issuer.sign(userCreated({ id, first_name: "Ada" }, { at: T0 }));
-    expect((await post(token, { "webhook-id": "msg_1" })).status).toBe(200);
-    const before = await readKindeTables(t);
-    const again = await post(token, { "webhook-id": "msg_replayed" });
+    const token = await app.issuer.sign(userCreated({ id, first_name: "Ada" }, { at: T0 }));
+    expect((await app.post(token, { "webhook-id": "msg_1" })).status).toBe(200);
+    const before = await readKindeTables(app.t);
+    const again = await app.post(token, { "webhook-id": "msg_replayed" });
     expect(again.status).toBe(200);
     expect(again.text).toMatch(/^duplicate event_/);
-    expect(await readKindeTables(t)).toEqual(before);
+    expect(await readKindeTables(app.t)).toEqual(before);
   });
 
   test("a stale update is recorded as stale and changes nothing", async () => {
     const id = kindeUserId();
-    await deliver(userUpdated({ id, first_name: "New" }, { at: T0 + 2000 }));
-    const stale = await deliver(userUpdated({ id, first_name: "Old" }, { at: T0 + 1000 }));
+    await app.deliver(userUpdated({ id, first_name: "New" }, { at: T0 + 2000 }));
+    const stale = await app.deliver(userUpdated({ id, first_name: "Old" }, { at: T0 + 1000 }));
     expect(stale.status).toBe(200);
     expect(stale.text).toMatch(/^stale /);
     expect((await getUser(id))?.firstName).toBe("New");
-    const { webhookEvents } = await readKindeTables(t);
+    const { webhookEvents } = await readKindeTables(app.t);
     expect(webhookEvents.map((e) => e.outcome)).toEqual(["applied", "stale"]);
   });
 
@@ -144,8 +110,8 @@ describe("200: verified events", () => {
     ["customer.plan_assigned", { anything: [1, { $weird: true, __proto__: { polluted: 1 } }] }],
   ])("%s is acknowledged and recorded as ignored", async (type, data) => {
     const event = kindeEvent(type, data, { at: T0 });
-    expect(await deliver(event)).toEqual({ status: 200, text: `ignored ${event.event_id}\n` });
-    const tables = await readKindeTables(t);
+    expect(await app.deliver(event)).toEqual({ status: 200, text: `ignored ${event.event_id}\n` });
+    const tables = await readKindeTables(app.t);
     expect(tables.kindeUsers).toEqual([]);
     expect(tables.webhookEvents).toMatchObject([
       { eventId: event.event_id, type, outcome: "ignored" },
@@ -158,18 +124,18 @@ describe("200: verified events", () => {
       user: { id: "kp_1" },
       passkey: { id: "pk", name: "Passkey 1" },
     });
-    expect((await deliver(event)).status).toBe(200);
+    expect((await app.deliver(event)).status).toBe(200);
   });
 
   test("a trailing slash in KINDE_ISSUER_URL is tolerated", async () => {
-    vi.stubEnv("KINDE_ISSUER_URL", `${issuer.url}/`);
-    expect((await deliver(userCreated({ id: kindeUserId() }))).status).toBe(200);
+    vi.stubEnv("KINDE_ISSUER_URL", `${app.issuer.url}/`);
+    expect((await app.deliver(userCreated({ id: kindeUserId() }))).status).toBe(200);
   });
 
   test("the issuerUrl option wins over KINDE_ISSUER_URL, and a custom path works", async () => {
     vi.stubEnv("KINDE_ISSUER_URL", "https://wrong.kinde.com");
     const http = httpRouter();
-    new Kinde(components.kinde, { issuerUrl: `${issuer.url}/` }).registerRoutes(http, {
+    new Kinde(components.kinde, { issuerUrl: `${app.issuer.url}/` }).registerRoutes(http, {
       path: "/hooks/kinde",
     });
     const custom = convexTest({
@@ -177,7 +143,7 @@ describe("200: verified events", () => {
       modules: { ...modules, "./http.ts": async () => ({ default: http }) },
     });
     kindeTest.register(custom);
-    const token = await issuer.sign(userCreated({ id: kindeUserId() }));
+    const token = await app.issuer.sign(userCreated({ id: kindeUserId() }));
     const response = await custom.fetch("/hooks/kinde", { method: "POST", body: token });
     expect(response.status).toBe(200);
     expect((await custom.fetch("/kinde/webhook", { method: "POST", body: token })).status).toBe(
@@ -189,7 +155,7 @@ describe("200: verified events", () => {
 describe("the user mirror", () => {
   test('Kinde\'s ugly shapes: email "" (phone-only), email null, roles null, {id,key} roles, microsecond offsets', async () => {
     const phoneOnly = kindeUserId();
-    await deliver(
+    await app.deliver(
       userCreated({
         id: phoneOnly,
         email: "",
@@ -207,7 +173,7 @@ describe("the user mirror", () => {
     });
 
     const nullEmail = kindeUserId();
-    await deliver(
+    await app.deliver(
       userCreated(
         {
           id: nullEmail,
@@ -234,7 +200,7 @@ describe("the user mirror", () => {
 
   test("user.updated replaces the snapshot: memberships missing from it go away", async () => {
     const id = kindeUserId();
-    await deliver(
+    await app.deliver(
       userCreated(
         {
           id,
@@ -248,7 +214,7 @@ describe("the user mirror", () => {
         { at: T0 },
       ),
     );
-    await deliver(
+    await app.deliver(
       userUpdated(
         {
           id,
@@ -269,41 +235,44 @@ describe("the user mirror", () => {
       { code: "org_keep", roles: ["viewer"], permissions: [] },
       { code: "org_new", roles: [], permissions: ["write:docs"] },
     ]);
-    const { kindeMemberships } = await readKindeTables(t);
+    const { kindeMemberships } = await readKindeTables(app.t);
     expect(kindeMemberships.map((m) => m.orgCode).sort()).toEqual(["org_keep", "org_new"]);
   });
 
   test("an update that arrives before its create inserts the user; the late create is stale", async () => {
     const id = kindeUserId();
-    await deliver(userUpdated({ id, first_name: "Second" }, { at: T0 + 1000 }));
-    const create = await deliver(userCreated({ id, first_name: "First" }, { at: T0 }));
+    await app.deliver(userUpdated({ id, first_name: "Second" }, { at: T0 + 1000 }));
+    const create = await app.deliver(userCreated({ id, first_name: "First" }, { at: T0 }));
     expect(create.text).toMatch(/^stale /);
     expect((await getUser(id))?.firstName).toBe("Second");
   });
 
   test("events in the same millisecond order by microseconds, then by event id", async () => {
     const id = kindeUserId();
-    await deliver(userUpdated({ id, first_name: "Later" }, { at: T0 + 0.002 }));
+    await app.deliver(userUpdated({ id, first_name: "Later" }, { at: T0 + 0.002 }));
     expect(
-      (await deliver(userUpdated({ id, first_name: "Earlier" }, { at: T0 + 0.001 }))).text,
+      (await app.deliver(userUpdated({ id, first_name: "Earlier" }, { at: T0 + 0.001 }))).text,
     ).toMatch(/^stale/);
-    await deliver(userUpdated({ id, first_name: "Tie-b" }, { at: T0 + 5, eventId: "event_b" }));
+    await app.deliver(userUpdated({ id, first_name: "Tie-b" }, { at: T0 + 5, eventId: "event_b" }));
     expect(
-      (await deliver(userUpdated({ id, first_name: "Tie-a" }, { at: T0 + 5, eventId: "event_a" })))
-        .text,
+      (
+        await app.deliver(
+          userUpdated({ id, first_name: "Tie-a" }, { at: T0 + 5, eventId: "event_a" }),
+        )
+      ).text,
     ).toMatch(/^stale/);
     expect((await getUser(id))?.firstName).toBe("Tie-b");
   });
 
   test("user.deleted removes the user and memberships; a late update or create cannot bring it back", async () => {
     const id = kindeUserId();
-    await deliver(
+    await app.deliver(
       userCreated(
         { id, organizations: [{ code: "org_x", roles: null, permissions: null }] },
         { at: T0 },
       ),
     );
-    expect((await deliver(userDeleted(id, { at: T0 + 10_000 }))).text).toMatch(/^applied/);
+    expect((await app.deliver(userDeleted(id, { at: T0 + 10_000 }))).text).toMatch(/^applied/);
     expect(await getUser(id)).toBeNull();
 
     for (const late of [
@@ -312,10 +281,10 @@ describe("the user mirror", () => {
       userUpdated({ id, first_name: "Zombie" }, { at: T0 + 20_000 }),
       userAuthenticated(id, { at: T0 + 20_000 }),
     ]) {
-      expect((await deliver(late)).text).toMatch(/^stale /);
+      expect((await app.deliver(late)).text).toMatch(/^stale /);
     }
     expect(await getUser(id)).toBeNull();
-    const tables = await readKindeTables(t);
+    const tables = await readKindeTables(app.t);
     expect(tables.kindeUsers).toEqual([]);
     expect(tables.kindeMemberships).toEqual([]);
     expect(tables.tombstones).toMatchObject([{ kind: "user", key: id }]);
@@ -325,34 +294,34 @@ describe("the user mirror", () => {
 
   test("a delete that arrives before the create still wins", async () => {
     const id = kindeUserId();
-    await deliver(userDeleted(id, { at: T0 + 1000 }));
-    expect((await deliver(userCreated({ id }, { at: T0 }))).text).toMatch(/^stale /);
+    await app.deliver(userDeleted(id, { at: T0 + 1000 }));
+    expect((await app.deliver(userCreated({ id }, { at: T0 }))).text).toMatch(/^stale /);
     expect(await getUser(id)).toBeNull();
   });
 
   test("deletion is final even when an update with a later time was applied first", async () => {
     const id = kindeUserId();
-    await deliver(userUpdated({ id }, { at: T0 + 5000 }));
-    expect((await deliver(userDeleted(id, { at: T0 }))).text).toMatch(/^applied/);
+    await app.deliver(userUpdated({ id }, { at: T0 + 5000 }));
+    expect((await app.deliver(userDeleted(id, { at: T0 }))).text).toMatch(/^applied/);
     expect(await getUser(id)).toBeNull();
   });
 
   test("user.authenticated moves lastSignedInAt forward only, and survives profile updates", async () => {
     const id = kindeUserId();
-    await deliver(userCreated({ id }, { at: T0 }));
-    await deliver(userAuthenticated(id, { at: T0 + 60_000 }));
+    await app.deliver(userCreated({ id }, { at: T0 }));
+    await app.deliver(userAuthenticated(id, { at: T0 + 60_000 }));
     expect((await getUser(id))?.lastSignedInAt).toBe(T0 + 60_000);
-    expect((await deliver(userAuthenticated(id, { at: T0 + 30_000 }))).text).toMatch(/^stale/);
+    expect((await app.deliver(userAuthenticated(id, { at: T0 + 30_000 }))).text).toMatch(/^stale/);
     expect((await getUser(id))?.lastSignedInAt).toBe(T0 + 60_000);
     // A profile update older than the sign-in still applies: sign-ins do not version the profile.
-    await deliver(userUpdated({ id, first_name: "Ada" }, { at: T0 + 10_000 }));
+    await app.deliver(userUpdated({ id, first_name: "Ada" }, { at: T0 + 10_000 }));
     expect(await getUser(id)).toMatchObject({ firstName: "Ada", lastSignedInAt: T0 + 60_000 });
   });
 
   test("a sign-in that arrives before user.created is kept", async () => {
     const id = kindeUserId();
-    await deliver(userAuthenticated(id, { at: T0 + 500 }));
-    await deliver(userCreated({ id, email: "ada@example.com" }, { at: T0 }));
+    await app.deliver(userAuthenticated(id, { at: T0 + 500 }));
+    await app.deliver(userCreated({ id, email: "ada@example.com" }, { at: T0 }));
     expect(await getUser(id)).toMatchObject({ email: "ada@example.com", lastSignedInAt: T0 + 500 });
   });
 });
@@ -360,27 +329,27 @@ describe("the user mirror", () => {
 describe("reading the mirror", () => {
   test("getAuthUser resolves the signed-in identity's subject; null when signed out", async () => {
     const id = kindeUserId();
-    await deliver(userCreated({ id, first_name: "Ada" }));
-    expect(await t.withIdentity({ subject: id }).query(api.users.me, {})).toMatchObject({
+    await app.deliver(userCreated({ id, first_name: "Ada" }));
+    expect(await app.t.withIdentity({ subject: id }).query(api.users.me, {})).toMatchObject({
       kindeId: id,
       firstName: "Ada",
     });
-    expect(await t.query(api.users.me, {})).toBeNull();
-    expect(await t.withIdentity({ subject: kindeUserId() }).query(api.users.me, {})).toBeNull();
+    expect(await app.t.query(api.users.me, {})).toBeNull();
+    expect(await app.t.withIdentity({ subject: kindeUserId() }).query(api.users.me, {})).toBeNull();
   });
 
   test("getUserByEmail is case-insensitive and never matches users without email", async () => {
     const id = kindeUserId();
-    await deliver(userCreated({ id, email: "Ada.Lovelace@Example.COM" }));
-    await deliver(userCreated({ id: kindeUserId(), email: "" }));
-    expect((await t.query(api.users.byEmail, { email: "ada.lovelace@example.com" }))?.kindeId).toBe(
-      id,
-    );
+    await app.deliver(userCreated({ id, email: "Ada.Lovelace@Example.COM" }));
+    await app.deliver(userCreated({ id: kindeUserId(), email: "" }));
     expect(
-      (await t.query(api.users.byEmail, { email: " ADA.LOVELACE@EXAMPLE.COM " }))?.kindeId,
+      (await app.t.query(api.users.byEmail, { email: "ada.lovelace@example.com" }))?.kindeId,
     ).toBe(id);
-    expect(await t.query(api.users.byEmail, { email: "" })).toBeNull();
-    expect(await t.query(api.users.byEmail, { email: "nobody@example.com" })).toBeNull();
+    expect(
+      (await app.t.query(api.users.byEmail, { email: " ADA.LOVELACE@EXAMPLE.COM " }))?.kindeId,
+    ).toBe(id);
+    expect(await app.t.query(api.users.byEmail, { email: "" })).toBeNull();
+    expect(await app.t.query(api.users.byEmail, { email: "nobody@example.com" })).toBeNull();
   });
 
   test("listUsers pages through every user exactly once", async () => {
@@ -388,18 +357,16 @@ describe("reading the mirror", () => {
     for (let i = 0; i < 23; i++) {
       const id = kindeUserId();
       ids.push(id);
-      await deliver(userCreated({ id, first_name: `User ${i}` }));
+      await app.deliver(userCreated({ id, first_name: `User ${i}` }));
     }
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     for (;;) {
-      const result: Awaited<ReturnType<typeof t.query<typeof api.users.list>>> = await t.query(
-        api.users.list,
-        {
+      const result: Awaited<ReturnType<typeof app.t.query<typeof api.users.list>>> =
+        await app.t.query(api.users.list, {
           paginationOpts: { numItems: 10, cursor },
-        },
-      );
+        });
       pages++;
       seen.push(...result.page.map((u) => u.kindeId));
       if (result.isDone) break;
@@ -413,12 +380,12 @@ describe("reading the mirror", () => {
 describe("concurrency", () => {
   test("the same event delivered concurrently is applied exactly once", async () => {
     const id = kindeUserId();
-    const token = await issuer.sign(userCreated({ id, first_name: "Ada" }));
+    const token = await app.issuer.sign(userCreated({ id, first_name: "Ada" }));
     const texts = await Promise.all(
-      Array.from({ length: 5 }, async () => (await post(token)).text.split(" ")[0]),
+      Array.from({ length: 5 }, async () => (await app.post(token)).text.split(" ")[0]),
     );
     expect(texts.sort()).toEqual(["applied", "duplicate", "duplicate", "duplicate", "duplicate"]);
-    const { webhookEvents, kindeUsers } = await readKindeTables(t);
+    const { webhookEvents, kindeUsers } = await readKindeTables(app.t);
     expect(webhookEvents).toHaveLength(1);
     expect(kindeUsers).toHaveLength(1);
   });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { SignJWT, base64url, generateKeyPair } from "jose";
 import {
   kindeEvent,
@@ -9,34 +9,9 @@ import {
   userUpdated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
-import { initConvexTest } from "./setup.test.js";
+import { useWebhookTest } from "./setup.test.js";
 
-let issuer: KindeTestIssuer;
-let t: ReturnType<typeof initConvexTest>;
-
-beforeAll(async () => {
-  issuer = await startKindeTestIssuer();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(() => {
-  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
-  t = initConvexTest();
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  issuer.setMode("ok");
-});
-
-async function post(body: BodyInit, headers: Record<string, string> = {}) {
-  const response = await t.fetch("/kinde/webhook", {
-    method: "POST",
-    headers: { "content-type": "application/jwt", ...headers },
-    body,
-  });
-  return { status: response.status, text: await response.text() };
-}
+const app = useWebhookTest();
 
 /** Asserts the answer and that the component's tables are still empty. */
 async function expectRefused(
@@ -47,7 +22,9 @@ async function expectRefused(
   expect(response.status).toBe(status);
   expect(response.text).toMatch(/^convex-kinde: /);
   expect(response.text).toMatch(message);
-  const nonEmpty = Object.entries(await readKindeTables(t)).filter(([, rows]) => rows.length > 0);
+  const nonEmpty = Object.entries(await readKindeTables(app.t)).filter(
+    ([, rows]) => rows.length > 0,
+  );
   expect(nonEmpty).toEqual([]);
 }
 
@@ -56,14 +33,14 @@ const encode = (value: object) => base64url.encode(JSON.stringify(value));
 
 describe("401: not a webhook signed by the issuer", () => {
   test("a tampered payload (bad signature)", async () => {
-    const [header, , signature] = (await issuer.sign(event())).split(".");
+    const [header, , signature] = (await app.issuer.sign(event())).split(".");
     const forged = `${header}.${encode({ ...event(), type: "user.deleted" })}.${signature}`;
-    await expectRefused(await post(forged), 401, /signature is invalid/);
+    await expectRefused(await app.post(forged), 401, /signature is invalid/);
   });
 
   test("a token signed by a key the issuer does not publish, after one key set refresh", async () => {
     await expectRefused(
-      await post(await issuer.signWithUnknownKey(event())),
+      await app.post(await app.issuer.signWithUnknownKey(event())),
       401,
       /no key .* matches the token's kid/,
     );
@@ -72,29 +49,29 @@ describe("401: not a webhook signed by the issuer", () => {
   test("alg none", async () => {
     const token = `${encode({ alg: "none", typ: "JWT" })}.${encode(event())}.`;
     await expectRefused(
-      await post(token),
+      await app.post(token),
       401,
       /signed with "none"; Kinde webhooks are signed with RS256/,
     );
   });
 
   test("HS256 signed with the public key as the secret (algorithm confusion)", async () => {
-    const jwks = (await (await fetch(`${issuer.url}/.well-known/jwks`)).json()) as {
+    const jwks = (await (await fetch(`${app.issuer.url}/.well-known/jwks`)).json()) as {
       keys: object[];
     };
     const secret = new TextEncoder().encode(JSON.stringify(jwks.keys[0]));
     const token = await new SignJWT(event())
-      .setProtectedHeader({ alg: "HS256", kid: issuer.kid })
+      .setProtectedHeader({ alg: "HS256", kid: app.issuer.kid })
       .sign(secret);
-    await expectRefused(await post(token), 401, /signed with "HS256"/);
+    await expectRefused(await app.post(token), 401, /signed with "HS256"/);
   });
 
   test("RS512 with a key of the issuer's form", async () => {
     const { privateKey } = await generateKeyPair("RS512");
     const token = await new SignJWT(event())
-      .setProtectedHeader({ alg: "RS512", kid: issuer.kid })
+      .setProtectedHeader({ alg: "RS512", kid: app.issuer.kid })
       .sign(privateKey);
-    await expectRefused(await post(token), 401, /"RS512"/);
+    await expectRefused(await app.post(token), 401, /"RS512"/);
   });
 
   test.each([
@@ -103,7 +80,7 @@ describe("401: not a webhook signed by the issuer", () => {
     ["two segments", "eyJhbGciOiJSUzI1NiJ9.eyJ0eXBlIjoieCJ9"],
     ["bad base64 in the header", "!!!.eyJ0eXBlIjoieCJ9.c2ln"],
   ])("%s is not a JWT", async (_, body) => {
-    await expectRefused(await post(body), 401, /not a JWT/);
+    await expectRefused(await app.post(body), 401, /not a JWT/);
   });
 
   test.each([
@@ -130,13 +107,13 @@ describe("401: not a webhook signed by the issuer", () => {
     ],
     ["an ID token", { iss: "https://acme.kinde.com", sub: "kp_1" }, /`iss`, `sub`/],
   ])("%s signed by the same keys is refused (token confusion)", async (_, claims, message) => {
-    const token = await issuer.sign({ ...event(), ...claims });
-    await expectRefused(await post(token), 401, message);
+    const token = await app.issuer.sign({ ...event(), ...claims });
+    await expectRefused(await app.post(token), 401, message);
   });
 
   test("an expired token (Kinde webhooks carry no exp)", async () => {
-    const token = await issuer.sign({ ...event(), exp: Math.floor(Date.now() / 1000) - 60 });
-    await expectRefused(await post(token), 401, /refused/);
+    const token = await app.issuer.sign({ ...event(), exp: Math.floor(Date.now() / 1000) - 60 });
+    await expectRefused(await app.post(token), 401, /refused/);
   });
 });
 
@@ -170,20 +147,20 @@ describe("400: verified, but not a usable event", () => {
       /data/,
     ],
   ])("%s", async (_, build, message) => {
-    await expectRefused(await post(await issuer.sign(build())), 400, message);
+    await expectRefused(await app.post(await app.issuer.sign(build())), 400, message);
   });
 });
 
 describe("413: too large", () => {
   test("a body over 1 MiB", async () => {
     const body = "x".repeat(1024 * 1024 + 1);
-    await expectRefused(await post(body), 413, /larger than 1048576 bytes/);
+    await expectRefused(await app.post(body), 413, /larger than 1048576 bytes/);
   });
 
   test("a declared Content-Length over 1 MiB is refused before the body is read", async () => {
-    const token = await issuer.sign(event());
+    const token = await app.issuer.sign(event());
     await expectRefused(
-      await post(token, { "content-length": String(2 * 1024 * 1024) }),
+      await app.post(token, { "content-length": String(2 * 1024 * 1024) }),
       413,
       /larger/,
     );
@@ -198,7 +175,7 @@ describe("413: too large", () => {
         else controller.close();
       },
     });
-    const response = await t.fetch("/kinde/webhook", {
+    const response = await app.t.fetch("/kinde/webhook", {
       method: "POST",
       body: stream,
       // @ts-expect-error -- Node's fetch needs this for a streamed body
@@ -216,7 +193,7 @@ describe("500: the deployment is not configured", () => {
     ["not a URL", "acme.kinde"],
   ])("KINDE_ISSUER_URL %s", async (_, value) => {
     vi.stubEnv("KINDE_ISSUER_URL", value);
-    const response = await post(await issuer.sign(event()));
+    const response = await app.post(await app.issuer.sign(event()));
     await expectRefused(response, 500, /KINDE_ISSUER_URL/);
     if (!value) expect(response.text).toMatch(/npx convex env set KINDE_ISSUER_URL/);
   });
@@ -239,18 +216,22 @@ describe("503: the key set cannot be fetched", () => {
     ["the server answers garbage", "garbage", /did not return a valid key set/],
   ] as const)("%s", async (_, mode, message) => {
     broken.setMode(mode);
-    await expectRefused(await post(await broken.sign(event())), 503, message);
+    await expectRefused(await app.post(await broken.sign(event())), 503, message);
     broken.setMode("ok");
-    expect((await post(await broken.sign(event()))).status).toBe(200);
+    expect((await app.post(await broken.sign(event()))).status).toBe(200);
   });
 
   test("the server does not answer within the timeout", async () => {
     broken.setMode("slow");
-    await expectRefused(await post(await broken.sign(event())), 503, /timed out after 3000 ms/);
+    await expectRefused(await app.post(await broken.sign(event())), 503, /timed out after 3000 ms/);
   });
 
   test("nothing listens at the issuer", async () => {
     await broken.close();
-    await expectRefused(await post(await broken.sign(event())), 503, /could not reach the key set/);
+    await expectRefused(
+      await app.post(await broken.sign(event())),
+      503,
+      /could not reach the key set/,
+    );
   });
 });
