@@ -3,7 +3,7 @@
  * client (which verifies and normalises Kinde's webhooks in the host) and the
  * component (which applies them). Validators are prefixed `v`.
  */
-import { v, type Infer } from "convex/values";
+import { v, type Infer, type PropertyValidators } from "convex/values";
 
 /**
  * The version of a mirrored row: the time of the Kinde event that last wrote
@@ -86,77 +86,56 @@ const eventFields = {
   occurredAt: v.number(),
 };
 
+/** An event of `type` whose data is `fields`: one union member per Kinde event type. */
+const event = <T extends string, F extends PropertyValidators>(type: T, fields: F) =>
+  v.object({ type: v.literal(type), ...eventFields, ...fields });
+
 /**
- * A verified Kinde event, normalised for the component. Event types the
- * component does not mirror arrive as `{ type: "unhandled", kindeType }`, so
- * they are still deduplicated and recorded, but carry no data.
+ * A verified Kinde event, normalised for the component and for the host's
+ * event hooks: discriminated by `type`, camelCase, empty values absent.
+ * Event types the component does not mirror arrive as
+ * `{ type: "unhandled", kindeType }`, so they are still deduplicated and
+ * recorded, but carry no data.
  */
 export const vKindeEvent = v.union(
-  v.object({
-    type: v.union(v.literal("user.created"), v.literal("user.updated")),
-    ...eventFields,
-    user: vUserSnapshot,
-  }),
-  v.object({
-    type: v.literal("user.deleted"),
-    ...eventFields,
-    kindeId: v.string(),
-  }),
-  v.object({
-    type: v.literal("user.authenticated"),
-    ...eventFields,
-    kindeId: v.string(),
-  }),
-  v.object({
-    type: v.union(v.literal("organization.created"), v.literal("organization.updated")),
-    ...eventFields,
-    organization: vOrganizationSnapshot,
-  }),
-  v.object({
-    type: v.literal("organization.deleted"),
-    ...eventFields,
-    orgCode: v.string(),
-  }),
-  v.object({
-    type: v.union(v.literal("role.created"), v.literal("role.updated")),
-    ...eventFields,
-    role: vRoleSnapshot,
-  }),
-  v.object({
-    type: v.literal("role.deleted"),
-    ...eventFields,
-    kindeId: v.string(),
-  }),
-  v.object({
-    type: v.union(v.literal("permission.created"), v.literal("permission.updated")),
-    ...eventFields,
-    permission: vPermissionSnapshot,
-  }),
-  v.object({
-    type: v.literal("permission.deleted"),
-    ...eventFields,
-    kindeId: v.string(),
-  }),
-  v.object({
-    type: v.literal("unhandled"),
-    ...eventFields,
-    kindeType: v.string(),
-  }),
+  event("user.created", { user: vUserSnapshot }),
+  event("user.updated", { user: vUserSnapshot }),
+  event("user.deleted", { kindeId: v.string() }),
+  event("user.authenticated", { kindeId: v.string() }),
+  event("organization.created", { organization: vOrganizationSnapshot }),
+  event("organization.updated", { organization: vOrganizationSnapshot }),
+  event("organization.deleted", { orgCode: v.string() }),
+  event("role.created", { role: vRoleSnapshot }),
+  event("role.updated", { role: vRoleSnapshot }),
+  event("role.deleted", { kindeId: v.string() }),
+  event("permission.created", { permission: vPermissionSnapshot }),
+  event("permission.updated", { permission: vPermissionSnapshot }),
+  event("permission.deleted", { kindeId: v.string() }),
+  event("unhandled", { kindeType: v.string() }),
 );
 export type KindeEvent = Infer<typeof vKindeEvent>;
+
+/** An event the component mirrors: what the host's event hooks receive. */
+export type MirroredEvent = Exclude<KindeEvent, { type: "unhandled" }>;
+/** The Kinde event types the component mirrors. */
+export type MirroredEventType = MirroredEvent["type"];
 
 /**
  * What the component did with a verified event.
  * - `applied`: the mirror changed.
  * - `duplicate`: this `event_id` was seen before; nothing was written.
- * - `stale`: the mirror already holds newer state (or the user was deleted);
+ * - `stale`: the mirror already holds newer state (or the entity was deleted);
  *   only the event record was written.
+ * - `expired`: the event happened before the retention window, so the
+ *   component no longer remembers enough to apply it safely (a replay of an
+ *   old token, or a delivery days late); only the event record was written.
  * - `ignored`: an event type the component does not mirror; recorded only.
  */
 export const vOutcome = v.union(
   v.literal("applied"),
   v.literal("duplicate"),
   v.literal("stale"),
+  v.literal("expired"),
   v.literal("ignored"),
 );
 export type Outcome = Infer<typeof vOutcome>;
@@ -207,6 +186,48 @@ export const vEntityKind = v.union(
   v.literal("permission"),
 );
 export type EntityKind = Infer<typeof vEntityKind>;
+
+/** What the event log records of one verified event. */
+export const vEventRecord = v.object({
+  eventId: v.string(),
+  /** Kinde's event type, e.g. `user.updated` (also for types the component ignores). */
+  type: v.string(),
+  source: v.optional(v.string()),
+  /** When it happened in Kinde, ms since epoch. */
+  occurredAt: v.number(),
+  /** When the webhook received it, ms since epoch. */
+  receivedAt: v.number(),
+  outcome: vOutcome,
+  /** The entity it is about: its kind and key (Kinde id, or code for organizations). */
+  entityKind: v.optional(vEntityKind),
+  entityKey: v.optional(v.string()),
+  /** Kinde's `webhook-id` header of the delivery, for matching Kinde's delivery logs. */
+  webhookId: v.optional(v.string()),
+});
+export type EventRecord = Infer<typeof vEventRecord>;
+
+/** A cheap summary of the mirror's state. */
+export const vSyncStatus = v.object({
+  lastEvent: v.union(vEventRecord, v.null()),
+  users: v.number(),
+  organizations: v.number(),
+});
+export type SyncStatus = Infer<typeof vSyncStatus>;
+
+/**
+ * How long the component remembers events and deletions by default: event
+ * records (the dedupe window) and tombstones. Longer than Kinde's 36 h of
+ * retries plus the 72 h after which it disables a failing endpoint. Events
+ * that happened before the window are acknowledged but not applied.
+ */
+export const DEFAULT_RETENTION_DAYS = 7;
+
+/**
+ * Records and tombstones are kept this much longer than the retention window,
+ * so a clock difference between Kinde and Convex cannot open a gap in which a
+ * replay is neither expired nor remembered.
+ */
+export const RETENTION_MARGIN_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The most organizations one user may belong to in the mirror. It keeps every

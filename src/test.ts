@@ -47,6 +47,7 @@ function register(t: AnyTestConvex, name = "kinde", options: { inspect?: boolean
 
 /** Every row of each of the component's tables. */
 export type KindeTables = Record<
+  | "counters"
   | "kindeUsers"
   | "kindeMemberships"
   | "kindeOrganizations"
@@ -87,6 +88,39 @@ export async function seedKindeMembers(
     null
   >;
   await t.run(async (ctx) => await ctx.runMutation(ref, args));
+}
+
+/** Inserts `count` event records expiring at `expiresAt` (registered with `inspect: true`). */
+export async function seedKindeEventRecords(
+  t: AnyTestConvex,
+  args: { count: number; expiresAt: number },
+  name = "kinde",
+) {
+  const ref = inspectRef(name, "seedEventRecords") as FunctionReference<
+    "mutation",
+    "internal",
+    typeof args,
+    null
+  >;
+  await t.run(async (ctx) => await ctx.runMutation(ref, args));
+}
+
+/**
+ * Runs one retention pass as the component's hourly cron does, and reports
+ * what it deleted. A pass that fills a batch schedules the next one; finish
+ * them with `t.finishAllScheduledFunctions`.
+ */
+export async function pruneKinde(
+  t: AnyTestConvex,
+  name = "kinde",
+): Promise<{ events: number; tombstones: number }> {
+  const ref = inspectRef(name, "prune") as FunctionReference<
+    "mutation",
+    "internal",
+    Record<string, never>,
+    { events: number; tombstones: number }
+  >;
+  return await t.run(async (ctx) => await ctx.runMutation(ref, {}));
 }
 
 function inspectRef(name: string, fn: string) {

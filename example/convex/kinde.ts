@@ -1,4 +1,38 @@
 import { Kinde } from "convex-kinde";
 import { components } from "./_generated/api.js";
+import type { DataModel } from "./_generated/dataModel.js";
 
 export const kinde = new Kinde(components.kinde);
+
+/**
+ * Event hooks: they run in the same transaction as the component's write, so
+ * the app's `profiles` table can never disagree with the mirror.
+ */
+export const onKindeEvent = kinde.events<DataModel>({
+  "user.created": async (ctx, { user }) => {
+    await ctx.db.insert("profiles", {
+      kindeId: user.kindeId,
+      displayName: displayName(user),
+    });
+  },
+  "user.updated": async (ctx, { user }) => {
+    const profile = await ctx.db
+      .query("profiles")
+      .withIndex("kindeId", (q) => q.eq("kindeId", user.kindeId))
+      .unique();
+    if (profile) await ctx.db.patch("profiles", profile._id, { displayName: displayName(user) });
+    else await ctx.db.insert("profiles", { kindeId: user.kindeId, displayName: displayName(user) });
+  },
+  "user.deleted": async (ctx, { kindeId }) => {
+    const profile = await ctx.db
+      .query("profiles")
+      .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+      .unique();
+    if (profile) await ctx.db.delete("profiles", profile._id);
+  },
+});
+
+function displayName(user: { firstName?: string; lastName?: string; email?: string }) {
+  const name = [user.firstName, user.lastName].filter(Boolean).join(" ");
+  return name || user.email || "Anonymous";
+}

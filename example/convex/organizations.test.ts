@@ -38,7 +38,8 @@ async function deliver(payload: object) {
 /** Runs the cascades that deletions and renames schedule. */
 const settle = () => app.t.finishAllScheduledFunctions(() => {});
 
-const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
+// Recent: events older than the retention window (7 days) are expired, not applied.
+const T0 = Date.now() - 60 * 60_000;
 const at = (ms: number) => ({ at: T0 + ms });
 
 const ADMIN = { id: kindeUuid(), key: "admin" };

@@ -9,4 +9,9 @@ export default defineSchema({
     /** The Kinde user id (kp_…) of the publisher. */
     publishedBy: v.string(),
   }).index("orgCode", ["orgCode"]),
+  /** Written by the event hooks in kinde.ts, in the same transaction as the mirror. */
+  profiles: defineTable({
+    kindeId: v.string(),
+    displayName: v.string(),
+  }).index("kindeId", ["kindeId"]),
 });

@@ -23,3 +23,13 @@ export const list = query({
   args: { paginationOpts: paginationOptsValidator },
   handler: async (ctx, { paginationOpts }) => await kinde.listUsers(ctx, { paginationOpts }),
 });
+
+/** The app's own profile row, written by the event hooks in kinde.ts. */
+export const profile = query({
+  args: { kindeId: v.string() },
+  handler: async (ctx, { kindeId }) =>
+    await ctx.db
+      .query("profiles")
+      .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+      .unique(),
+});

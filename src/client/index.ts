@@ -1,15 +1,28 @@
-import type { HttpRouter, PaginationOptions, PaginationResult } from "convex/server";
-import { ConvexError } from "convex/values";
+import {
+  internalMutationGeneric,
+  type GenericDataModel,
+  type GenericMutationCtx,
+  type HttpRouter,
+  type PaginationOptions,
+  type PaginationResult,
+} from "convex/server";
+import { ConvexError, v } from "convex/values";
 import type { ComponentApi } from "../component/_generated/component.js";
-import type {
-  KindeOrganization,
-  KindePermission,
-  KindeRole,
-  KindeUser,
-  OrganizationMember,
+import {
+  vKindeEvent,
+  type EntityKind,
+  type EventRecord,
+  type MirroredEvent,
+  type MirroredEventType,
+  type SyncStatus,
+  type KindeOrganization,
+  type KindePermission,
+  type KindeRole,
+  type KindeUser,
+  type OrganizationMember,
 } from "../shared.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
-import { webhookHandler } from "./webhook.js";
+import { webhookHandler, type EventHookReference } from "./webhook.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
@@ -21,6 +34,15 @@ export {
   vRole,
   vPermission,
   vOutcome,
+  vKindeEvent,
+  vEventRecord,
+  vSyncStatus,
+  type KindeEvent,
+  type MirroredEvent,
+  type MirroredEventType,
+  type EntityKind,
+  type EventRecord,
+  type SyncStatus,
   type KindeUser,
   type OrganizationMembership,
   type KindeOrganization,
@@ -79,6 +101,17 @@ export interface PermissionCheck {
   kindeId?: string;
 }
 
+/** A hook for one event type: the host's mutation ctx and the event, typed by its `type`. */
+export type EventHandler<DataModel extends GenericDataModel, E extends MirroredEvent> = (
+  ctx: GenericMutationCtx<DataModel>,
+  event: E,
+) => Promise<void> | void;
+
+/** What `kinde.events(...)` takes: at most one handler per mirrored event type. */
+export type KindeEventHandlers<DataModel extends GenericDataModel = GenericDataModel> = {
+  [T in MirroredEventType]?: EventHandler<DataModel, Extract<MirroredEvent, { type: T }>>;
+};
+
 /** The path `registerRoutes` mounts the webhook on unless told otherwise. */
 export const DEFAULT_WEBHOOK_PATH = "/kinde/webhook";
 
@@ -98,7 +131,7 @@ export class Kinde {
   /**
    * @param component The component, like `components.kinde` from `./_generated/api`.
    * @param options Optional settings: `issuerUrl` (default: the
-   *   `KINDE_ISSUER_URL` environment variable) and `logLevel`.
+   *   `KINDE_ISSUER_URL` environment variable), `logLevel`, `retentionDays`.
    */
   constructor(
     public component: ComponentApi,
@@ -119,9 +152,151 @@ export class Kinde {
    * kinde.registerRoutes(http);
    * export default http;
    * ```
+   *
+   * With event hooks (see {@link Kinde.events}):
+   *
+   * ```ts
+   * import { internal } from "./_generated/api";
+   * kinde.registerRoutes(http, { onEvent: internal.kinde.onKindeEvent });
+   * ```
+   *
+   * @param options `path` to mount the route elsewhere; `onEvent`, the host
+   *   mutation made by `kinde.events(...)`, run in the same transaction as each
+   *   applied event.
    */
-  registerRoutes(http: HttpRouter, { path = DEFAULT_WEBHOOK_PATH }: { path?: string } = {}) {
-    http.route({ path, method: "POST", handler: webhookHandler(this.component, this.options) });
+  registerRoutes(
+    http: HttpRouter,
+    { path = DEFAULT_WEBHOOK_PATH, onEvent }: { path?: string; onEvent?: EventHookReference } = {},
+  ) {
+    http.route({
+      path,
+      method: "POST",
+      handler: webhookHandler(this.component, this.options, onEvent),
+    });
+  }
+
+  /**
+   * Declares the host's event hooks: code that runs when the component
+   * applies a Kinde event, **inside the same transaction** as the change to
+   * the mirror. If a hook throws, nothing is written (neither the mirror nor
+   * your tables), the webhook answers 500, and Kinde's retry applies the event
+   * (and runs the hook) once. Hooks run only for applied events, never for
+   * duplicate, stale, expired or ignored ones. Use `ctx.scheduler` for anything
+   * slow or external.
+   *
+   * Export the result and pass it to `registerRoutes`:
+   *
+   * ```ts
+   * // convex/kinde.ts
+   * import type { DataModel } from "./_generated/dataModel";
+   *
+   * export const onKindeEvent = kinde.events<DataModel>({
+   *   "user.created": async (ctx, event) => {
+   *     await ctx.db.insert("profiles", { kindeId: event.user.kindeId, plan: "free" });
+   *   },
+   *   "user.updated": async (ctx, event) => {
+   *     if (event.user.isSuspended) await ctx.scheduler.runAfter(0, internal.sessions.revoke, {
+   *       kindeId: event.user.kindeId,
+   *     });
+   *   },
+   * });
+   * ```
+   *
+   * @param handlers One optional handler per Kinde event type, each given the
+   *   host's mutation ctx and the event, typed by its `type`.
+   */
+  events<DataModel extends GenericDataModel = GenericDataModel>(
+    handlers: KindeEventHandlers<DataModel>,
+  ) {
+    return internalMutationGeneric({
+      args: { event: vKindeEvent },
+      returns: v.null(),
+      handler: async (ctx, { event }) => {
+        if (event.type === "unhandled") return null;
+        const handler = handlers[event.type] as EventHandler<DataModel, MirroredEvent> | undefined;
+        await handler?.(ctx as GenericMutationCtx<DataModel>, event);
+        return null;
+      },
+    });
+  }
+
+  /**
+   * The event log, newest first: every verified event with its outcome
+   * (`applied`, `duplicate` is never logged twice, `stale`, `expired`,
+   * `ignored`), the entity it touched and Kinde's `webhook-id`. Records are
+   * kept for the retention period.
+   *
+   * ```ts
+   * export const recentEvents = query({
+   *   args: { paginationOpts: paginationOptsValidator },
+   *   handler: (ctx, { paginationOpts }) => kinde.listEvents(ctx, { paginationOpts }),
+   * });
+   * ```
+   */
+  async listEvents(
+    ctx: RunQueryCtx,
+    { paginationOpts }: { paginationOpts: PaginationOptions },
+  ): Promise<PaginationResult<EventRecord>> {
+    return await ctx.runQuery(this.component.events.listEvents, { paginationOpts });
+  }
+
+  /**
+   * The events about one user, newest first: the answer to "why is this user
+   * not (or no longer) in my table?".
+   *
+   * ```ts
+   * const { page } = await kinde.listUserEvents(ctx, {
+   *   kindeId: "kp_…",
+   *   paginationOpts: { numItems: 20, cursor: null },
+   * });
+   * ```
+   */
+  async listUserEvents(
+    ctx: RunQueryCtx,
+    { kindeId, paginationOpts }: { kindeId: string; paginationOpts: PaginationOptions },
+  ): Promise<PaginationResult<EventRecord>> {
+    return await ctx.runQuery(this.component.events.listEntityEvents, {
+      kind: "user",
+      key: kindeId,
+      paginationOpts,
+    });
+  }
+
+  /**
+   * The events about one organization (by code), role or permission (by
+   * Kinde id), newest first.
+   *
+   * ```ts
+   * await kinde.listEntityEvents(ctx, { kind: "organization", key: "org_…", paginationOpts });
+   * ```
+   */
+  async listEntityEvents(
+    ctx: RunQueryCtx,
+    {
+      kind,
+      key,
+      paginationOpts,
+    }: { kind: EntityKind; key: string; paginationOpts: PaginationOptions },
+  ): Promise<PaginationResult<EventRecord>> {
+    return await ctx.runQuery(this.component.events.listEntityEvents, {
+      kind,
+      key,
+      paginationOpts,
+    });
+  }
+
+  /**
+   * A cheap health summary: the last event received (when, which type, what
+   * became of it) and how many users and organizations are mirrored. Reading
+   * it costs a few documents, however large the tenant.
+   *
+   * ```ts
+   * export const syncStatus = query({ args: {}, handler: (ctx) => kinde.getSyncStatus(ctx) });
+   * // { lastEvent: { type: "user.updated", outcome: "applied", receivedAt, … }, users: 1042, organizations: 17 }
+   * ```
+   */
+  async getSyncStatus(ctx: RunQueryCtx): Promise<SyncStatus> {
+    return await ctx.runQuery(this.component.status.getSyncStatus, {});
   }
 
   /**

@@ -22,4 +22,12 @@ export interface KindeOptions {
   issuerUrl?: string;
   /** How much the webhook route logs. Default `"WARN"`: refused or failed deliveries only. */
   logLevel?: LogLevel;
+  /**
+   * How many days event records and deletion tombstones are kept (default 7).
+   * Events that happened longer ago are acknowledged but not applied
+   * (`expired`), since nothing older than what the component remembers may
+   * change the mirror. Keep it above Kinde's retry window: 36 h of retries,
+   * plus 72 h before Kinde disables a failing endpoint.
+   */
+  retentionDays?: number;
 }

@@ -6,11 +6,12 @@
  * that invites one; everything else is 200 or a 4xx with a message that says
  * what to change.
  */
-import { httpActionGeneric } from "convex/server";
+import { createFunctionHandle, httpActionGeneric, type FunctionReference } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { InvalidPayloadError, toKindeEvent } from "./events.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
+import type { KindeEvent } from "../shared.js";
 import { verifyWebhookToken, VerificationError } from "./verify.js";
 
 /**
@@ -32,9 +33,17 @@ class Rejection extends Error {
   }
 }
 
+/** A host mutation made by `Kinde.events`, run in the transaction that applies an event. */
+export type EventHookReference = FunctionReference<"mutation", "internal", { event: KindeEvent }>;
+
 /** Builds the httpAction that `Kinde.registerRoutes` mounts. */
-export function webhookHandler(component: ComponentApi, options: KindeOptions) {
+export function webhookHandler(
+  component: ComponentApi,
+  options: KindeOptions,
+  onEvent: EventHookReference | undefined,
+) {
   const log = createLogger(options.logLevel);
+  let onEventHandle: string | undefined;
   return httpActionGeneric(async (ctx, request) => {
     const webhookId = request.headers.get("webhook-id") ?? undefined;
     try {
@@ -44,7 +53,13 @@ export function webhookHandler(component: ComponentApi, options: KindeOptions) {
       const event = toKindeEvent(claims);
       let outcome;
       try {
-        ({ outcome } = await ctx.runMutation(component.webhooks.apply, { event, webhookId }));
+        onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
+        ({ outcome } = await ctx.runMutation(component.webhooks.apply, {
+          event,
+          webhookId,
+          onEvent: onEventHandle,
+          retentionDays: options.retentionDays,
+        }));
       } catch (error) {
         throw new Rejection(
           500,
@@ -52,7 +67,7 @@ export function webhookHandler(component: ComponentApi, options: KindeOptions) {
         );
       }
       const type = event.type === "unhandled" ? event.kindeType : event.type;
-      log.info(`${type} ${event.eventId}: ${outcome}`);
+      (outcome === "applied" ? log.info : log.debug)(`${type} ${event.eventId}: ${outcome}`);
       return new Response(`${outcome} ${event.eventId}\n`, {
         status: 200,
         headers: { "content-type": "text/plain; charset=utf-8" },

@@ -98,8 +98,9 @@ export async function deleteCatalogEntry(
   kind: CatalogKind,
   version: Version,
   kindeId: string,
+  keepUntil: number,
 ): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, kind, kindeId, version))) return "stale";
+  if (!(await addTombstone(ctx, kind, kindeId, version, keepUntil))) return "stale";
   const existing = await findById(ctx, kind, kindeId);
   if (existing) await ctx.db.delete(TABLES[kind], existing._id);
   await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {

@@ -12,6 +12,7 @@ import schema from "./schema.js";
 import { isNewer } from "./ordering.js";
 import { addTombstone, isDeleted } from "./tombstones.js";
 import { findUser } from "./users.js";
+import { adjustCount } from "./counters.js";
 import {
   vOrganization,
   vOrganizationMember,
@@ -38,7 +39,10 @@ export async function applyOrganizationSnapshot(
   if (existing && !isNewer(version, existing.version)) return "stale";
   const row = { ...snapshot, version };
   if (existing) await ctx.db.replace("kindeOrganizations", existing._id, row);
-  else await ctx.db.insert("kindeOrganizations", row);
+  else {
+    await ctx.db.insert("kindeOrganizations", row);
+    await adjustCount(ctx, "organizations", snapshot.code, 1);
+  }
   return "applied";
 }
 
@@ -51,10 +55,14 @@ export async function deleteOrganization(
   ctx: MutationCtx,
   version: Version,
   code: string,
+  keepUntil: number,
 ): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, "organization", code, version))) return "stale";
+  if (!(await addTombstone(ctx, "organization", code, version, keepUntil))) return "stale";
   const existing = await findOrganization(ctx, code);
-  if (existing) await ctx.db.delete("kindeOrganizations", existing._id);
+  if (existing) {
+    await ctx.db.delete("kindeOrganizations", existing._id);
+    await adjustCount(ctx, "organizations", code, -1);
+  }
   await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
     orgCode: code,
   });

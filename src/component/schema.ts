@@ -101,12 +101,27 @@ export default defineSchema({
     occurredAt: v.number(),
     receivedAt: v.number(),
     outcome: vOutcome,
-    /** The mirrored entity the event is about, e.g. `user:kp_…`. */
+    /** The mirrored entity the event is about, if any: its kind and key (Kinde id or org code). */
+    entityKind: v.optional(vEntityKind),
     entityKey: v.optional(v.string()),
     /** Kinde's unsigned `webhook-id` header: for diagnostics only, never for dedupe. */
     webhookId: v.optional(v.string()),
+    /** When retention may remove this record (ms since epoch). */
+    expiresAt: v.number(),
   })
     .index("eventId", ["eventId"])
     .index("receivedAt", ["receivedAt"])
-    .index("entityKey", ["entityKey", "receivedAt"]),
+    .index("entity", ["entityKind", "entityKey", "receivedAt"])
+    .index("expiresAt", ["expiresAt"]),
+
+  /**
+   * How many users and organizations are mirrored, split over shards so that
+   * concurrent sign-ups rarely touch the same document. Written only when a
+   * row is inserted or deleted, never by every event.
+   */
+  counters: defineTable({
+    name: v.union(v.literal("users"), v.literal("organizations")),
+    shard: v.number(),
+    count: v.number(),
+  }).index("name", ["name", "shard"]),
 });

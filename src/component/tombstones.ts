@@ -1,12 +1,6 @@
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { EntityKind, Version } from "../shared.js";
 
-/**
- * How long a tombstone is kept: well past Kinde's 36 h of retries and the
- * 72 h after which it disables a failing endpoint.
- */
-export const TOMBSTONE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-
 /** The tombstone of a deleted entity, if it was deleted (and not yet pruned). */
 export async function findTombstone(ctx: QueryCtx, kind: EntityKind, key: string) {
   return await ctx.db
@@ -22,20 +16,18 @@ export async function isDeleted(ctx: QueryCtx, kind: EntityKind, key: string) {
 /**
  * Records a deletion. Deletion is final: while the tombstone exists no event
  * brings the entity back, whatever its time, since Kinde never reuses ids or
- * organization codes. Returns false if the entity was already deleted.
+ * organization codes. The tombstone is kept until `expiresAt`, past which any
+ * event old enough to precede the deletion is refused as expired anyway.
+ * Returns false if the entity was already deleted.
  */
 export async function addTombstone(
   ctx: MutationCtx,
   kind: EntityKind,
   key: string,
   version: Version,
+  expiresAt: number,
 ): Promise<boolean> {
   if (await isDeleted(ctx, kind, key)) return false;
-  await ctx.db.insert("tombstones", {
-    kind,
-    key,
-    version,
-    expiresAt: Date.now() + TOMBSTONE_RETENTION_MS,
-  });
+  await ctx.db.insert("tombstones", { kind, key, version, expiresAt });
   return true;
 }

@@ -7,6 +7,7 @@ import schema from "./schema.js";
 import { isNewer, UNSYNCED } from "./ordering.js";
 import { addTombstone, isDeleted } from "./tombstones.js";
 import { currentRefs } from "./catalog.js";
+import { adjustCount } from "./counters.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   vUser,
@@ -73,6 +74,7 @@ export async function applyUserSnapshot(
     });
   } else {
     await ctx.db.insert("kindeUsers", fields);
+    await adjustCount(ctx, "users", snapshot.kindeId, 1);
   }
   await syncMemberships(ctx, snapshot.kindeId, existing?.organizations ?? [], organizations);
   return "applied";
@@ -157,8 +159,9 @@ export async function deleteUser(
   ctx: MutationCtx,
   version: Version,
   kindeId: string,
+  keepUntil: number,
 ): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, "user", kindeId, version))) return "stale";
+  if (!(await addTombstone(ctx, "user", kindeId, version, keepUntil))) return "stale";
   const existing = await findUser(ctx, kindeId);
   if (existing) {
     for (const { orgCode } of existing.organizations.slice(0, MAX_ORGANIZATIONS_PER_USER)) {
@@ -166,6 +169,7 @@ export async function deleteUser(
       if (row) await ctx.db.delete("kindeMemberships", row._id);
     }
     await ctx.db.delete("kindeUsers", existing._id);
+    await adjustCount(ctx, "users", kindeId, -1);
   }
   return "applied";
 }
@@ -191,6 +195,7 @@ export async function recordSignIn(
       lastSignedInAt: version.at,
       version: UNSYNCED,
     });
+    await adjustCount(ctx, "users", kindeId, 1);
     return "applied";
   }
   if (existing.lastSignedInAt !== undefined && existing.lastSignedInAt >= version.at) {

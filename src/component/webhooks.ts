@@ -1,100 +1,129 @@
 import { v } from "convex/values";
+import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
-import { vKindeEvent, vOutcome, type KindeEvent, type Outcome } from "../shared.js";
+import {
+  DEFAULT_RETENTION_DAYS,
+  RETENTION_MARGIN_MS,
+  vKindeEvent,
+  vOutcome,
+  type EntityKind,
+  type KindeEvent,
+  type Outcome,
+} from "../shared.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Applies one verified Kinde event, exactly once: the dedupe check on the
- * signed `event_id`, the ordering check, the change to the mirror and the event
- * record all happen in this one transaction, so a crash or a concurrent
- * delivery of the same event can neither lose it nor apply it twice.
+ * signed `event_id`, the ordering check, the change to the mirror, the event
+ * record and the host's hook all happen in this one transaction, so a crash,
+ * a throwing hook or a concurrent delivery of the same event can neither lose
+ * it nor apply it twice.
  */
 export const apply = mutation({
   args: {
     event: vKindeEvent,
     /** Kinde's unsigned `webhook-id` header, kept for diagnostics only. */
     webhookId: v.optional(v.string()),
+    /** A handle to the host's event hook, run in this transaction when the event is applied. */
+    onEvent: v.optional(v.string()),
+    /** How long events and deletions are remembered. Default {@link DEFAULT_RETENTION_DAYS}. */
+    retentionDays: v.optional(v.number()),
   },
   returns: v.object({ outcome: vOutcome }),
-  handler: async (ctx, { event, webhookId }) => {
+  handler: async (ctx, { event, webhookId, onEvent, retentionDays }) => {
     const seen = await ctx.db
       .query("webhookEvents")
       .withIndex("eventId", (q) => q.eq("eventId", event.eventId))
       .first();
     if (seen) return { outcome: "duplicate" as const };
 
-    const outcome = await dispatch(ctx, event);
+    const now = Date.now();
+    const retentionMs = (retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
+    const keepUntil = now + retentionMs + RETENTION_MARGIN_MS;
+    // Older than what the component still remembers (dedupe records,
+    // tombstones): applying it could resurrect a pruned deletion or replay a
+    // pruned event, so it is only recorded.
+    const outcome: Outcome =
+      event.occurredAt < now - retentionMs ? "expired" : await dispatch(ctx, event, keepUntil);
+
     await ctx.db.insert("webhookEvents", {
       eventId: event.eventId,
       type: event.type === "unhandled" ? event.kindeType : event.type,
       source: event.source,
       occurredAt: event.occurredAt,
-      receivedAt: Date.now(),
+      receivedAt: now,
       outcome,
-      entityKey: entityKeyOf(event),
+      ...entityOf(event),
       webhookId,
+      expiresAt: keepUntil,
     });
+    if (outcome === "applied" && onEvent && event.type !== "unhandled") {
+      await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
+    }
     return { outcome };
   },
 });
 
-async function dispatch(ctx: MutationCtx, event: KindeEvent): Promise<Outcome> {
+async function dispatch(ctx: MutationCtx, event: KindeEvent, keepUntil: number): Promise<Outcome> {
   const version = { at: event.occurredAt, eventId: event.eventId };
   switch (event.type) {
     case "user.created":
     case "user.updated":
       return await applyUserSnapshot(ctx, version, event.user);
     case "user.deleted":
-      return await deleteUser(ctx, version, event.kindeId);
+      return await deleteUser(ctx, version, event.kindeId, keepUntil);
     case "user.authenticated":
       return await recordSignIn(ctx, version, event.kindeId);
     case "organization.created":
     case "organization.updated":
       return await applyOrganizationSnapshot(ctx, version, event.organization);
     case "organization.deleted":
-      return await deleteOrganization(ctx, version, event.orgCode);
+      return await deleteOrganization(ctx, version, event.orgCode, keepUntil);
     case "role.created":
     case "role.updated":
       return await applyCatalogSnapshot(ctx, "role", version, event.role);
     case "role.deleted":
-      return await deleteCatalogEntry(ctx, "role", version, event.kindeId);
+      return await deleteCatalogEntry(ctx, "role", version, event.kindeId, keepUntil);
     case "permission.created":
     case "permission.updated":
       return await applyCatalogSnapshot(ctx, "permission", version, event.permission);
     case "permission.deleted":
-      return await deleteCatalogEntry(ctx, "permission", version, event.kindeId);
+      return await deleteCatalogEntry(ctx, "permission", version, event.kindeId, keepUntil);
     case "unhandled":
       return "ignored";
   }
 }
 
-/** The mirrored entity an event is about, as recorded in the event log. */
-export function entityKeyOf(event: KindeEvent): string | undefined {
+/** The mirrored entity an event is about, as the event log records it. */
+export function entityOf(event: KindeEvent): { entityKind?: EntityKind; entityKey?: string } {
+  const entity = (entityKind: EntityKind, entityKey: string) => ({ entityKind, entityKey });
   switch (event.type) {
     case "user.created":
     case "user.updated":
-      return `user:${event.user.kindeId}`;
+      return entity("user", event.user.kindeId);
     case "user.deleted":
     case "user.authenticated":
-      return `user:${event.kindeId}`;
+      return entity("user", event.kindeId);
     case "organization.created":
     case "organization.updated":
-      return `organization:${event.organization.code}`;
+      return entity("organization", event.organization.code);
     case "organization.deleted":
-      return `organization:${event.orgCode}`;
+      return entity("organization", event.orgCode);
     case "role.created":
     case "role.updated":
-      return `role:${event.role.kindeId}`;
+      return entity("role", event.role.kindeId);
+    case "role.deleted":
+      return entity("role", event.kindeId);
     case "permission.created":
     case "permission.updated":
-      return `permission:${event.permission.kindeId}`;
-    case "role.deleted":
-      return `role:${event.kindeId}`;
+      return entity("permission", event.permission.kindeId);
     case "permission.deleted":
-      return `permission:${event.kindeId}`;
+      return entity("permission", event.kindeId);
     case "unhandled":
-      return undefined;
+      return {};
   }
 }

@@ -7,8 +7,11 @@
 import { v } from "convex/values";
 import { mutation, query } from "../component/_generated/server.js";
 import { vKeyRef } from "../shared.js";
+import { adjustCount } from "../component/counters.js";
+import { pruneExpired } from "../component/maintenance.js";
 
 const TABLES = [
+  "counters",
   "kindeUsers",
   "kindeMemberships",
   "kindeOrganizations",
@@ -51,6 +54,30 @@ export const seedMembers = mutation({
         version: { at: 1, eventId: `event_seed_${i}` },
       });
       await ctx.db.insert("kindeMemberships", { kindeId, orgCode, roles, permissions });
+      await adjustCount(ctx, "users", kindeId, 1);
     }
   },
+});
+
+/** Inserts `count` event records that expire at `expiresAt`, to test retention at scale. */
+export const seedEventRecords = mutation({
+  args: { count: v.number(), expiresAt: v.number() },
+  handler: async (ctx, { count, expiresAt }) => {
+    for (let i = 0; i < count; i++) {
+      await ctx.db.insert("webhookEvents", {
+        eventId: `event_seed_${expiresAt}_${i}`,
+        type: "user.updated",
+        occurredAt: expiresAt - 1,
+        receivedAt: expiresAt - 1,
+        outcome: "applied",
+        expiresAt,
+      });
+    }
+  },
+});
+
+/** The component's retention pass, callable from tests (the cron calls the internal one). */
+export const prune = mutation({
+  args: {},
+  handler: async (ctx) => await pruneExpired(ctx),
 });

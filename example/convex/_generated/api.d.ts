@@ -8,6 +8,7 @@
  * @module
  */
 
+import type * as diagnostics from "../diagnostics.js";
 import type * as documents from "../documents.js";
 import type * as http from "../http.js";
 import type * as kinde from "../kinde.js";
@@ -21,6 +22,7 @@ import type {
 } from "convex/server";
 
 declare const fullApi: ApiFromModules<{
+  diagnostics: typeof diagnostics;
   documents: typeof documents;
   http: typeof http;
   kinde: typeof kinde;

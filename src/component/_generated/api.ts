@@ -11,8 +11,13 @@
 import type * as authorization from "../authorization.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
+import type * as counters from "../counters.js";
+import type * as crons from "../crons.js";
+import type * as events from "../events.js";
+import type * as maintenance from "../maintenance.js";
 import type * as ordering from "../ordering.js";
 import type * as organizations from "../organizations.js";
+import type * as status from "../status.js";
 import type * as tombstones from "../tombstones.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
@@ -28,8 +33,13 @@ const fullApi: ApiFromModules<{
   authorization: typeof authorization;
   cascade: typeof cascade;
   catalog: typeof catalog;
+  counters: typeof counters;
+  crons: typeof crons;
+  events: typeof events;
+  maintenance: typeof maintenance;
   ordering: typeof ordering;
   organizations: typeof organizations;
+  status: typeof status;
   tombstones: typeof tombstones;
   users: typeof users;
   webhooks: typeof webhooks;

@@ -66,6 +66,74 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    events: {
+      listEntityEvents: FunctionReference<
+        "query",
+        "internal",
+        {
+          key: string;
+          kind: "user" | "organization" | "role" | "permission";
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            entityKey?: string;
+            entityKind?: "user" | "organization" | "role" | "permission";
+            eventId: string;
+            occurredAt: number;
+            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            receivedAt: number;
+            source?: string;
+            type: string;
+            webhookId?: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+      listEvents: FunctionReference<
+        "query",
+        "internal",
+        {
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            entityKey?: string;
+            entityKind?: "user" | "organization" | "role" | "permission";
+            eventId: string;
+            occurredAt: number;
+            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            receivedAt: number;
+            source?: string;
+            type: string;
+            webhookId?: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+    };
     organizations: {
       getOrganization: FunctionReference<
         "query",
@@ -138,6 +206,29 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
           splitCursor?: string | null;
+        },
+        Name
+      >;
+    };
+    status: {
+      getSyncStatus: FunctionReference<
+        "query",
+        "internal",
+        {},
+        {
+          lastEvent: {
+            entityKey?: string;
+            entityKind?: "user" | "organization" | "role" | "permission";
+            eventId: string;
+            occurredAt: number;
+            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            receivedAt: number;
+            source?: string;
+            type: string;
+            webhookId?: string;
+          } | null;
+          organizations: number;
+          users: number;
         },
         Name
       >;
@@ -235,7 +326,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 eventId: string;
                 occurredAt: number;
                 source?: string;
-                type: "user.created" | "user.updated";
+                type: "user.created";
+                user: {
+                  email?: string;
+                  firstName?: string;
+                  isPasswordResetRequested: boolean;
+                  isSuspended: boolean;
+                  kindeId: string;
+                  lastName?: string;
+                  organizations: Array<{
+                    orgCode: string;
+                    permissions: Array<{ id: string; key: string }>;
+                    roles: Array<{ id: string; key: string }>;
+                  }>;
+                  phone?: string;
+                  username?: string;
+                };
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                source?: string;
+                type: "user.updated";
                 user: {
                   email?: string;
                   firstName?: string;
@@ -277,7 +389,20 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "organization.created" | "organization.updated";
+                type: "organization.created";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                organization: {
+                  code: string;
+                  externalId?: string;
+                  handle?: string;
+                  isAllowRegistrations?: boolean;
+                  name?: string;
+                };
+                source?: string;
+                type: "organization.updated";
               }
             | {
                 eventId: string;
@@ -297,7 +422,20 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "role.created" | "role.updated";
+                type: "role.created";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                role: {
+                  description?: string;
+                  isDefaultRole?: boolean;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "role.updated";
               }
             | {
                 eventId: string;
@@ -316,7 +454,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "permission.created" | "permission.updated";
+                type: "permission.created";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                permission: {
+                  description?: string;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "permission.updated";
               }
             | {
                 eventId: string;
@@ -332,9 +482,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 source?: string;
                 type: "unhandled";
               };
+          onEvent?: string;
+          retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "ignored" },
+        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
         Name
       >;
     };

@@ -1,0 +1,275 @@
+import { describe, expect, test, vi } from "vitest";
+import { convexTest } from "convex-test";
+import { httpRouter, makeFunctionReference } from "convex/server";
+import kindeTest, {
+  kindeEvent,
+  kindeOrgCode,
+  kindeUserId,
+  organizationCreated,
+  pruneKinde,
+  readKindeTables,
+  seedKindeEventRecords,
+  userCreated,
+  userDeleted,
+  userUpdated,
+} from "convex-kinde/test";
+import { Kinde } from "convex-kinde";
+import { api, components } from "./_generated/api.js";
+import schema from "./schema.js";
+import { kinde } from "./kinde.js";
+import { modules, useWebhookTest } from "./setup.test.js";
+
+const app = useWebhookTest();
+const HOUR = 60 * 60_000;
+const DAY = 24 * HOUR;
+
+const profileOf = (kindeId: string) => app.t.query(api.users.profile, { kindeId });
+
+describe("event hooks", () => {
+  test("a hook gets the typed event and writes to a host table in the same transaction", async () => {
+    const id = kindeUserId();
+    await app.deliver(userCreated({ id, first_name: "Ada", last_name: "Lovelace" }));
+    expect(await profileOf(id)).toMatchObject({ kindeId: id, displayName: "Ada Lovelace" });
+    await app.deliver(userUpdated({ id, first_name: "Ada", last_name: "King" }));
+    expect(await profileOf(id)).toMatchObject({ displayName: "Ada King" });
+    await app.deliver(userDeleted(id));
+    expect(await profileOf(id)).toBeNull();
+  });
+
+  /** A host app whose hook records every call and throws while `failing` is set. */
+  function appWithCountingHook() {
+    const calls: string[] = [];
+    const state = { failing: false };
+    const hooks = {
+      onKindeEvent: kinde.events({
+        "user.created": async (ctx, event) => {
+          calls.push(event.eventId);
+          await ctx.db.insert("profiles", { kindeId: event.user.kindeId, displayName: "x" });
+          if (state.failing) throw new Error("the hook failed");
+        },
+        "user.updated": (_ctx, event) => {
+          calls.push(event.eventId);
+        },
+        "organization.created": (_ctx, event) => {
+          calls.push(event.eventId);
+        },
+      }),
+    };
+    const http = httpRouter();
+    kinde.registerRoutes(http, {
+      onEvent: makeFunctionReference<"mutation">("testHooks:onKindeEvent") as never,
+    });
+    const t = convexTest({
+      schema,
+      modules: {
+        ...modules,
+        "./http.ts": async () => ({ default: http }),
+        "./testHooks.ts": async () => hooks,
+      },
+      transactionLimits: true,
+    });
+    kindeTest.register(t, "kinde", { inspect: true });
+    const deliver = async (payload: object) => {
+      const response = await t.fetch("/kinde/webhook", {
+        method: "POST",
+        body: await app.issuer.sign(payload),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    return { t, calls, state, deliver };
+  }
+
+  test("a throwing hook leaves no trace anywhere; Kinde's retry applies the event exactly once", async () => {
+    const { t, calls, state, deliver } = appWithCountingHook();
+    const id = kindeUserId();
+    const event = userCreated({ id, email: "ada@example.com" });
+
+    state.failing = true;
+    const failed = await deliver(event);
+    expect(failed.status).toBe(500);
+    expect(failed.text).toMatch(/failed to apply event_.*the hook failed/);
+    const nonEmpty = Object.entries(await readKindeTables(t)).filter(([, rows]) => rows.length);
+    expect(nonEmpty).toEqual([]);
+    expect(await t.run(async (ctx) => await ctx.db.query("profiles").collect())).toEqual([]);
+
+    state.failing = false;
+    expect((await deliver(event)).text).toMatch(/^applied /);
+    expect((await deliver(event)).text).toMatch(/^duplicate /);
+    expect(calls).toEqual([event.event_id, event.event_id]); // the failed run, then the one that stuck
+    expect(await t.run(async (ctx) => await ctx.db.query("profiles").collect())).toHaveLength(1);
+    expect((await readKindeTables(t)).kindeUsers).toHaveLength(1);
+  });
+
+  test("hooks do not run for duplicate, stale, expired or ignored events", async () => {
+    const { calls, deliver } = appWithCountingHook();
+    const id = kindeUserId();
+    const now = Date.now();
+    const newer = userUpdated({ id, first_name: "New" }, { at: now - HOUR });
+    expect((await deliver(newer)).text).toMatch(/^applied/);
+    expect((await deliver(newer)).text).toMatch(/^duplicate/);
+    expect((await deliver(userUpdated({ id }, { at: now - 2 * HOUR }))).text).toMatch(/^stale/);
+    expect((await deliver(userUpdated({ id }, { at: now - 8 * DAY }))).text).toMatch(/^expired/);
+    expect((await deliver(kindeEvent("subscriber.created", { subscriber: {} }))).text).toMatch(
+      /^ignored/,
+    );
+    // A type without a handler is applied without calling anything.
+    expect((await deliver(userDeleted(id))).text).toMatch(/^applied/);
+    expect(calls).toEqual([newer.event_id]);
+    // And a handled type of another entity runs its own handler.
+    const org = organizationCreated({ code: kindeOrgCode(), name: "Acme" });
+    await deliver(org);
+    expect(calls).toEqual([newer.event_id, org.event_id]);
+  });
+});
+
+describe("the event log", () => {
+  test("every verified event leaves a record with its outcome, newest first; refusals leave none", async () => {
+    const id = kindeUserId();
+    const now = Date.now();
+    const created = userCreated({ id }, { at: now - 3 * HOUR });
+    await app.deliver(created, { "webhook-id": "msg_a" });
+    await app.deliver(created, { "webhook-id": "msg_b" }); // duplicate: not recorded again
+    const stale = userUpdated({ id }, { at: now - 4 * HOUR });
+    await app.deliver(stale);
+    const expired = userUpdated({ id }, { at: now - 10 * DAY });
+    await app.deliver(expired);
+    const ignored = kindeEvent("access_request.created", { access_request: {} });
+    await app.deliver(ignored);
+    expect((await app.post("garbage")).status).toBe(401);
+    expect((await app.post(await app.issuer.sign({ type: "user.created" }))).status).toBe(400);
+
+    const { page } = await app.t.query(api.diagnostics.recentEvents, {
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(page.map((e) => [e.eventId, e.outcome])).toEqual([
+      [ignored.event_id, "ignored"],
+      [expired.event_id, "expired"],
+      [stale.event_id, "stale"],
+      [created.event_id, "applied"],
+    ]);
+    expect(page[3]).toEqual({
+      eventId: created.event_id,
+      type: "user.created",
+      source: "admin",
+      occurredAt: expect.closeTo(now - 3 * HOUR, 0),
+      receivedAt: expect.any(Number),
+      outcome: "applied",
+      entityKind: "user",
+      entityKey: id,
+      webhookId: "msg_a",
+    });
+    expect(page[0]).not.toHaveProperty("entityKind");
+  });
+
+  test("the events of one user, newest first", async () => {
+    const ada = kindeUserId();
+    const bob = kindeUserId();
+    const first = userCreated({ id: ada });
+    const other = userCreated({ id: bob });
+    const second = userDeleted(ada);
+    for (const event of [first, other, second]) await app.deliver(event);
+    const { page } = await app.t.query(api.diagnostics.userEvents, {
+      kindeId: ada,
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(page.map((e) => e.eventId)).toEqual([second.event_id, first.event_id]);
+  });
+
+  test("getSyncStatus: the last event and how many users and organizations are mirrored", async () => {
+    expect(await app.t.query(api.diagnostics.syncStatus, {})).toEqual({
+      lastEvent: null,
+      users: 0,
+      organizations: 0,
+    });
+    const ids = [kindeUserId(), kindeUserId(), kindeUserId()];
+    for (const id of ids) await app.deliver(userCreated({ id }));
+    await app.deliver(userUpdated({ id: ids[0]! }));
+    await app.deliver(organizationCreated({ code: kindeOrgCode() }));
+    const last = userDeleted(ids[1]!);
+    await app.deliver(last);
+    expect(await app.t.query(api.diagnostics.syncStatus, {})).toMatchObject({
+      lastEvent: { eventId: last.event_id, type: "user.deleted", outcome: "applied" },
+      users: 2,
+      organizations: 1,
+    });
+  });
+});
+
+describe("retention", () => {
+  /** Moves the clock (Date only) as if `ms` had passed. */
+  function travel(ms: number) {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + ms);
+  }
+
+  test("pruning removes only expired records and tombstones, in bounded batches", async () => {
+    const id = kindeUserId();
+    await app.deliver(userCreated({ id }));
+    await app.deliver(userDeleted(id));
+    const live = kindeUserId();
+    await app.deliver(userCreated({ id: live }));
+    // A backlog larger than one batch (500), all already expired.
+    await seedKindeEventRecords(app.t, { count: 1200, expiresAt: Date.now() - 1 });
+
+    expect(await pruneKinde(app.t)).toEqual({ events: 500, tombstones: 0 });
+    await app.t.finishAllScheduledFunctions(() => {});
+    let tables = await readKindeTables(app.t);
+    expect(tables.webhookEvents).toHaveLength(3); // only the real, unexpired records remain
+    expect(tables.tombstones).toHaveLength(1);
+
+    // Past retention (7 days) plus the margin (1 day), everything the webhook wrote expires.
+    travel(8 * DAY + HOUR);
+    expect(await pruneKinde(app.t)).toEqual({ events: 3, tombstones: 1 });
+    tables = await readKindeTables(app.t);
+    expect(tables.webhookEvents).toEqual([]);
+    expect(tables.tombstones).toEqual([]);
+    expect(tables.kindeUsers.map((u) => u.kindeId)).toEqual([live]);
+  });
+
+  test("a late retry cannot resurrect a deleted user, before or after pruning", async () => {
+    const id = kindeUserId();
+    const now = Date.now();
+    const update = userUpdated({ id, first_name: "Zombie" }, { at: now - HOUR });
+    const neverSeen = userUpdated({ id, first_name: "Zombie 2" }, { at: now - HOUR / 2 });
+    await app.deliver(userCreated({ id }, { at: now - 2 * HOUR }));
+    await app.deliver(userDeleted(id, { at: now }));
+
+    // Within the retention window: the tombstone refuses it.
+    travel(6 * DAY);
+    expect((await app.deliver(update)).text).toMatch(/^stale /);
+    expect(await pruneKinde(app.t)).toEqual({ events: 0, tombstones: 0 });
+
+    // After the tombstone and the records are pruned: the retry is too old to apply.
+    travel(3 * DAY);
+    expect((await pruneKinde(app.t)).tombstones).toBe(1);
+    expect((await app.deliver(neverSeen)).text).toMatch(/^expired /);
+    // The stale retry's own record (written on day 6) still dedupes it.
+    expect((await app.deliver(update)).text).toMatch(/^duplicate /);
+    const replayOfCreate = userCreated({ id }, { at: now - 2 * HOUR, eventId: "event_replayed" });
+    expect((await app.deliver(replayOfCreate)).text).toMatch(/^expired /);
+    expect(await app.t.query(api.users.byKindeId, { kindeId: id })).toBeNull();
+  });
+
+  test("retentionDays is configurable", async () => {
+    const short = new Kinde(components.kinde, { retentionDays: 1 });
+    const router = httpRouter();
+    short.registerRoutes(router);
+    const t = convexTest({
+      schema,
+      modules: { ...modules, "./http.ts": async () => ({ default: router }) },
+    });
+    kindeTest.register(t, "kinde", { inspect: true });
+    const post = async (payload: object) =>
+      await (
+        await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) })
+      ).text();
+    expect(await post(userCreated({ id: kindeUserId() }, { at: Date.now() - 2 * DAY }))).toMatch(
+      /^expired/,
+    );
+    expect(await post(userCreated({ id: kindeUserId() }, { at: Date.now() - 2 * HOUR }))).toMatch(
+      /^applied/,
+    );
+    const [record] = (await readKindeTables(t)).webhookEvents.slice(-1) as { expiresAt: number }[];
+    expect(record!.expiresAt - Date.now()).toBeLessThanOrEqual(2 * DAY);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The event log: one record per verified event (which is also its dedupe
+ * record), and the reads that show what the webhook did.
+ */
+import { v } from "convex/values";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import { query } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
+import schema from "./schema.js";
+import { vEntityKind, vEventRecord, type EventRecord } from "../shared.js";
+
+export function toEventRecord(doc: Doc<"webhookEvents">): EventRecord {
+  return {
+    eventId: doc.eventId,
+    type: doc.type,
+    source: doc.source,
+    occurredAt: doc.occurredAt,
+    receivedAt: doc.receivedAt,
+    outcome: doc.outcome,
+    entityKind: doc.entityKind,
+    entityKey: doc.entityKey,
+    webhookId: doc.webhookId,
+  };
+}
+
+/** Every recorded event, newest first. */
+export const listEvents = query({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(vEventRecord),
+  handler: async (ctx, { paginationOpts }) => {
+    const result = await paginator(ctx.db, schema)
+      .query("webhookEvents")
+      .withIndex("receivedAt")
+      .order("desc")
+      .paginate(paginationOpts);
+    return { ...result, page: result.page.map(toEventRecord) };
+  },
+});
+
+/** The recorded events about one entity (a user by Kinde id, an organization by code…), newest first. */
+export const listEntityEvents = query({
+  args: { kind: vEntityKind, key: v.string(), paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(vEventRecord),
+  handler: async (ctx, { kind, key, paginationOpts }) => {
+    const result = await paginator(ctx.db, schema)
+      .query("webhookEvents")
+      .withIndex("entity", (q) => q.eq("entityKind", kind).eq("entityKey", key))
+      .order("desc")
+      .paginate(paginationOpts);
+    return { ...result, page: result.page.map(toEventRecord) };
+  },
+});
