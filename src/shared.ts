@@ -215,6 +215,97 @@ export const vSyncStatus = v.object({
 export type SyncStatus = Infer<typeof vSyncStatus>;
 
 /**
+ * The phases of a backfill, in order. `rolePermissions` reads each role's
+ * permissions, so backfilled memberships can carry the permissions their
+ * roles grant; `reconcile` runs only when asked for.
+ */
+export const BACKFILL_PHASES = [
+  "roles",
+  "rolePermissions",
+  "permissions",
+  "organizations",
+  "users",
+  "memberships",
+  "reconcile",
+  "done",
+] as const;
+export const vBackfillPhase = v.union(...BACKFILL_PHASES.map((phase) => v.literal(phase)));
+export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
+
+export const vBackfillCounts = v.object({
+  roles: v.number(),
+  permissions: v.number(),
+  organizations: v.number(),
+  users: v.number(),
+  memberships: v.number(),
+  /** Users and organizations removed by reconciliation. */
+  removed: v.number(),
+});
+export type BackfillCounts = Infer<typeof vBackfillCounts>;
+
+/** The state of the latest backfill run, as `getBackfillStatus` reports it. */
+export const vBackfillStatus = v.object({
+  runId: v.string(),
+  status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
+  phase: vBackfillPhase,
+  /** Kinde's `next_token` within the phase, and the organization being read in `memberships`. */
+  cursor: v.optional(v.string()),
+  orgCode: v.optional(v.string()),
+  reconcile: v.boolean(),
+  startedAt: v.number(),
+  /** When the run last made progress. A running run silent for minutes has stopped and resumes on the next start. */
+  heartbeatAt: v.number(),
+  finishedAt: v.optional(v.number()),
+  pages: v.number(),
+  counts: vBackfillCounts,
+  lastError: v.optional(v.string()),
+});
+export type BackfillStatus = Infer<typeof vBackfillStatus>;
+
+/** A user as the Management API lists it, normalised (no roles: those come per organization). */
+export const vBackfillUser = v.object({
+  kindeId: v.string(),
+  email: v.optional(v.string()),
+  phone: v.optional(v.string()),
+  username: v.optional(v.string()),
+  firstName: v.optional(v.string()),
+  lastName: v.optional(v.string()),
+  isSuspended: v.boolean(),
+  orgCodes: v.array(v.string()),
+});
+export type BackfillUser = Infer<typeof vBackfillUser>;
+
+/** One member of an organization as the Management API lists it: role keys only. */
+export const vBackfillMember = v.object({ kindeId: v.string(), roleKeys: v.array(v.string()) });
+export type BackfillMember = Infer<typeof vBackfillMember>;
+
+/**
+ * One page of a backfill, written in one mutation together with the run's
+ * next position, so a crash resumes exactly after the last written page.
+ */
+export const vBackfillPage = v.union(
+  v.object({ kind: v.literal("roles"), items: v.array(vRoleSnapshot) }),
+  v.object({
+    kind: v.literal("rolePermissions"),
+    roleId: v.string(),
+    permissions: v.array(vKeyRef),
+  }),
+  v.object({ kind: v.literal("permissions"), items: v.array(vPermissionSnapshot) }),
+  v.object({ kind: v.literal("organizations"), items: v.array(vOrganizationSnapshot) }),
+  v.object({ kind: v.literal("users"), items: v.array(vBackfillUser) }),
+  v.object({ kind: v.literal("members"), orgCode: v.string(), items: v.array(vBackfillMember) }),
+);
+export type BackfillPage = Infer<typeof vBackfillPage>;
+
+/** Where a run continues: its phase, Kinde's `next_token` in it, and for memberships the organization. */
+export const vBackfillPosition = v.object({
+  phase: vBackfillPhase,
+  cursor: v.optional(v.string()),
+  orgCode: v.optional(v.string()),
+});
+export type BackfillPosition = Infer<typeof vBackfillPosition>;
+
+/**
  * How long the component remembers events and deletions by default: event
  * records (the dedupe window) and tombstones. Longer than Kinde's 36 h of
  * retries plus the 72 h after which it disables a failing endpoint. Events

@@ -22,6 +22,7 @@ import type { KeyRef } from "./shared.js";
 
 export * from "./testing/issuer.js";
 export * from "./testing/events.js";
+export * from "./testing/managementApi.js";
 
 const modules = import.meta.glob("./component/**/*.ts");
 

@@ -19,3 +19,8 @@ export const syncStatus = query({
   args: {},
   handler: async (ctx) => await kinde.getSyncStatus(ctx),
 });
+
+export const backfillStatus = query({
+  args: {},
+  handler: async (ctx) => await kinde.getBackfillStatus(ctx),
+});

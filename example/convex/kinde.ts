@@ -4,6 +4,9 @@ import type { DataModel } from "./_generated/dataModel.js";
 
 export const kinde = new Kinde(components.kinde);
 
+/** `npx convex run kinde:backfill` (add `'{"reconcile": true}'` to remove what Kinde no longer has). */
+export const backfill = kinde.backfillAction();
+
 /**
  * Event hooks: they run in the same transaction as the component's write, so
  * the app's `profiles` table can never disagree with the mirror.

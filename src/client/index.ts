@@ -15,6 +15,7 @@ import {
   type MirroredEvent,
   type MirroredEventType,
   type SyncStatus,
+  type BackfillStatus,
   type KindeOrganization,
   type KindePermission,
   type KindeRole,
@@ -23,9 +24,11 @@ import {
 } from "../shared.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
+import { backfillAction } from "./backfill.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
+export type { BackfillResult } from "./backfill.js";
 export {
   vUser,
   vOrganizationMembership,
@@ -43,6 +46,8 @@ export {
   type EntityKind,
   type EventRecord,
   type SyncStatus,
+  type BackfillStatus,
+  vBackfillStatus,
   type KindeUser,
   type OrganizationMembership,
   type KindeOrganization,
@@ -283,6 +288,45 @@ export class Kinde {
       key,
       paginationOpts,
     });
+  }
+
+  /**
+   * Builds the backfill: an internal action that brings the mirror to the
+   * truth of Kinde's Management API (roles, permissions, organizations, users,
+   * each organization's members), resumably and safely alongside webhooks.
+   * Export it and run it with `npx convex run`:
+   *
+   * ```ts
+   * // convex/kinde.ts
+   * export const backfill = kinde.backfillAction();
+   * ```
+   * ```sh
+   * npx convex run kinde:backfill                        # or '{"reconcile": true}'
+   * ```
+   *
+   * It reads `KINDE_MANAGEMENT_CLIENT_ID`, `KINDE_MANAGEMENT_CLIENT_SECRET` and
+   * (optionally) `KINDE_DOMAIN` from the environment when it runs. One run at
+   * a time: starting it while a run is under way reports that run. A run that
+   * failed or stopped resumes where it stopped (`{"restart": true}` starts over).
+   *
+   * @param options `timeBudgetMs`: how long one action works before scheduling
+   *   its continuation (default 5 minutes; actions may run 10).
+   */
+  backfillAction(options: { timeBudgetMs?: number } = {}) {
+    return backfillAction(this.component, this.options, options.timeBudgetMs);
+  }
+
+  /**
+   * The latest backfill run, reactive: phase, pages and rows written, when it
+   * started, finished or last made progress, and its last error. Null if no
+   * backfill ever ran.
+   *
+   * ```ts
+   * export const backfillStatus = query({ args: {}, handler: (ctx) => kinde.getBackfillStatus(ctx) });
+   * ```
+   */
+  async getBackfillStatus(ctx: RunQueryCtx): Promise<BackfillStatus | null> {
+    return await ctx.runQuery(this.component.backfill.getStatus, {});
   }
 
   /**

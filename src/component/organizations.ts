@@ -21,7 +21,7 @@ import {
   type Version,
 } from "../shared.js";
 
-async function findOrganization(ctx: QueryCtx, code: string) {
+export async function findOrganization(ctx: QueryCtx, code: string) {
   return await ctx.db
     .query("kindeOrganizations")
     .withIndex("code", (q) => q.eq("code", code))

@@ -1,6 +1,14 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { vEntityKind, vKeyRef, vMembershipSnapshot, vOutcome, vVersion } from "../shared.js";
+import {
+  vBackfillCounts,
+  vBackfillPhase,
+  vEntityKind,
+  vKeyRef,
+  vMembershipSnapshot,
+  vOutcome,
+  vVersion,
+} from "../shared.js";
 
 /**
  * Mirror tables are named `kinde*`; the component's own bookkeeping tables are
@@ -124,4 +132,25 @@ export default defineSchema({
     shard: v.number(),
     count: v.number(),
   }).index("name", ["name", "shard"]),
+
+  /**
+   * Backfill runs: where each stopped (phase, Kinde's next_token, the
+   * organization being paged) and what it wrote, so a crash, deploy or timeout
+   * resumes instead of starting over. Written once per page of the run.
+   */
+  backfillRuns: defineTable({
+    startedAt: v.number(),
+    status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
+    phase: vBackfillPhase,
+    cursor: v.optional(v.string()),
+    orgCode: v.optional(v.string()),
+    reconcile: v.boolean(),
+    /** Each role's permissions, so backfilled memberships carry what their roles grant. */
+    rolePermissions: v.array(v.object({ roleId: v.string(), permissions: v.array(vKeyRef) })),
+    counts: vBackfillCounts,
+    pages: v.number(),
+    heartbeatAt: v.number(),
+    finishedAt: v.optional(v.number()),
+    lastError: v.optional(v.string()),
+  }).index("startedAt", ["startedAt"]),
 });

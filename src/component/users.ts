@@ -143,6 +143,26 @@ function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
   return ids(a.roles) === ids(b.roles) && ids(a.permissions) === ids(b.permissions);
 }
 
+/**
+ * Sets one of a user's memberships (adding it if new) in both the user's
+ * inline copy and the memberships index, without changing the user's version.
+ */
+export async function replaceMembership(
+  ctx: MutationCtx,
+  user: Doc<"kindeUsers">,
+  membership: MembershipSnapshot,
+) {
+  const held = user.organizations.some((m) => m.orgCode === membership.orgCode);
+  const organizations = held
+    ? user.organizations.map((m) => (m.orgCode === membership.orgCode ? membership : m))
+    : [...user.organizations, membership];
+  await ctx.db.patch("kindeUsers", user._id, { organizations });
+  const row = await findMembership(ctx, user.kindeId, membership.orgCode);
+  const doc = { kindeId: user.kindeId, ...membership };
+  if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
+  else await ctx.db.insert("kindeMemberships", doc);
+}
+
 export async function findMembership(ctx: QueryCtx, kindeId: string, orgCode: string) {
   return await ctx.db
     .query("kindeMemberships")

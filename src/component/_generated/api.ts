@@ -9,6 +9,7 @@
  */
 
 import type * as authorization from "../authorization.js";
+import type * as backfill from "../backfill.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
 import type * as counters from "../counters.js";
@@ -31,6 +32,7 @@ import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
   authorization: typeof authorization;
+  backfill: typeof backfill;
   cascade: typeof cascade;
   catalog: typeof catalog;
   counters: typeof counters;

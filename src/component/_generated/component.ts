@@ -39,6 +39,240 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    backfill: {
+      advance: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          next: {
+            cursor?: string;
+            orgCode?: string;
+            phase:
+              | "roles"
+              | "rolePermissions"
+              | "permissions"
+              | "organizations"
+              | "users"
+              | "memberships"
+              | "reconcile"
+              | "done";
+          };
+          page?:
+            | {
+                items: Array<{
+                  description?: string;
+                  isDefaultRole?: boolean;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                }>;
+                kind: "roles";
+              }
+            | {
+                kind: "rolePermissions";
+                permissions: Array<{ id: string; key: string }>;
+                roleId: string;
+              }
+            | {
+                items: Array<{
+                  description?: string;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                }>;
+                kind: "permissions";
+              }
+            | {
+                items: Array<{
+                  code: string;
+                  externalId?: string;
+                  handle?: string;
+                  isAllowRegistrations?: boolean;
+                  name?: string;
+                }>;
+                kind: "organizations";
+              }
+            | {
+                items: Array<{
+                  email?: string;
+                  firstName?: string;
+                  isSuspended: boolean;
+                  kindeId: string;
+                  lastName?: string;
+                  orgCodes: Array<string>;
+                  phone?: string;
+                  username?: string;
+                }>;
+                kind: "users";
+              }
+            | {
+                items: Array<{ kindeId: string; roleKeys: Array<string> }>;
+                kind: "members";
+                orgCode: string;
+              };
+          runId: string;
+        },
+        {
+          counts: {
+            memberships: number;
+            organizations: number;
+            permissions: number;
+            removed: number;
+            roles: number;
+            users: number;
+          };
+          cursor?: string;
+          finishedAt?: number;
+          heartbeatAt: number;
+          lastError?: string;
+          orgCode?: string;
+          pages: number;
+          phase:
+            | "roles"
+            | "rolePermissions"
+            | "permissions"
+            | "organizations"
+            | "users"
+            | "memberships"
+            | "reconcile"
+            | "done";
+          reconcile: boolean;
+          runId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+        },
+        Name
+      >;
+      fail: FunctionReference<
+        "mutation",
+        "internal",
+        { error: string; runId: string },
+        null,
+        Name
+      >;
+      getStatus: FunctionReference<
+        "query",
+        "internal",
+        {},
+        {
+          counts: {
+            memberships: number;
+            organizations: number;
+            permissions: number;
+            removed: number;
+            roles: number;
+            users: number;
+          };
+          cursor?: string;
+          finishedAt?: number;
+          heartbeatAt: number;
+          lastError?: string;
+          orgCode?: string;
+          pages: number;
+          phase:
+            | "roles"
+            | "rolePermissions"
+            | "permissions"
+            | "organizations"
+            | "users"
+            | "memberships"
+            | "reconcile"
+            | "done";
+          reconcile: boolean;
+          runId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+        } | null,
+        Name
+      >;
+      nextOrganization: FunctionReference<
+        "query",
+        "internal",
+        { after?: string },
+        string | null,
+        Name
+      >;
+      pendingRolePermissions: FunctionReference<
+        "query",
+        "internal",
+        { runId: string },
+        Array<string>,
+        Name
+      >;
+      reconcileBatch: FunctionReference<
+        "mutation",
+        "internal",
+        { retentionDays?: number; runId: string },
+        {
+          counts: {
+            memberships: number;
+            organizations: number;
+            permissions: number;
+            removed: number;
+            roles: number;
+            users: number;
+          };
+          cursor?: string;
+          finishedAt?: number;
+          heartbeatAt: number;
+          lastError?: string;
+          orgCode?: string;
+          pages: number;
+          phase:
+            | "roles"
+            | "rolePermissions"
+            | "permissions"
+            | "organizations"
+            | "users"
+            | "memberships"
+            | "reconcile"
+            | "done";
+          reconcile: boolean;
+          runId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+        },
+        Name
+      >;
+      start: FunctionReference<
+        "mutation",
+        "internal",
+        { reconcile: boolean; restart?: boolean; runId?: string },
+        {
+          outcome: "started" | "resumed" | "continued" | "running";
+          run: {
+            counts: {
+              memberships: number;
+              organizations: number;
+              permissions: number;
+              removed: number;
+              roles: number;
+              users: number;
+            };
+            cursor?: string;
+            finishedAt?: number;
+            heartbeatAt: number;
+            lastError?: string;
+            orgCode?: string;
+            pages: number;
+            phase:
+              | "roles"
+              | "rolePermissions"
+              | "permissions"
+              | "organizations"
+              | "users"
+              | "memberships"
+              | "reconcile"
+              | "done";
+            reconcile: boolean;
+            runId: string;
+            startedAt: number;
+            status: "running" | "done" | "failed";
+          };
+        },
+        Name
+      >;
+    };
     catalog: {
       listPermissions: FunctionReference<
         "query",

@@ -1,0 +1,434 @@
+/**
+ * The backfill, host side: an action that pages Kinde's Management API and
+ * hands each page to the component, which writes it in one mutation together
+ * with the run's position. The action works for a few minutes, then schedules
+ * itself to continue, so a tenant of any size finishes without hitting
+ * Convex's action time limit, and a crash or deploy resumes from the last page.
+ */
+import { v, type Infer } from "convex/values";
+import { parse } from "convex-helpers/validators";
+import {
+  internalActionGeneric,
+  makeFunctionReference,
+  type GenericActionCtx,
+  type GenericDataModel,
+} from "convex/server";
+import type { ComponentApi } from "../component/_generated/component.js";
+import {
+  vBackfillStatus,
+  type BackfillMember,
+  type BackfillPage,
+  type BackfillPosition,
+  type BackfillStatus,
+  type BackfillUser,
+  type KeyRef,
+  type OrganizationSnapshot,
+  type PermissionSnapshot,
+  type RoleSnapshot,
+} from "../shared.js";
+import { createLogger, type Logger } from "./log.js";
+import { MANAGEMENT_ENV, ManagementApi, ManagementApiError } from "./managementApi.js";
+import type { KindeOptions } from "./types.js";
+import { ISSUER_ENV_VAR } from "./webhook.js";
+
+/** Kinde's largest page size for list endpoints. */
+export const PAGE_SIZE = 500;
+
+/** At most this many memberships are written per mutation, however many a page of users holds. */
+export const MEMBERSHIPS_PER_MUTATION = 2000;
+
+/** How long one action invocation works before scheduling its continuation (actions may run 10 minutes). */
+export const DEFAULT_TIME_BUDGET_MS = 5 * 60_000;
+
+export const vBackfillArgs = {
+  /** After a complete pass, remove users and organizations Kinde no longer has. */
+  reconcile: v.optional(v.boolean()),
+  /** Start a new run even if the last one failed or stopped part-way (default: resume it). */
+  restart: v.optional(v.boolean()),
+  /** Set by the action's own continuation. */
+  runId: v.optional(v.string()),
+};
+
+export const vBackfillResult = v.object({
+  /** `running`: another run is under way and was left alone. */
+  outcome: v.union(
+    v.literal("started"),
+    v.literal("resumed"),
+    v.literal("continued"),
+    v.literal("running"),
+  ),
+  /** Whether this invocation scheduled a continuation (the run is not finished yet). */
+  continuing: v.boolean(),
+  run: vBackfillStatus,
+  /** Management API requests this invocation made, retries included. */
+  requests: v.number(),
+});
+export type BackfillResult = Infer<typeof vBackfillResult>;
+
+// ---- Management API shapes, validated loosely (unknown fields stripped) and mapped ----
+
+const vOptionalText = v.optional(v.union(v.string(), v.null()));
+const vOptionalFlag = v.optional(v.union(v.boolean(), v.null()));
+const vApiCatalogEntry = v.object({
+  id: v.string(),
+  key: v.string(),
+  name: vOptionalText,
+  description: vOptionalText,
+  is_default_role: vOptionalFlag,
+});
+const vApiOrganization = v.object({
+  code: v.string(),
+  name: vOptionalText,
+  handle: vOptionalText,
+  external_id: vOptionalText,
+});
+const vApiUser = v.object({
+  id: v.string(),
+  email: vOptionalText,
+  /** What the single-user endpoint calls the email. */
+  preferred_email: vOptionalText,
+  phone: vOptionalText,
+  username: vOptionalText,
+  first_name: vOptionalText,
+  last_name: vOptionalText,
+  is_suspended: vOptionalFlag,
+  organizations: v.optional(v.union(v.array(v.string()), v.null())),
+});
+const vApiOrganizationUser = v.object({
+  id: v.string(),
+  roles: v.optional(v.union(v.array(v.string()), v.null())),
+});
+
+const text = (value: string | null | undefined) => value?.trim() || undefined;
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Parses each item, dropping (and reporting) the ones without the fields the mirror needs. */
+function parseItems<V extends Parameters<typeof parse>[0]>(
+  validator: V,
+  items: unknown,
+  onInvalid: (message: string) => void,
+): Infer<V>[] {
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item) => {
+    try {
+      return [parse(validator, item)];
+    } catch (error) {
+      onInvalid(error instanceof Error ? error.message : String(error));
+      return [];
+    }
+  });
+}
+
+export function toRole(role: Infer<typeof vApiCatalogEntry>): RoleSnapshot {
+  return compact({
+    kindeId: role.id,
+    key: role.key,
+    name: text(role.name),
+    description: text(role.description),
+    isDefaultRole: role.is_default_role ?? undefined,
+  });
+}
+
+export function toPermission(permission: Infer<typeof vApiCatalogEntry>): PermissionSnapshot {
+  return compact({
+    kindeId: permission.id,
+    key: permission.key,
+    name: text(permission.name),
+    description: text(permission.description),
+  });
+}
+
+export function toOrganization(org: Infer<typeof vApiOrganization>): OrganizationSnapshot {
+  return compact({
+    code: org.code,
+    name: text(org.name),
+    handle: text(org.handle),
+    externalId: text(org.external_id),
+  });
+}
+
+export function toBackfillUser(user: Infer<typeof vApiUser>): BackfillUser {
+  return compact({
+    kindeId: user.id,
+    email: text(user.email) ?? text(user.preferred_email),
+    phone: text(user.phone),
+    username: text(user.username),
+    firstName: text(user.first_name),
+    lastName: text(user.last_name),
+    isSuspended: user.is_suspended ?? false,
+    orgCodes: [...new Set(user.organizations ?? [])],
+  });
+}
+
+export function toMember(user: Infer<typeof vApiOrganizationUser>): BackfillMember {
+  return { kindeId: user.id, roleKeys: [...new Set(user.roles ?? [])] };
+}
+
+/**
+ * Whether paging should go on after a page: Kinde signals the end with a
+ * missing or empty `next_token`, and some endpoints return a token with an
+ * empty page, or the same token again; all three stop.
+ */
+export function nextPageToken(
+  sent: string | undefined,
+  received: unknown,
+  itemCount: number,
+): string | undefined {
+  if (typeof received !== "string" || received === "" || received === sent || itemCount === 0) {
+    return undefined;
+  }
+  return received;
+}
+
+/** Splits users so that no mutation writes more than {@link MEMBERSHIPS_PER_MUTATION} memberships. */
+export function chunkByMemberships(users: BackfillUser[]): BackfillUser[][] {
+  const chunks: BackfillUser[][] = [];
+  let current: BackfillUser[] = [];
+  let memberships = 0;
+  for (const user of users) {
+    const size = Math.max(1, user.orgCodes.length);
+    if (current.length > 0 && memberships + size > MEMBERSHIPS_PER_MUTATION) {
+      chunks.push(current);
+      current = [];
+      memberships = 0;
+    }
+    current.push(user);
+    memberships += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+// ---- The run ----
+
+interface Step {
+  page?: BackfillPage;
+  next: BackfillPosition;
+}
+
+/** Reads the Management API credentials from the host's environment, at run time. */
+function managementConfig(options: KindeOptions) {
+  const clientId = process.env[MANAGEMENT_ENV.clientId];
+  const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
+  const domain = (
+    process.env[MANAGEMENT_ENV.domain] ||
+    options.issuerUrl ||
+    process.env[ISSUER_ENV_VAR] ||
+    ""
+  )
+    .trim()
+    .replace(/\/+$/, "");
+  const missing = [
+    !clientId && MANAGEMENT_ENV.clientId,
+    !clientSecret && MANAGEMENT_ENV.clientSecret,
+    !domain && `${MANAGEMENT_ENV.domain} (or ${ISSUER_ENV_VAR})`,
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ManagementApiError(
+      `The backfill needs ${missing.join(", ")}: create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and run \`npx convex env set ${MANAGEMENT_ENV.clientId} …\` (see the README, "Backfill an existing tenant").`,
+    );
+  }
+  return { domain, clientId: clientId!, clientSecret: clientSecret! };
+}
+
+/** Builds the host's backfill action (see `Kinde.backfillAction`). */
+export function backfillAction(
+  component: ComponentApi,
+  options: KindeOptions,
+  timeBudgetMs = DEFAULT_TIME_BUDGET_MS,
+) {
+  return internalActionGeneric({
+    args: vBackfillArgs,
+    returns: vBackfillResult,
+    handler: async (ctx, args): Promise<BackfillResult> => {
+      const log = createLogger(options.logLevel === undefined ? "INFO" : options.logLevel);
+      const api = new ManagementApi(managementConfig(options));
+      const started = await ctx.runMutation(component.backfill.start, {
+        reconcile: args.reconcile ?? false,
+        restart: args.restart,
+        runId: args.runId,
+      });
+      let run = started.run;
+      if (started.outcome === "running") {
+        log.info(
+          `backfill: run ${run.runId} is already under way (phase ${run.phase}, ${run.pages} pages); not starting another`,
+        );
+        return { outcome: "running", continuing: false, run, requests: 0 };
+      }
+      log.info(`backfill: ${started.outcome} run ${run.runId} at phase ${run.phase}`);
+      const deadline = Date.now() + timeBudgetMs;
+      try {
+        while (run.status === "running") {
+          run = await step(ctx, component, api, run, options, log);
+          if (run.status === "running" && Date.now() >= deadline) {
+            // Hand over to a fresh action before Convex's time limit: the run's
+            // position is already stored, so the continuation picks up from it.
+            const self = await ctx.meta.getFunctionMetadata();
+            await ctx.scheduler.runAfter(0, makeFunctionReference<"action">(self.name), {
+              reconcile: run.reconcile,
+              runId: run.runId,
+            });
+            log.info(`backfill: continuing run ${run.runId} in a new action (${progress(run)})`);
+            return { outcome: started.outcome, continuing: true, run, requests: api.requests };
+          }
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        await ctx.runMutation(component.backfill.fail, { runId: run.runId, error: message });
+        log.error(`backfill: run ${run.runId} failed at phase ${run.phase}: ${message}`);
+        throw error;
+      }
+      log.info(`backfill: run ${run.runId} done (${progress(run)})`);
+      return { outcome: started.outcome, continuing: false, run, requests: api.requests };
+    },
+  });
+}
+
+function progress(run: BackfillStatus) {
+  const c = run.counts;
+  return `${run.pages} pages: ${c.users} users, ${c.organizations} organizations, ${c.memberships} memberships, ${c.roles} roles, ${c.permissions} permissions, ${c.removed} removed`;
+}
+
+/** Does the next unit of work of the run's phase and returns the run after it. */
+async function step(
+  ctx: GenericActionCtx<GenericDataModel>,
+  component: ComponentApi,
+  api: ManagementApi,
+  run: BackfillStatus,
+  options: KindeOptions,
+  log: Logger,
+): Promise<BackfillStatus> {
+  const advance = async ({ page, next }: Step) =>
+    await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next });
+  const warn = (what: string) => (message: string) =>
+    log.warn(`backfill: skipped a ${what} Kinde listed without the expected fields: ${message}`);
+  const list = async (path: string, field: string, scope: string, extra = {}) => {
+    const sent = run.cursor;
+    const body = await api.get(
+      path,
+      { page_size: String(PAGE_SIZE), next_token: sent, ...extra },
+      scope,
+    );
+    const items = body[field];
+    return {
+      items,
+      next: nextPageToken(sent, body.next_token, Array.isArray(items) ? items.length : 0),
+    };
+  };
+
+  switch (run.phase) {
+    case "roles": {
+      const { items, next } = await list("/api/v1/roles", "roles", "read:roles");
+      const roles = parseItems(vApiCatalogEntry, items, warn("role")).map(toRole);
+      return await advance({
+        page: { kind: "roles", items: roles },
+        next: next ? { phase: "roles", cursor: next } : { phase: "rolePermissions" },
+      });
+    }
+    case "rolePermissions": {
+      const pending = await ctx.runQuery(component.backfill.pendingRolePermissions, {
+        runId: run.runId,
+      });
+      const roleId = pending[0];
+      if (roleId === undefined) return await advance({ next: { phase: "permissions" } });
+      const permissions: KeyRef[] = [];
+      let cursor: string | undefined;
+      do {
+        const body = await api.get(
+          `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`,
+          { page_size: String(PAGE_SIZE), next_token: cursor },
+          "read:role_permissions",
+        );
+        const page = parseItems(vApiCatalogEntry, body.permissions, warn("permission"));
+        permissions.push(...page.map(({ id, key }) => ({ id, key })));
+        cursor = nextPageToken(cursor, body.next_token, page.length);
+      } while (cursor);
+      return await advance({
+        page: { kind: "rolePermissions", roleId, permissions },
+        next: { phase: "rolePermissions" },
+      });
+    }
+    case "permissions": {
+      const { items, next } = await list("/api/v1/permissions", "permissions", "read:permissions");
+      const permissions = parseItems(vApiCatalogEntry, items, warn("permission")).map(toPermission);
+      return await advance({
+        page: { kind: "permissions", items: permissions },
+        next: next ? { phase: "permissions", cursor: next } : { phase: "organizations" },
+      });
+    }
+    case "organizations": {
+      const { items, next } = await list(
+        "/api/v1/organizations",
+        "organizations",
+        "read:organizations",
+      );
+      const organizations = parseItems(vApiOrganization, items, warn("organization")).map(
+        toOrganization,
+      );
+      return await advance({
+        page: { kind: "organizations", items: organizations },
+        next: next ? { phase: "organizations", cursor: next } : { phase: "users" },
+      });
+    }
+    case "users": {
+      const { items, next } = await list("/api/v1/users", "users", "read:users", {
+        expand: "organizations",
+      });
+      const users = parseItems(vApiUser, items, warn("user")).map(toBackfillUser);
+      const chunks = chunkByMemberships(users);
+      // Earlier chunks keep the run where it is: after a crash the page is read
+      // again, and re-applying a chunk is a no-op (same version).
+      for (const chunk of chunks.slice(0, -1)) {
+        await advance({
+          page: { kind: "users", items: chunk },
+          next: { phase: "users", cursor: run.cursor },
+        });
+      }
+      const firstOrg = next
+        ? undefined
+        : await ctx.runQuery(component.backfill.nextOrganization, {});
+      const after: BackfillPosition = next
+        ? { phase: "users", cursor: next }
+        : firstOrg
+          ? { phase: "memberships", orgCode: firstOrg }
+          : { phase: run.reconcile ? "reconcile" : "done" };
+      log.info(`backfill: users page (${users.length} users)`);
+      return await advance({ page: { kind: "users", items: chunks.at(-1) ?? [] }, next: after });
+    }
+    case "memberships": {
+      const orgCode = run.orgCode!;
+      let members: BackfillMember[] = [];
+      let next: string | undefined;
+      try {
+        const page = await list(
+          `/api/v1/organizations/${encodeURIComponent(orgCode)}/users`,
+          "organization_users",
+          "read:organization_users",
+        );
+        members = parseItems(vApiOrganizationUser, page.items, warn("member")).map(toMember);
+        next = page.next;
+      } catch (error) {
+        // Deleted in Kinde since the organizations phase: nothing to read.
+        if (!(error instanceof ManagementApiError && error.status === 404)) throw error;
+      }
+      const nextOrg = next
+        ? undefined
+        : await ctx.runQuery(component.backfill.nextOrganization, { after: orgCode });
+      const after: BackfillPosition = next
+        ? { phase: "memberships", orgCode, cursor: next }
+        : nextOrg
+          ? { phase: "memberships", orgCode: nextOrg }
+          : { phase: run.reconcile ? "reconcile" : "done" };
+      return await advance({ page: { kind: "members", orgCode, items: members }, next: after });
+    }
+    case "reconcile":
+      return await ctx.runMutation(component.backfill.reconcileBatch, {
+        runId: run.runId,
+        retentionDays: options.retentionDays,
+      });
+    case "done":
+      return run;
+  }
+}

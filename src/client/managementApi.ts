@@ -1,0 +1,231 @@
+/**
+ * A small client for Kinde's Management API, made for long backfills: an M2M
+ * token from the client-credentials grant, cached in memory only; 429s
+ * honoured with `RateLimit-Reset` / `Retry-After`; 5xx and network errors
+ * retried with capped exponential backoff and jitter; and errors that say
+ * what to fix (wrong credentials, a missing scope).
+ */
+
+/** Credentials and host of the Management API, from the host's environment. */
+export interface ManagementApiConfig {
+  /** e.g. `https://acme.kinde.com`: the Kinde subdomain, even when sign-in uses a custom domain. */
+  domain: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** A failure a retry will not fix; its message names the cause. */
+export class ManagementApiError extends Error {
+  override name = "ManagementApiError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Retry tuning. Waits are capped so one call never outlives an action.
+ * Mutable so tests can shorten the delays; apps have no reason to.
+ */
+export const RETRY = {
+  attempts: 6,
+  rateLimitAttempts: 10,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRateLimitWaitMs: 60_000,
+};
+
+/** The environment variables the backfill reads, named as Kinde's Management API SDK names them. */
+export const MANAGEMENT_ENV = {
+  clientId: "KINDE_MANAGEMENT_CLIENT_ID",
+  clientSecret: "KINDE_MANAGEMENT_CLIENT_SECRET",
+  domain: "KINDE_DOMAIN",
+} as const;
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Tokens by domain and client, in this isolate's memory only: never stored, never logged. */
+const tokens = new Map<string, CachedToken>();
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Exponential backoff with jitter: a random wait in the upper half of the capped window. */
+export function backoffMs(attempt: number): number {
+  const window = Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** attempt);
+  return window / 2 + Math.random() * (window / 2);
+}
+
+/**
+ * How long Kinde asks us to wait after a 429: `RateLimit-Reset` (seconds),
+ * else `Retry-After` (seconds or an HTTP date), else undefined.
+ */
+export function rateLimitWaitMs(headers: Headers, now = Date.now()): number | undefined {
+  const reset = Number(headers.get("ratelimit-reset"));
+  if (headers.has("ratelimit-reset") && Number.isFinite(reset) && reset >= 0) return reset * 1000;
+  const retryAfter = headers.get("retry-after");
+  if (retryAfter === null) return undefined;
+  const seconds = Number(retryAfter);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(retryAfter);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export class ManagementApi {
+  /** Requests sent, retries included: for progress lines and benchmarks. */
+  requests = 0;
+
+  constructor(private readonly config: ManagementApiConfig) {}
+
+  /**
+   * GETs a Management API path and returns its JSON body.
+   *
+   * @param scope The scope the endpoint needs, named in the error if Kinde refuses it.
+   */
+  async get(path: string, query: Record<string, string | undefined>, scope: string) {
+    const url = new URL(path, this.config.domain);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, value);
+    }
+    let refreshedToken = false;
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      let response: Response;
+      try {
+        this.requests++;
+        response = await fetch(url, {
+          headers: { authorization: `Bearer ${await this.token()}`, accept: "application/json" },
+        });
+      } catch (error) {
+        if (error instanceof ManagementApiError) throw error;
+        if (++failures >= RETRY.attempts) {
+          throw new ManagementApiError(
+            `GET ${url.pathname} failed ${failures} times: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+        await sleep(backoffMs(failures));
+        continue;
+      }
+      if (response.ok) return (await response.json()) as Record<string, unknown>;
+      const detail = await errorDetail(response);
+      if (response.status === 429) {
+        if (++rateLimited >= RETRY.rateLimitAttempts) {
+          throw new ManagementApiError(
+            `Kinde kept rate-limiting GET ${url.pathname} (429 ${rateLimited} times)`,
+            429,
+          );
+        }
+        const wait = rateLimitWaitMs(response.headers) ?? backoffMs(rateLimited);
+        await sleep(Math.min(wait, RETRY.maxRateLimitWaitMs) + Math.random() * 250);
+        continue;
+      }
+      if (response.status >= 500) {
+        if (++failures >= RETRY.attempts) {
+          throw new ManagementApiError(
+            `Kinde answered GET ${url.pathname} with ${response.status} ${failures} times${detail}`,
+            response.status,
+          );
+        }
+        await sleep(backoffMs(failures));
+        continue;
+      }
+      if (response.status === 401 && !refreshedToken) {
+        // The token may have expired or been revoked: get a fresh one once.
+        tokens.delete(this.cacheKey());
+        refreshedToken = true;
+        continue;
+      }
+      if (response.status === 403) {
+        throw new ManagementApiError(
+          `Kinde refused GET ${url.pathname} (403): the machine-to-machine application needs the scope \`${scope}\` on the Kinde Management API${detail}`,
+          403,
+        );
+      }
+      throw new ManagementApiError(
+        `Kinde answered GET ${url.pathname} with ${response.status}${detail}`,
+        response.status,
+      );
+    }
+  }
+
+  private cacheKey() {
+    return `${this.config.domain} ${this.config.clientId}`;
+  }
+
+  /** A cached M2M token, renewed a minute before it expires. */
+  private async token(): Promise<string> {
+    const cached = tokens.get(this.cacheKey());
+    if (cached && cached.expiresAt - 60_000 > Date.now()) return cached.token;
+    const url = new URL("/oauth2/token", this.config.domain);
+    let response: Response | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.requests++;
+        response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({
+            grant_type: "client_credentials",
+            client_id: this.config.clientId,
+            client_secret: this.config.clientSecret,
+            audience: new URL("/api", this.config.domain).href,
+          }),
+        });
+        if (response.status < 500 && response.status !== 429) break;
+      } catch (error) {
+        if (attempt >= RETRY.attempts) {
+          throw new ManagementApiError(
+            `Could not reach ${url.href}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      }
+      if (attempt >= RETRY.attempts) break;
+      await sleep((response && rateLimitWaitMs(response.headers)) ?? backoffMs(attempt));
+    }
+    if (!response?.ok) {
+      const detail = response ? await errorDetail(response) : "";
+      throw new ManagementApiError(
+        `Kinde refused the client credentials at ${url.href} (${response?.status})${detail}. Check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (a machine-to-machine application authorized for the Kinde Management API) and ${MANAGEMENT_ENV.domain}.`,
+        response?.status,
+      );
+    }
+    const body = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== "string") {
+      throw new ManagementApiError(`${url.href} answered without an access_token`);
+    }
+    const lifetime = typeof body.expires_in === "number" ? body.expires_in * 1000 : 3600_000;
+    tokens.set(this.cacheKey(), { token: body.access_token, expiresAt: Date.now() + lifetime });
+    return body.access_token;
+  }
+}
+
+/** Kinde's error message, if its body has one: `{ errors: [{ code, message }] }` or OAuth's `{ error, error_description }`. */
+async function errorDetail(response: Response): Promise<string> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    return "";
+  }
+  try {
+    const body = JSON.parse(text) as {
+      errors?: { code?: string; message?: string }[] | { code?: string; message?: string };
+      error?: string;
+      error_description?: string;
+    };
+    const errors = Array.isArray(body.errors) ? body.errors : body.errors ? [body.errors] : [];
+    const parts = [
+      ...errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")),
+      [body.error, body.error_description].filter(Boolean).join(": "),
+    ].filter(Boolean);
+    if (parts.length) return `: ${parts.join("; ")}`;
+  } catch {
+    // not JSON
+  }
+  return text ? `: ${text.slice(0, 200)}` : "";
+}

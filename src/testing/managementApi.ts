@@ -1,0 +1,332 @@
+/**
+ * A stand-in for a Kinde tenant's Management API on 127.0.0.1, for testing
+ * backfills: the token endpoint and the list endpoints the backfill reads,
+ * with Kinde's response shapes and `next_token` paging, and switches for the
+ * failures real tenants produce (429 with `RateLimit-Reset`, transient 5xx,
+ * an empty page that still carries a `next_token`, wrong credentials, a
+ * missing scope, an endpoint that fails until told otherwise).
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface TenantRole {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  is_default_role: boolean;
+}
+export interface TenantPermission {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+}
+export interface TenantOrganization {
+  code: string;
+  name: string;
+  handle: string | null;
+  external_id: string | null;
+}
+export interface TenantUser {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  is_suspended: boolean;
+}
+
+/** A whole tenant: what the Management API serves. Tests may change it between requests. */
+export interface Tenant {
+  roles: TenantRole[];
+  permissions: TenantPermission[];
+  /** Role id → the ids of the permissions it grants. */
+  rolePermissions: Record<string, string[]>;
+  organizations: TenantOrganization[];
+  users: TenantUser[];
+  /** Organization code → user id → role keys held there. Membership is having an entry. */
+  members: Record<string, Record<string, string[]>>;
+}
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
+
+/**
+ * A deterministic tenant: `users` users spread over `organizations`
+ * organizations (every user in one or two), three roles and four permissions.
+ * Ids have Kinde's shapes (`kp_…`, `org_…`, UUID-like role ids).
+ */
+export function makeTenant({ users = 100, organizations = 5 } = {}): Tenant {
+  const permissions: TenantPermission[] = [
+    "read:docs",
+    "write:docs",
+    "publish:docs",
+    "admin:all",
+  ].map((key, i) => ({
+    id: `0190a1b2-0000-7000-8000-${hex(i + 1, 12)}`,
+    key,
+    name: key,
+    description: i === 0 ? "" : null,
+  }));
+  const roles: TenantRole[] = ["viewer", "editor", "admin"].map((key, i) => ({
+    id: `0190a1b2-1111-7000-8000-${hex(i + 1, 12)}`,
+    key,
+    name: key[0]!.toUpperCase() + key.slice(1),
+    description: null,
+    is_default_role: i === 0,
+  }));
+  const rolePermissions = {
+    [roles[0]!.id]: [permissions[0]!.id],
+    [roles[1]!.id]: [permissions[0]!.id, permissions[1]!.id],
+    [roles[2]!.id]: permissions.map((p) => p.id),
+  };
+  const orgs: TenantOrganization[] = Array.from({ length: organizations }, (_, i) => ({
+    code: `org_${hex(i + 1, 11)}`,
+    name: `Organization ${i + 1}`,
+    handle: `org-${i + 1}`,
+    external_id: i % 2 ? `crm-${i}` : null,
+  }));
+  const people: TenantUser[] = Array.from({ length: users }, (_, i) => ({
+    id: `kp_${hex(i + 1, 32)}`,
+    email: i % 10 === 9 ? "" : `user${i + 1}@example.com`,
+    phone: i % 10 === 9 ? `+1555${hex(i, 7)}` : null,
+    username: null,
+    first_name: `User`,
+    last_name: `${i + 1}`,
+    is_suspended: i % 50 === 49,
+  }));
+  const members: Tenant["members"] = Object.fromEntries(orgs.map((o) => [o.code, {}]));
+  people.forEach((user, i) => {
+    const home = orgs[i % orgs.length]!;
+    members[home.code]![user.id] = [roles[i % roles.length]!.key];
+    if (i % 3 === 0 && orgs.length > 1) {
+      members[orgs[(i + 1) % orgs.length]!.code]![user.id] = [];
+    }
+  });
+  return { roles, permissions, rolePermissions, organizations: orgs, users: people, members };
+}
+
+/** A request the stand-in received. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
+export interface ManagementApiStandIn {
+  /** Base URL, to set as `KINDE_DOMAIN`. */
+  readonly url: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly tenant: Tenant;
+  /** Every request, in order (the token endpoint included). */
+  readonly requests: RecordedRequest[];
+  /** The next `count` API requests answer 429 with `RateLimit-Reset: resetSeconds`. */
+  rateLimitNext(count: number, resetSeconds: number): void;
+  /** The next `count` API requests answer `status` (default 500). */
+  failNext(count: number, status?: number): void;
+  /** Requests whose path starts with `prefix` answer 500 until called again with null. */
+  failPath(prefix: string | null): void;
+  /** Requests whose path starts with `prefix` answer an empty page that still carries a `next_token`. */
+  emptyPageWithToken(prefix: string): void;
+  /** Scopes the M2M application lacks: requests needing them answer 403. */
+  revokeScope(scope: string): void;
+  close(): Promise<void>;
+}
+
+const SCOPES: [RegExp, string][] = [
+  [/^\/api\/v1\/roles\/[^/]+\/permissions$/, "read:role_permissions"],
+  [/^\/api\/v1\/roles$/, "read:roles"],
+  [/^\/api\/v1\/permissions$/, "read:permissions"],
+  [/^\/api\/v1\/organizations$/, "read:organizations"],
+  [/^\/api\/v1\/organizations\/[^/]+\/users$/, "read:organization_users"],
+  [/^\/api\/v1\/users$/, "read:users"],
+];
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Offsets as opaque tokens, as Kinde's are. */
+const encodeToken = (offset: number) => Buffer.from(`offset:${offset}`).toString("base64url");
+const decodeToken = (token: string | undefined) =>
+  token ? Number(Buffer.from(token, "base64url").toString("utf8").slice(7)) || 0 : 0;
+
+/** Starts the stand-in on 127.0.0.1 (port chosen by the OS) serving `tenant`. */
+export async function startKindeManagementApi(tenant: Tenant): Promise<ManagementApiStandIn> {
+  const clientId = "m2m_test_client";
+  const clientSecret = "m2m-test-secret";
+  const accessToken = `mgmt_${Math.random().toString(36).slice(2)}`;
+  const requests: RecordedRequest[] = [];
+  let rateLimited = 0;
+  let resetSeconds = 1;
+  let failures = 0;
+  let failureStatus = 500;
+  let failingPath: string | null = null;
+  const emptyPages = new Set<string>();
+  const revoked = new Set<string>();
+
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+    status,
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+
+  function page<T>(items: T[], query: Record<string, string>, field: string) {
+    const size = Math.min(Number(query.page_size) || 10, 500);
+    const offset = decodeToken(query.next_token);
+    const slice = items.slice(offset, offset + size);
+    const more = offset + size < items.length;
+    return json(200, {
+      code: "OK",
+      message: "Success",
+      [field]: slice,
+      ...(more ? { next_token: encodeToken(offset + size) } : {}),
+    });
+  }
+
+  async function answer(req: IncomingMessage) {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const query = Object.fromEntries(url.searchParams);
+    const path = url.pathname;
+    requests.push({ method: req.method ?? "GET", path, query });
+
+    if (path === "/oauth2/token" && req.method === "POST") {
+      const form = new URLSearchParams(await readBody(req));
+      if (form.get("client_id") !== clientId || form.get("client_secret") !== clientSecret) {
+        return json(401, {
+          error: "invalid_client",
+          error_description: "Client authentication failed",
+        });
+      }
+      return json(200, { access_token: accessToken, expires_in: 86399, token_type: "bearer" });
+    }
+    if (req.headers.authorization !== `Bearer ${accessToken}`) {
+      return json(401, { errors: [{ code: "UNAUTHORIZED", message: "Invalid token" }] });
+    }
+    if (rateLimited > 0) {
+      rateLimited--;
+      return json(
+        429,
+        { errors: [{ code: "TOO_MANY_REQUESTS", message: "Rate limited" }] },
+        {
+          "ratelimit-reset": String(resetSeconds),
+        },
+      );
+    }
+    if (failures > 0) {
+      failures--;
+      return json(failureStatus, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
+    }
+    if (failingPath !== null && path.startsWith(failingPath)) {
+      return json(500, { errors: [{ code: "INTERNAL", message: "Down" }] });
+    }
+    const scope = SCOPES.find(([pattern]) => pattern.test(path))?.[1];
+    if (scope === undefined) return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
+    if (revoked.has(scope)) {
+      return json(403, { errors: [{ code: "FORBIDDEN", message: "Missing required scope" }] });
+    }
+    for (const prefix of emptyPages) {
+      if (path.startsWith(prefix)) {
+        const field = /\/organizations\/[^/]+\/users$/.test(path)
+          ? "organization_users"
+          : path.split("/").at(-1)!;
+        return json(200, { code: "OK", [field]: [], next_token: "c3RpbGwgbW9yZQ" });
+      }
+    }
+
+    let m: RegExpMatchArray | null;
+    if (path === "/api/v1/roles") return page(tenant.roles, query, "roles");
+    if ((m = path.match(/^\/api\/v1\/roles\/([^/]+)\/permissions$/))) {
+      const ids = tenant.rolePermissions[decodeURIComponent(m[1]!)] ?? [];
+      const granted = tenant.permissions.filter((p) => ids.includes(p.id));
+      return page(granted, query, "permissions");
+    }
+    if (path === "/api/v1/permissions") return page(tenant.permissions, query, "permissions");
+    if (path === "/api/v1/organizations") return page(tenant.organizations, query, "organizations");
+    if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)\/users$/))) {
+      const code = decodeURIComponent(m[1]!);
+      const org = tenant.members[code];
+      if (!org)
+        return json(404, {
+          errors: [{ code: "ORGANIZATION_INVALID", message: "No such organization" }],
+        });
+      const members = Object.entries(org).map(([id, roles]) => {
+        const user = tenant.users.find((u) => u.id === id);
+        return {
+          id,
+          email: user?.email ?? null,
+          full_name: `${user?.first_name ?? ""} ${user?.last_name ?? ""}`.trim(),
+          first_name: user?.first_name ?? null,
+          last_name: user?.last_name ?? null,
+          is_suspended: user?.is_suspended ?? false,
+          joined_on: "2024-01-01T00:00:00Z",
+          roles,
+        };
+      });
+      return page(members, query, "organization_users");
+    }
+    if (path === "/api/v1/users") {
+      const expand = (query.expand ?? "").split(",");
+      const users = tenant.users.map((user) => ({
+        ...user,
+        provided_id: null,
+        total_sign_ins: 3,
+        failed_sign_ins: 0,
+        last_signed_in: "2024-05-01T07:41:45.592145+00:00",
+        created_on: "2024-01-01T00:00:00.000000+00:00",
+        ...(expand.includes("organizations")
+          ? {
+              organizations: Object.entries(tenant.members)
+                .filter(([, members]) => user.id in members)
+                .map(([code]) => code),
+            }
+          : {}),
+      }));
+      return page(users, query, "users");
+    }
+    return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
+  }
+
+  const server: Server = createServer((req, res) => {
+    answer(req).then(
+      ({ status, body, headers }) => res.writeHead(status, headers).end(body),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clientId,
+    clientSecret,
+    tenant,
+    requests,
+    rateLimitNext(count, seconds) {
+      rateLimited = count;
+      resetSeconds = seconds;
+    },
+    failNext(count, status = 500) {
+      failures = count;
+      failureStatus = status;
+    },
+    failPath(prefix) {
+      failingPath = prefix;
+    },
+    emptyPageWithToken(prefix) {
+      emptyPages.add(prefix);
+    },
+    revokeScope(scope) {
+      revoked.add(scope);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
