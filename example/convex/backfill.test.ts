@@ -86,7 +86,7 @@ describe("backfill", () => {
   // convex-test serves indexed reads by scanning, so large tenants take seconds here.
   test(
     "a tenant of 2,000 users over many pages and organizations is mirrored exactly",
-    { timeout: 60_000 },
+    { timeout: 180_000 },
     async () => {
       const tenant = makeTenant({ users: 2000, organizations: 12 });
       await serve(tenant);
