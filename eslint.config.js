@@ -7,12 +7,20 @@ import convexPlugin from "@convex-dev/eslint-plugin";
 // the component lives in src/component, so its rules are applied there explicitly.
 const convexRules = convexPlugin.configs.recommended[0].rules;
 
+const sharedRules = {
+  "@typescript-eslint/no-floating-promises": "error",
+  "@typescript-eslint/no-unused-vars": [
+    "error",
+    { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+  ],
+};
+
 export default [
-  { ignores: ["dist/**", "**/_generated/**", "node_modules/**", "*.config.{js,mjs,cjs,ts}"] },
+  { ignores: ["**/dist/**", "**/_generated/**", "node_modules/**", "*.config.{js,mjs,cjs,ts}"] },
   pluginJs.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["src/**/*.ts", "example/**/*.ts", "bench/**/*.ts"],
+    files: ["src/**/*.ts", "example/convex/**/*.ts", "bench/**/*.ts", "demo/**/*.ts"],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: {
@@ -25,15 +33,24 @@ export default [
     rules: {
       ...convexRules,
       "@convex-dev/no-filter-in-query": "error",
-      "@typescript-eslint/no-floating-promises": "error",
-      "@typescript-eslint/no-unused-vars": [
-        "error",
-        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
-      ],
+      ...sharedRules,
     },
   },
   {
-    files: ["**/*.test.ts", "src/testing/**", "src/test.ts"],
+    // The example's browser app.
+    files: ["example/src/**/*.{ts,tsx}", "example/vite.config.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: {
+        project: ["./example/tsconfig.json"],
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: globals.browser,
+    },
+    rules: sharedRules,
+  },
+  {
+    files: ["**/*.test.ts", "src/testing/**", "src/test.ts", "bench/**", "demo/**"],
     languageOptions: { globals: { ...globals.worker, ...globals.node } },
   },
   {
