@@ -60,7 +60,11 @@ export async function applyUserSnapshot(
   if (existing && !isNewer(version, existing.version)) return "stale";
 
   const { organizations: snapshotOrganizations, ...profile } = snapshot;
-  const organizations = await currentMemberships(ctx, snapshotOrganizations);
+  const organizations = await currentMemberships(
+    ctx,
+    snapshotOrganizations,
+    existing?.organizations ?? [],
+  );
   const fields = {
     ...profile,
     emailLower: snapshot.email?.toLowerCase(),
@@ -84,23 +88,36 @@ export async function applyUserSnapshot(
  * Brings a snapshot's memberships up to date with what the mirror knows to be
  * newer: organizations, roles and permissions deleted since are dropped and
  * renamed keys are used, so a late retry cannot restore a deleted role.
+ * Memberships identical to the stored ones were checked when stored (and any
+ * deletion since is being cascaded into them), so only new or changed ones
+ * cost look-ups: a profile edit reads no catalog or tombstone.
  */
 async function currentMemberships(
   ctx: MutationCtx,
   organizations: MembershipSnapshot[],
+  stored: MembershipSnapshot[],
 ): Promise<MembershipSnapshot[]> {
+  const unchanged = new Map(stored.map((m) => [m.orgCode, m]));
+  const changed = organizations.filter((m) => {
+    const previous = unchanged.get(m.orgCode);
+    return !previous || !sameMembership(previous, m);
+  });
   const roles = await currentRefs(
     ctx,
     "role",
-    organizations.flatMap((m) => m.roles),
+    changed.flatMap((m) => m.roles),
   );
   const permissions = await currentRefs(
     ctx,
     "permission",
-    organizations.flatMap((m) => m.permissions),
+    changed.flatMap((m) => m.permissions),
   );
   const current: MembershipSnapshot[] = [];
   for (const membership of organizations) {
+    if (!changed.includes(membership)) {
+      current.push(membership);
+      continue;
+    }
     if (await isDeleted(ctx, "organization", membership.orgCode)) continue;
     current.push({
       orgCode: membership.orgCode,
