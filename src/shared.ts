@@ -326,3 +326,12 @@ export const RETENTION_MARGIN_MS = 24 * 60 * 60 * 1000;
  * organization is written at most twice) and the user document far below 1 MiB.
  */
 export const MAX_ORGANIZATIONS_PER_USER = 1000;
+
+/**
+ * The most distinct roles plus permissions one user's snapshot may hold across
+ * its organizations. Each costs the applying mutation up to three index
+ * look-ups and each organization up to three: with both at their maximum
+ * (1,000 organizations replaced by 1,000 others) a snapshot stays within
+ * Convex's 4,096 index ranges per transaction. Real tenants define tens.
+ */
+export const MAX_ROLES_AND_PERMISSIONS_PER_USER = 300;

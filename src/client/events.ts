@@ -7,6 +7,7 @@ import { v, type Infer } from "convex/values";
 import { parse } from "convex-helpers/validators";
 import {
   MAX_ORGANIZATIONS_PER_USER,
+  MAX_ROLES_AND_PERMISSIONS_PER_USER,
   type KeyRef,
   type KindeEvent,
   type MembershipSnapshot,
@@ -88,6 +89,41 @@ const vPermissionIdData = v.object({ permission: v.object({ id: v.string() }) })
  *   type lacks the data it needs (e.g. no user id).
  */
 export function toKindeEvent(claims: unknown): KindeEvent {
+  const event = mapEvent(claims);
+  const malformed = firstMalformedString(event);
+  if (malformed !== undefined) {
+    throw new InvalidPayloadError(
+      `\`${malformed}\` is not valid Unicode (it contains a lone surrogate), which Convex cannot store`,
+    );
+  }
+  return event;
+}
+
+/**
+ * The path of the first string in `value` that is not well-formed UTF-16.
+ * Valid JSON may escape lone surrogates (`"\ud800"`); Convex refuses such
+ * strings, so they must be a 400 here, not a 500 (and 36 h of retries) later.
+ * Only the normalised event is walked: it is shallow, unlike the raw claims.
+ */
+function firstMalformedString(value: unknown, path = "event"): string | undefined {
+  if (typeof value === "string") {
+    return (value as string & { isWellFormed(): boolean }).isWellFormed() ? undefined : path;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = firstMalformedString(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const found = firstMalformedString(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function mapEvent(claims: unknown): KindeEvent {
   const envelope = parseOrThrow(vKindeEnvelope, claims, "the event envelope");
   const eventId = envelope.event_id.trim();
   if (eventId === "") throw new InvalidPayloadError("`event_id` is empty");
@@ -182,6 +218,17 @@ export function toUserSnapshot(user: RawUser): UserSnapshot {
       `user ${user.id} belongs to ${organizations.size} organizations; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user`,
     );
   }
+  const distinct = new Set(
+    [...organizations.values()].flatMap((m) => [
+      ...m.roles.map((r) => `role ${r.id}`),
+      ...m.permissions.map((p) => `permission ${p.id}`),
+    ]),
+  );
+  if (distinct.size > MAX_ROLES_AND_PERMISSIONS_PER_USER) {
+    throw new InvalidPayloadError(
+      `user ${user.id} holds ${distinct.size} distinct roles and permissions; convex-kinde mirrors at most ${MAX_ROLES_AND_PERMISSIONS_PER_USER} per user`,
+    );
+  }
   return withoutUndefined({
     kindeId: requireId(user.id, "data.user.id"),
     email: present(user.email),
@@ -200,8 +247,10 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** Kinde's `{ id, key }` refs, each id once (a repeated role is held once). */
 function toKeyRefs(refs: { id: string; key: string }[] | null | undefined): KeyRef[] {
-  return (refs ?? []).map(({ id, key }) => ({ id, key }));
+  const byId = new Map((refs ?? []).map(({ id, key }) => [id, { id, key }]));
+  return [...byId.values()];
 }
 
 /** `""`, whitespace and `null` mean "not set" in Kinde payloads. */
@@ -257,14 +306,17 @@ export function parseKindeTimestamp(text: string): number | undefined {
   }
   const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second);
   if (new Date(wholeMs).getUTCDate() !== day) return undefined; // e.g. 31 February
-  return wholeMs + fraction - offsetMs(m[8]!);
+  const offset = offsetMs(m[8]!);
+  return offset === undefined ? undefined : wholeMs + fraction - offset;
 }
 
-function offsetMs(zone: string): number {
+/** The offset in ms, or undefined for an impossible one (hours over 23, minutes over 59). */
+function offsetMs(zone: string): number | undefined {
   if (zone.toUpperCase() === "Z") return 0;
   const sign = zone.startsWith("-") ? -1 : 1;
   const digits = zone.slice(1).replace(":", "");
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  if (hours > 23 || minutes > 59) return undefined;
   return sign * (hours * 60 + minutes) * 60_000;
 }

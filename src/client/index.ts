@@ -41,6 +41,7 @@ export {
   vEventRecord,
   vSyncStatus,
   type KindeEvent,
+  type UserSnapshot,
   type MirroredEvent,
   type MirroredEventType,
   type EntityKind,

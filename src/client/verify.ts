@@ -82,7 +82,7 @@ export async function verifyWebhookToken(token: string, issuerUrl: string): Prom
   if (alg !== "RS256") {
     throw new VerificationError(
       401,
-      `the token is signed with ${JSON.stringify(alg)}; Kinde webhooks are signed with RS256`,
+      `the token is signed with ${String(JSON.stringify(alg)).slice(0, 40)}; Kinde webhooks are signed with RS256`,
     );
   }
   let payload: JWTPayload;
@@ -112,7 +112,7 @@ function classify(error: unknown, issuerUrl: string, kid: unknown): Verification
   if (error instanceof errors.JWKSNoMatchingKey) {
     return new VerificationError(
       401,
-      `no key in ${keySetUrl} matches the token's kid ${JSON.stringify(kid)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
+      `no key in ${keySetUrl} matches the token's kid ${String(JSON.stringify(kid)).slice(0, 80)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
     );
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {

@@ -45,7 +45,8 @@ export function webhookHandler(
   const log = createLogger(options.logLevel);
   let onEventHandle: string | undefined;
   return httpActionGeneric(async (ctx, request) => {
-    const webhookId = request.headers.get("webhook-id") ?? undefined;
+    // Unsigned and only for diagnostics: keep a sane length of it.
+    const webhookId = request.headers.get("webhook-id")?.slice(0, 200) || undefined;
     try {
       const issuerUrl = resolveIssuerUrl(options.issuerUrl);
       const token = (await readBody(request)).trim();

@@ -7,6 +7,7 @@ import { v } from "convex/values";
 import { query, type QueryCtx } from "./_generated/server.js";
 import { findById, findByKey, type CatalogKind } from "./catalog.js";
 import { isDeleted } from "./tombstones.js";
+import { isNewer } from "./ordering.js";
 import { findUser } from "./users.js";
 
 const vCheckArgs = { kindeId: v.string(), orgCode: v.string(), key: v.string() };
@@ -25,8 +26,10 @@ export const hasPermission = query({
 
 /**
  * Whether the user holds the role or permission `key` in `orgCode`. A
- * suspended user holds nothing. Deletions and renames are honoured at once,
- * even while their background clean-up of memberships is still running.
+ * suspended user holds nothing. The membership's stored keys are the newest
+ * the mirror knew when they were written; deletions and renames applied since
+ * (whose background clean-up may still be running) are honoured at once by
+ * consulting tombstones and the catalog, whichever event is newer winning.
  */
 async function holds(
   ctx: QueryCtx,
@@ -40,14 +43,18 @@ async function holds(
   if (await isDeleted(ctx, "organization", orgCode)) return false;
   const refs = kind === "role" ? membership.roles : membership.permissions;
 
-  // Where the catalog knows the key, its id is the truth (the key may have moved to it by a rename).
+  // Held under `key`, unless deleted since, or renamed by a catalog event newer than the snapshot.
+  for (const ref of refs.filter((r) => r.key === key)) {
+    if (await isDeleted(ctx, kind, ref.id)) continue;
+    const entry = await findById(ctx, kind, ref.id);
+    if (entry && entry.key !== key && isNewer(entry.version, user.version)) continue;
+    return true;
+  }
+  // Held under another key that a catalog event newer than the snapshot renamed to `key`.
   const entry = await findByKey(ctx, kind, key);
-  if (entry) return refs.some((r) => r.id === entry.kindeId);
-
-  // Otherwise (catalog events not enabled, or the key was renamed away or deleted) trust the
-  // membership's key unless the catalog says that id is deleted or now has another key.
-  const ref = refs.find((r) => r.key === key);
-  if (!ref) return false;
-  if (await isDeleted(ctx, kind, ref.id)) return false;
-  return (await findById(ctx, kind, ref.id)) === null;
+  return (
+    entry !== null &&
+    isNewer(entry.version, user.version) &&
+    refs.some((r) => r.id === entry.kindeId && r.key !== key)
+  );
 }

@@ -263,7 +263,7 @@ async function applyMember(
     for (const permission of entry?.permissions ?? []) granted.set(permission.id, permission);
   }
   const current = async (kind: "role" | "permission", refs: KeyRef[]) => {
-    const known = await currentRefs(ctx, kind, refs);
+    const known = await currentRefs(ctx, kind, refs, versionOf(run));
     return refs.flatMap((r) => (r.id === "" ? [r] : (known.get(r.id) ?? [])));
   };
   await replaceMembership(ctx, user, {

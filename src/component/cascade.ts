@@ -10,7 +10,9 @@ import { internal } from "./_generated/api.js";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { findUser } from "./users.js";
-import type { KeyRef } from "../shared.js";
+import { findById, noteUnsettled } from "./catalog.js";
+import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared.js";
+import { isNewer } from "./ordering.js";
 
 /** Memberships one cascade mutation handles: each costs about two reads and two writes. */
 export const CASCADE_BATCH_SIZE = 200;
@@ -25,10 +27,18 @@ export const refreshMembershipRefs = internalMutation({
     kind: v.union(v.literal("role"), v.literal("permission")),
     kindeId: v.string(),
     key: v.union(v.string(), v.null()),
+    /** The catalog event's version: a user snapshot newer than it knows the key better. */
+    version: vVersion,
     cursor: v.union(v.string(), v.null()),
   },
   returns: v.null(),
   handler: async (ctx, args) => {
+    if (args.key !== null) {
+      // A newer catalog event for this id since (another rename, a delete, an
+      // eviction of its key) scheduled its own cascade: this one is outdated.
+      const entry = await findById(ctx, args.kind, args.kindeId);
+      if (!entry || isNewer(entry.version, args.version)) return null;
+    }
     const field = args.kind === "role" ? "roles" : "permissions";
     const refresh = (refs: KeyRef[]) =>
       args.key === null
@@ -40,10 +50,22 @@ export const refreshMembershipRefs = internalMutation({
       .paginate({ cursor: args.cursor, numItems: CASCADE_BATCH_SIZE });
     for (const membership of batch.page) {
       if (!membership[field].some((r) => r.id === args.kindeId)) continue;
+      const user = await findUser(ctx, membership.kindeId);
+      // A rename older than the user's snapshot is already reflected (or
+      // superseded) in it; a deletion is final whatever the order. If the
+      // snapshot's key differs, a later catalog event must look again.
+      if (args.key !== null && user && isNewer(user.version, args.version)) {
+        const held = membership[field].find((r) => r.id === args.kindeId);
+        if (held && held.key !== args.key) await noteUnsettled(ctx, args.kind, args.kindeId);
+        continue;
+      }
       await ctx.db.patch("kindeMemberships", membership._id, {
         [field]: refresh(membership[field]),
       });
-      await patchUserMembership(ctx, membership, (m) => ({ ...m, [field]: refresh(m[field]) }));
+      await patchUserMembership(ctx, user, membership.orgCode, (m) => ({
+        ...m,
+        [field]: refresh(m[field]),
+      }));
     }
     if (!batch.isDone) {
       await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
@@ -66,7 +88,8 @@ export const removeOrganizationMemberships = internalMutation({
       .take(CASCADE_BATCH_SIZE);
     for (const membership of batch) {
       await ctx.db.delete("kindeMemberships", membership._id);
-      await patchUserMembership(ctx, membership, () => null);
+      const user = await findUser(ctx, membership.kindeId);
+      await patchUserMembership(ctx, user, membership.orgCode, () => null);
     }
     if (batch.length === CASCADE_BATCH_SIZE) {
       await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
@@ -77,18 +100,16 @@ export const removeOrganizationMemberships = internalMutation({
   },
 });
 
-/** Applies `change` to the user's inline copy of `membership` (null removes it). */
+/** Applies `change` to the user's inline copy of the membership in `orgCode` (null removes it). */
 async function patchUserMembership(
   ctx: MutationCtx,
-  membership: Doc<"kindeMemberships">,
-  change: (
-    m: Doc<"kindeUsers">["organizations"][number],
-  ) => Doc<"kindeUsers">["organizations"][number] | null,
+  user: Doc<"kindeUsers"> | null,
+  orgCode: string,
+  change: (m: MembershipSnapshot) => MembershipSnapshot | null,
 ) {
-  const user = await findUser(ctx, membership.kindeId);
   if (!user) return;
   const organizations = user.organizations.flatMap((m) =>
-    m.orgCode === membership.orgCode ? (change(m) ?? []) : [m],
+    m.orgCode === orgCode ? (change(m) ?? []) : [m],
   );
   await ctx.db.patch("kindeUsers", user._id, { organizations });
 }

@@ -8,7 +8,7 @@ import { withoutSystemFields } from "convex-helpers";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
-import { isNewer } from "./ordering.js";
+import { compareVersions, isNewer } from "./ordering.js";
 import { addTombstone, isDeleted } from "./tombstones.js";
 import {
   vPermission,
@@ -43,16 +43,33 @@ export async function findById(
     .unique();
 }
 
+/**
+ * The entry that holds `key` now. Keys are unique in Kinde at any moment, but
+ * events arrive out of order, so two rows may briefly claim one key (a key
+ * freed by a delete or rename and taken by another role): the newest claim wins.
+ */
 export async function findByKey(
   ctx: QueryCtx,
   kind: CatalogKind,
   key: string,
 ): Promise<CatalogDoc | null> {
+  const claims = await keyClaims(ctx, kind, key);
+  return claims.reduce<CatalogDoc | null>(
+    (newest, row) => (!newest || compareVersions(row.version, newest.version) > 0 ? row : newest),
+    null,
+  );
+}
+
+/** Rows claiming `key`: one in a settled mirror, a few while out-of-order events settle. */
+async function keyClaims(ctx: QueryCtx, kind: CatalogKind, key: string) {
   return await ctx.db
     .query(TABLES[kind])
     .withIndex("key", (q) => q.eq("key", key))
-    .first();
+    .take(MAX_KEY_CLAIMS);
 }
+
+/** Rows that may claim one key at once; more would need more out-of-order renames than Kinde makes. */
+const MAX_KEY_CLAIMS = 16;
 
 /**
  * Applies `role.created` / `role.updated` or `permission.created` /
@@ -69,19 +86,30 @@ export async function applyCatalogSnapshot(
   const existing = await findById(ctx, kind, snapshot.kindeId);
   if (existing && !isNewer(version, existing.version)) return "stale";
 
-  // Keys are unique in Kinde: another row holding this key is an outdated copy.
-  const holder = await findByKey(ctx, kind, snapshot.key);
-  if (holder && holder.kindeId !== snapshot.kindeId) await ctx.db.delete(TABLES[kind], holder._id);
+  // Keys are unique in Kinde: another entry claiming this key with an older
+  // version is an outdated copy (its key was freed since); a newer claim stays.
+  // Its own later event (a rename or delete, not yet arrived) will bring it back
+  // as first seen, which brings memberships to its new key.
+  for (const claim of await keyClaims(ctx, kind, snapshot.key)) {
+    if (claim.kindeId !== snapshot.kindeId && !isNewer(claim.version, version)) {
+      await ctx.db.delete(TABLES[kind], claim._id);
+      await noteUnsettled(ctx, kind, claim.kindeId);
+    }
+  }
 
   const row = { ...snapshot, version };
   if (existing) await ctx.db.replace(TABLES[kind], existing._id, row);
   else await ctx.db.insert(TABLES[kind], row);
 
-  if (existing && existing.key !== snapshot.key) {
+  // Memberships may hold this entry under another key: a rename, or a key
+  // taken from a user snapshot the catalog could not confirm (see unsettledRefs).
+  const unsettled = await takeUnsettled(ctx, kind, snapshot.kindeId);
+  if ((existing && existing.key !== snapshot.key) || unsettled) {
     await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
       kind,
       kindeId: snapshot.kindeId,
       key: snapshot.key,
+      version,
       cursor: null,
     });
   }
@@ -103,24 +131,27 @@ export async function deleteCatalogEntry(
   if (!(await addTombstone(ctx, kind, kindeId, version, keepUntil))) return "stale";
   const existing = await findById(ctx, kind, kindeId);
   if (existing) await ctx.db.delete(TABLES[kind], existing._id);
+  await takeUnsettled(ctx, kind, kindeId);
   await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
     kind,
     kindeId,
     key: null,
+    version,
     cursor: null,
   });
   return "applied";
 }
 
 /**
- * The current form of the distinct refs among `refs`: deleted ones are absent,
- * and the key is the catalog's where the catalog knows the id (it may have been
- * renamed since the event that carried `refs`).
+ * The current form of the distinct refs among `refs`, carried by an event of
+ * `version`: deleted ones are absent, and the key is the catalog's where the
+ * catalog learned it from a newer event (a rename since), else the event's own.
  */
 export async function currentRefs(
-  ctx: QueryCtx,
+  ctx: MutationCtx,
   kind: CatalogKind,
   refs: KeyRef[],
+  version: Version,
 ): Promise<Map<string, KeyRef>> {
   const current = new Map<string, KeyRef>();
   const deleted = new Set<string>();
@@ -131,9 +162,34 @@ export async function currentRefs(
       continue;
     }
     const row = await findById(ctx, kind, id);
-    current.set(id, { id, key: row?.key ?? key });
+    const catalogIsNewer = row !== null && isNewer(row.version, version);
+    // Taking the snapshot's key where the catalog does not have it, or has an
+    // older, different one: the catalog's next event for this id must recheck.
+    if (id !== "" && !catalogIsNewer && row?.key !== key) await noteUnsettled(ctx, kind, id);
+    current.set(id, { id, key: catalogIsNewer ? row.key : key });
   }
   return current;
+}
+
+async function findUnsettled(ctx: QueryCtx, kind: CatalogKind, kindeId: string) {
+  return await ctx.db
+    .query("unsettledRefs")
+    .withIndex("kind", (q) => q.eq("kind", kind).eq("kindeId", kindeId))
+    .unique();
+}
+
+/** Records that memberships may hold `kindeId` under a key the catalog has not confirmed (once per id). */
+export async function noteUnsettled(ctx: MutationCtx, kind: CatalogKind, kindeId: string) {
+  if (!(await findUnsettled(ctx, kind, kindeId))) {
+    await ctx.db.insert("unsettledRefs", { kind, kindeId });
+  }
+}
+
+/** Removes the record of an unsettled id, returning whether there was one. */
+async function takeUnsettled(ctx: MutationCtx, kind: CatalogKind, kindeId: string) {
+  const record = await findUnsettled(ctx, kind, kindeId);
+  if (record) await ctx.db.delete("unsettledRefs", record._id);
+  return record !== null;
 }
 
 function toPublic<T extends CatalogDoc>(doc: T) {

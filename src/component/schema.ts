@@ -84,6 +84,19 @@ export default defineSchema({
     .index("key", ["key"]),
 
   /**
+   * Roles and permissions that some membership may hold under a key the
+   * catalog has not confirmed: the catalog had not seen the id yet (its event
+   * is late, or catalog events are not enabled), or had an older, different
+   * key. The catalog's next event for such an id brings memberships to the
+   * newer key in the background; without this record nothing would tell that
+   * any membership needs it.
+   */
+  unsettledRefs: defineTable({
+    kind: v.union(v.literal("role"), v.literal("permission")),
+    kindeId: v.string(),
+  }).index("kind", ["kind", "kindeId"]),
+
+  /**
    * Deleted entities. A tombstone makes deletion final: no later or retried
    * event for the same key can bring the entity back while it exists.
    */

@@ -62,6 +62,7 @@ export async function applyUserSnapshot(
   const { organizations: snapshotOrganizations, ...profile } = snapshot;
   const organizations = await currentMemberships(
     ctx,
+    version,
     snapshotOrganizations,
     existing?.organizations ?? [],
   );
@@ -94,6 +95,7 @@ export async function applyUserSnapshot(
  */
 async function currentMemberships(
   ctx: MutationCtx,
+  version: Version,
   organizations: MembershipSnapshot[],
   stored: MembershipSnapshot[],
 ): Promise<MembershipSnapshot[]> {
@@ -106,11 +108,13 @@ async function currentMemberships(
     ctx,
     "role",
     changed.flatMap((m) => m.roles),
+    version,
   );
   const permissions = await currentRefs(
     ctx,
     "permission",
     changed.flatMap((m) => m.permissions),
+    version,
   );
   const current: MembershipSnapshot[] = [];
   for (const membership of organizations) {
