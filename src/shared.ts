@@ -57,23 +57,23 @@ export const vOrganizationSnapshot = v.object({
 });
 export type OrganizationSnapshot = Infer<typeof vOrganizationSnapshot>;
 
-/** A role as `role.created` / `role.updated` carry it, normalised. */
-export const vRoleSnapshot = v.object({
+/** What roles and permissions share: Kinde's id, the key apps check, and labels. */
+const catalogFields = {
   kindeId: v.string(),
   key: v.string(),
   name: v.optional(v.string()),
   description: v.optional(v.string()),
+};
+
+/** A role as `role.created` / `role.updated` carry it, normalised. */
+export const vRoleSnapshot = v.object({
+  ...catalogFields,
   isDefaultRole: v.optional(v.boolean()),
 });
 export type RoleSnapshot = Infer<typeof vRoleSnapshot>;
 
 /** A permission as `permission.created` / `permission.updated` carry it, normalised. */
-export const vPermissionSnapshot = v.object({
-  kindeId: v.string(),
-  key: v.string(),
-  name: v.optional(v.string()),
-  description: v.optional(v.string()),
-});
+export const vPermissionSnapshot = v.object(catalogFields);
 export type PermissionSnapshot = Infer<typeof vPermissionSnapshot>;
 
 /** Fields every normalised event carries, taken from Kinde's signed envelope. */
@@ -263,16 +263,7 @@ export const vBackfillStatus = v.object({
 export type BackfillStatus = Infer<typeof vBackfillStatus>;
 
 /** A user as the Management API lists it, normalised (no roles: those come per organization). */
-export const vBackfillUser = v.object({
-  kindeId: v.string(),
-  email: v.optional(v.string()),
-  phone: v.optional(v.string()),
-  username: v.optional(v.string()),
-  firstName: v.optional(v.string()),
-  lastName: v.optional(v.string()),
-  isSuspended: v.boolean(),
-  orgCodes: v.array(v.string()),
-});
+export const vBackfillUser = v.object({ ...profileFields, orgCodes: v.array(v.string()) });
 export type BackfillUser = Infer<typeof vBackfillUser>;
 
 /** One member of an organization as the Management API lists it: role keys only. */

@@ -3,6 +3,7 @@
  * record), and the reads that show what the webhook did.
  */
 import { v } from "convex/values";
+import { withoutSystemFields } from "convex-helpers";
 import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { paginator } from "convex-helpers/server/pagination";
 import { query } from "./_generated/server.js";
@@ -11,17 +12,8 @@ import schema from "./schema.js";
 import { vEntityKind, vEventRecord, type EventRecord } from "../shared.js";
 
 export function toEventRecord(doc: Doc<"webhookEvents">): EventRecord {
-  return {
-    eventId: doc.eventId,
-    type: doc.type,
-    source: doc.source,
-    occurredAt: doc.occurredAt,
-    receivedAt: doc.receivedAt,
-    outcome: doc.outcome,
-    entityKind: doc.entityKind,
-    entityKey: doc.entityKey,
-    webhookId: doc.webhookId,
-  };
+  const { expiresAt: _, ...record } = withoutSystemFields(doc);
+  return record;
 }
 
 /** Every recorded event, newest first. */

@@ -4,9 +4,13 @@ import {
   vBackfillCounts,
   vBackfillPhase,
   vEntityKind,
+  vEventRecord,
   vKeyRef,
   vMembershipSnapshot,
-  vOutcome,
+  vOrganizationSnapshot,
+  vPermissionSnapshot,
+  vRoleSnapshot,
+  vUserSnapshot,
   vVersion,
 } from "../shared.js";
 
@@ -18,18 +22,10 @@ import {
 export default defineSchema({
   /** One row per Kinde user. `organizations` is kept inline so a read of one user is one document. */
   kindeUsers: defineTable({
-    kindeId: v.string(),
-    email: v.optional(v.string()),
+    ...vUserSnapshot.fields,
     /** `email` lower-cased, for case-insensitive lookup. */
     emailLower: v.optional(v.string()),
-    phone: v.optional(v.string()),
-    username: v.optional(v.string()),
-    firstName: v.optional(v.string()),
-    lastName: v.optional(v.string()),
-    isSuspended: v.boolean(),
-    isPasswordResetRequested: v.boolean(),
     lastSignedInAt: v.optional(v.number()),
-    organizations: v.array(vMembershipSnapshot),
     /** The event that last wrote the synced profile fields (not `lastSignedInAt`). */
     version: vVersion,
   })
@@ -41,45 +37,23 @@ export default defineSchema({
    * `kindeUsers.organizations`, indexed by organization so members of an
    * organization can be paged without reading every user.
    */
-  kindeMemberships: defineTable({
-    kindeId: v.string(),
-    orgCode: v.string(),
-    roles: v.array(vKeyRef),
-    permissions: v.array(vKeyRef),
-  })
+  kindeMemberships: defineTable({ kindeId: v.string(), ...vMembershipSnapshot.fields })
     .index("kindeId", ["kindeId", "orgCode"])
     .index("orgCode", ["orgCode", "kindeId"]),
 
   /** One row per Kinde organization. */
-  kindeOrganizations: defineTable({
-    code: v.string(),
-    name: v.optional(v.string()),
-    handle: v.optional(v.string()),
-    externalId: v.optional(v.string()),
-    isAllowRegistrations: v.optional(v.boolean()),
-    version: vVersion,
-  }).index("code", ["code"]),
+  kindeOrganizations: defineTable({ ...vOrganizationSnapshot.fields, version: vVersion }).index(
+    "code",
+    ["code"],
+  ),
 
   /** Kinde's role catalog. `kindeId` is Kinde's role id; `key` is what apps check. */
-  kindeRoles: defineTable({
-    kindeId: v.string(),
-    key: v.string(),
-    name: v.optional(v.string()),
-    description: v.optional(v.string()),
-    isDefaultRole: v.optional(v.boolean()),
-    version: vVersion,
-  })
+  kindeRoles: defineTable({ ...vRoleSnapshot.fields, version: vVersion })
     .index("kindeId", ["kindeId"])
     .index("key", ["key"]),
 
   /** Kinde's permission catalog. */
-  kindePermissions: defineTable({
-    kindeId: v.string(),
-    key: v.string(),
-    name: v.optional(v.string()),
-    description: v.optional(v.string()),
-    version: vVersion,
-  })
+  kindePermissions: defineTable({ ...vPermissionSnapshot.fields, version: vVersion })
     .index("kindeId", ["kindeId"])
     .index("key", ["key"]),
 
@@ -114,19 +88,9 @@ export default defineSchema({
 
   /** One row per verified event: the dedupe record and the event log. */
   webhookEvents: defineTable({
-    /** Kinde's signed `event_id`. */
-    eventId: v.string(),
-    /** Kinde's event type, e.g. `user.updated`. */
-    type: v.string(),
-    source: v.optional(v.string()),
-    occurredAt: v.number(),
-    receivedAt: v.number(),
-    outcome: vOutcome,
-    /** The mirrored entity the event is about, if any: its kind and key (Kinde id or org code). */
-    entityKind: v.optional(vEntityKind),
-    entityKey: v.optional(v.string()),
-    /** Kinde's unsigned `webhook-id` header: for diagnostics only, never for dedupe. */
-    webhookId: v.optional(v.string()),
+    // eventId (Kinde's signed `event_id`), type, source, occurredAt, receivedAt,
+    // outcome, entityKind/entityKey, and the unsigned `webhook-id` (diagnostics only).
+    ...vEventRecord.fields,
     /** When retention may remove this record (ms since epoch). */
     expiresAt: v.number(),
   })
