@@ -26,8 +26,12 @@ import {
   kindeUuid,
   userCreated,
   userUpdated,
+  makeTenant,
+  startKindeManagementApi,
   type KindeTestIssuer,
 } from "convex-kinde/test";
+import type { BackfillResult } from "convex-kinde";
+import { internal } from "../example/convex/_generated/api.js";
 import { KEY_SET_OPTIONS, verifyWebhookToken } from "../src/client/verify.js";
 import { toKindeEvent } from "../src/client/events.js";
 import type { KindeEvent } from "../src/shared.js";
@@ -74,6 +78,8 @@ const SIZES = {
   floodSpanMs: 5 * 60_000,
   /** Tenant sizes for the read and write costs. */
   tenants: [100, 10_000],
+  /** Users (over 10 organizations) in the Management API stand-in's tenant for the backfill. */
+  backfillUsers: 2000,
   /** Users per `seedKindeMembers` call: one mutation each, within Convex's write limits. */
   seedBatch: 2000,
   /** Consecutive blocks the measured events are split into, to show the ratio's spread. */
@@ -869,6 +875,61 @@ function trimProfiles(p: ProfileResult) {
   };
 }
 
+interface BackfillThroughput {
+  users: number;
+  seconds: number;
+  usersPerSecond: number;
+  requests: number;
+  functionCalls: number;
+  callsPer1000Users: number;
+}
+
+/** One complete backfill of a stand-in tenant through the example app's `kinde:backfill`. */
+async function backfillThroughput(users: number): Promise<BackfillThroughput> {
+  const kinde = await startKindeManagementApi(makeTenant({ users, organizations: 10 }));
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde.clientId);
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde.clientSecret);
+  vi.stubEnv("KINDE_DOMAIN", kinde.url);
+  try {
+    const t = newBenchApp();
+    const started = performance.now();
+    const result = (await t.action(internal.kinde.backfill, {})) as BackfillResult;
+    const seconds = (performance.now() - started) / 1000;
+    if (result.run.status !== "done" || result.run.counts.users !== users) {
+      throw new Error(`backfill ended ${result.run.status} with ${result.run.counts.users} users`);
+    }
+    return {
+      users,
+      seconds,
+      usersPerSecond: users / seconds,
+      requests: result.requests,
+      functionCalls: result.functionCalls,
+      callsPer1000Users: (result.functionCalls / users) * 1000,
+    };
+  } finally {
+    await kinde.close();
+  }
+}
+
+function reportBackfill(b: BackfillThroughput): string {
+  return section(
+    `6. Backfill against the Management API stand-in (${num(b.users)} users, 10 organizations)`,
+    table(
+      ["users/s", "seconds", "Management API requests", "function calls", "calls per 1,000 users"],
+      [
+        [
+          num(b.usersPerSecond),
+          num(b.seconds, 1),
+          num(b.requests),
+          num(b.functionCalls),
+          num(b.callsPer1000Users),
+        ],
+      ],
+    ),
+    "users/s is convex-test's (its table scans grow with the tenant); calls and requests carry over",
+  );
+}
+
 /** The 1-minute load average: other processes on the machine make every figure noisier. */
 const loadAverage = () => os.loadavg()[0]!.toFixed(2);
 
@@ -892,6 +953,7 @@ test("bench", async () => {
     const cold = await coldVsWarm(issuers, path.apps);
     const tenants = [];
     for (const users of SIZES.tenants) tenants.push(await tenantCosts(users));
+    const backfill = await backfillThroughput(SIZES.backfillUsers);
     const seconds = since(started) / 1e6;
 
     const header = [
@@ -910,6 +972,7 @@ test("bench", async () => {
         reportProfiles(profile),
         reportKeys(path, floods),
         reportTenants(tenants),
+        reportBackfill(backfill),
         `\ntotal ${seconds.toFixed(0)} s; results in .bench/results.json`,
       ].join("\n"),
     );
@@ -928,6 +991,7 @@ test("bench", async () => {
           phases: phase,
           profile: trimProfiles(profile),
           tenants,
+          backfill,
           seconds,
         },
         null,
