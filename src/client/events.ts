@@ -4,7 +4,7 @@
  * Pure functions: no Convex, no I/O.
  */
 import { v, type Infer } from "convex/values";
-import { parse } from "convex-helpers/validators";
+import { parse, validate } from "convex-helpers/validators";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   MAX_ROLES_AND_PERMISSIONS_PER_USER,
@@ -265,18 +265,26 @@ function requireId(value: string, path: string): string {
   return id;
 }
 
+/**
+ * Checks `value` against `validator`, allowing fields Kinde may add. The
+ * result may still carry such fields: every mapping here copies the fields it
+ * knows by name, so none reaches the component. A valid payload costs one
+ * validation pass; only a refused one pays for `parse`'s detailed message
+ * (which throws and catches once per union member it tries).
+ */
 function parseOrThrow<V extends Parameters<typeof parse>[0]>(
   validator: V,
   value: unknown,
   what: string,
 ): Infer<V> {
+  if (validate(validator, value, { allowUnknownFields: true })) return value as Infer<V>;
+  let reason = "unexpected value";
   try {
-    return parse(validator, value);
+    parse(validator, value);
   } catch (error) {
-    throw new InvalidPayloadError(
-      `${what} does not have the shape of a Kinde webhook: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    reason = error instanceof Error ? error.message : String(error);
   }
+  throw new InvalidPayloadError(`${what} does not have the shape of a Kinde webhook: ${reason}`);
 }
 
 const ISO_DATE_TIME =

@@ -82,8 +82,9 @@ export async function applyCatalogSnapshot(
   version: Version,
   snapshot: RoleSnapshot | PermissionSnapshot,
 ): Promise<"applied" | "stale"> {
-  if (await isDeleted(ctx, kind, snapshot.kindeId)) return "stale";
+  // A deleted entry has no row, so only a missing row needs the tombstone check.
   const existing = await findById(ctx, kind, snapshot.kindeId);
+  if (!existing && (await isDeleted(ctx, kind, snapshot.kindeId))) return "stale";
   if (existing && !isNewer(version, existing.version)) return "stale";
 
   // Keys are unique in Kinde: another entry claiming this key with an older

@@ -34,8 +34,9 @@ export async function applyOrganizationSnapshot(
   version: Version,
   snapshot: OrganizationSnapshot,
 ): Promise<"applied" | "stale"> {
-  if (await isDeleted(ctx, "organization", snapshot.code)) return "stale";
+  // A deleted organization has no row, so only a missing row needs the tombstone check.
   const existing = await findOrganization(ctx, snapshot.code);
+  if (!existing && (await isDeleted(ctx, "organization", snapshot.code))) return "stale";
   if (existing && !isNewer(version, existing.version)) return "stale";
   const row = { ...snapshot, version };
   if (existing) await ctx.db.replace("kindeOrganizations", existing._id, row);

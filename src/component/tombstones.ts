@@ -14,7 +14,11 @@ export async function isDeleted(ctx: QueryCtx, kind: EntityKind, key: string) {
 }
 
 /**
- * Records a deletion. Deletion is final: while the tombstone exists no event
+ * Records a deletion. Invariant: an entity with a tombstone has no row (every
+ * deletion removes the row with it, and nothing inserts a row for a tombstoned
+ * key), so appliers look the tombstone up only when the row is missing.
+ *
+ * Deletion is final: while the tombstone exists no event
  * brings the entity back, whatever its time, since Kinde never reuses ids or
  * organization codes. The tombstone is kept until `expiresAt`, past which any
  * event old enough to precede the deletion is refused as expired anyway.

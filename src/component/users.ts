@@ -55,8 +55,9 @@ export async function applyUserSnapshot(
   version: Version,
   snapshot: UserSnapshot,
 ): Promise<"applied" | "stale"> {
-  if (await isDeleted(ctx, "user", snapshot.kindeId)) return "stale";
+  // A deleted user has no row, so only a missing row needs the tombstone check.
   const existing = await findUser(ctx, snapshot.kindeId);
+  if (!existing && (await isDeleted(ctx, "user", snapshot.kindeId))) return "stale";
   if (existing && !isNewer(version, existing.version)) return "stale";
 
   const { organizations: snapshotOrganizations, ...profile } = snapshot;
@@ -225,9 +226,9 @@ export async function recordSignIn(
   version: Version,
   kindeId: string,
 ): Promise<"applied" | "stale"> {
-  if (await isDeleted(ctx, "user", kindeId)) return "stale";
   const existing = await findUser(ctx, kindeId);
   if (!existing) {
+    if (await isDeleted(ctx, "user", kindeId)) return "stale";
     await ctx.db.insert("kindeUsers", {
       kindeId,
       isSuspended: false,
