@@ -193,6 +193,16 @@ class Tour {
     return { component, app };
   }
 
+  /** Asserts that nothing stored changed since `before`, except new event-log records. */
+  async expectOnlyLogged(before: Awaited<ReturnType<Tour["snapshot"]>>) {
+    const after = await this.snapshot();
+    expect({ ...after.component, webhookEvents: [] }, "the mirror").toEqual({
+      ...before.component,
+      webhookEvents: [],
+    });
+    expect(after.app, "the app's tables").toEqual(before.app);
+  }
+
   /** Ada tries to publish a document in Acme; prints and returns what happened. */
   async publish(title: string): Promise<"published" | "forbidden" | "unauthenticated"> {
     const attempt = `documents.publish "${title}" as Ada`;
@@ -419,12 +429,7 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
       expect(state.user, "user").toMatchObject({ firstName: "Ada", lastName: "Lovelace" });
       expect(state.mayPublish, "hasPermission").toBe(true);
       expect(state.log[0]).toMatchObject({ eventId: older.event_id, outcome: "stale" });
-      const after = await tour.snapshot();
-      expect({ ...after.component, webhookEvents: [] }, "the mirror").toEqual({
-        ...before.component,
-        webhookEvents: [],
-      });
-      expect(after.app, "the app's tables").toEqual(before.app);
+      await tour.expectOnlyLogged(before);
     },
   );
 
@@ -454,12 +459,7 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
       const state = await tour.state();
       expect(state.user, "user").toBeNull();
       expect(state.profile, "profile").toBeNull();
-      const after = await tour.snapshot();
-      expect({ ...after.component, webhookEvents: [] }, "the mirror").toEqual({
-        ...before.component,
-        webhookEvents: [],
-      });
-      expect(after.app, "the app's tables").toEqual(before.app);
+      await tour.expectOnlyLogged(before);
     },
   );
 
