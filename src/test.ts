@@ -82,13 +82,7 @@ export async function seedKindeMembers(
   args: { orgCode: string; count: number; roles: KeyRef[]; permissions: KeyRef[] },
   name = "kinde",
 ) {
-  const ref = inspectRef(name, "seedMembers") as FunctionReference<
-    "mutation",
-    "internal",
-    typeof args,
-    null
-  >;
-  await t.run(async (ctx) => await ctx.runMutation(ref, args));
+  await runInspectMutation<typeof args, null>(t, name, "seedMembers", args);
 }
 
 /** Inserts `count` event records expiring at `expiresAt` (registered with `inspect: true`). */
@@ -97,13 +91,7 @@ export async function seedKindeEventRecords(
   args: { count: number; expiresAt: number },
   name = "kinde",
 ) {
-  const ref = inspectRef(name, "seedEventRecords") as FunctionReference<
-    "mutation",
-    "internal",
-    typeof args,
-    null
-  >;
-  await t.run(async (ctx) => await ctx.runMutation(ref, args));
+  await runInspectMutation<typeof args, null>(t, name, "seedEventRecords", args);
 }
 
 /**
@@ -115,13 +103,18 @@ export async function pruneKinde(
   t: AnyTestConvex,
   name = "kinde",
 ): Promise<{ events: number; tombstones: number }> {
-  const ref = inspectRef(name, "prune") as FunctionReference<
-    "mutation",
-    "internal",
-    Record<string, never>,
-    { events: number; tombstones: number }
-  >;
-  return await t.run(async (ctx) => await ctx.runMutation(ref, {}));
+  return await runInspectMutation(t, name, "prune", {});
+}
+
+/** Runs one of the test-only inspection module's mutations in the component `name`. */
+async function runInspectMutation<Args extends Record<string, unknown>, Result>(
+  t: AnyTestConvex,
+  name: string,
+  fn: string,
+  args: Args,
+): Promise<Result> {
+  const ref = inspectRef(name, fn) as FunctionReference<"mutation", "internal">;
+  return (await t.run(async (ctx) => await ctx.runMutation(ref, args))) as Result;
 }
 
 function inspectRef(name: string, fn: string) {
