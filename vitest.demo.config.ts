@@ -4,10 +4,10 @@
  * (TypeScript, import.meta.glob); its output is the tour's own narration, not a
  * test report. vitest still sets the exit code: non-zero if any step failed.
  */
-import { fileURLToPath } from "node:url";
 import type { SerializedError } from "vitest";
 import { defineConfig } from "vitest/config";
 import type { Reporter, TestModule } from "vitest/node";
+import base from "./vitest.config.js";
 
 // The tour runs in a worker whose stdout is a pipe; colours and width are decided here, on the
 // real terminal.
@@ -58,20 +58,14 @@ function printError(error: SerializedError & { diff?: string }) {
   process.stderr.write((color ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n");
 }
 
+// The tests' module alias, environment and inlined deps (as vitest.bench.config.ts
+// takes them): the tour drives the example app on convex-test exactly as the tests do.
 export default defineConfig({
-  resolve: {
-    // As in vitest.config.ts: the example imports the package by name; run the source.
-    alias: [
-      {
-        find: /^convex-kinde$/,
-        replacement: fileURLToPath(new URL("./src/client/index.ts", import.meta.url)),
-      },
-    ],
-  },
+  resolve: base.resolve,
   test: {
     include: ["demo/**/*.demo.ts"],
-    environment: "edge-runtime",
-    server: { deps: { inline: ["convex-test"] } },
+    environment: base.test?.environment,
+    server: base.test?.server,
     reporters: [tourReporter],
     onConsoleLog: keepLog,
     env: {

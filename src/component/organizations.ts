@@ -11,7 +11,7 @@ import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import schema from "./schema.js";
 import { isNewer } from "./ordering.js";
 import { addTombstone, isDeleted } from "./tombstones.js";
-import { findUser } from "./users.js";
+import { findUser, profileOf } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
   vOrganization,
@@ -119,13 +119,7 @@ export const listMembers = query({
       const user = await findUser(ctx, membership.kindeId);
       if (!user) continue;
       page.push({
-        kindeId: user.kindeId,
-        email: user.email,
-        phone: user.phone,
-        username: user.username,
-        firstName: user.firstName,
-        lastName: user.lastName,
-        isSuspended: user.isSuspended,
+        ...profileOf(user),
         roles: membership.roles.map((r) => r.key),
         permissions: membership.permissions.map((p) => p.key),
       });

@@ -18,7 +18,8 @@ import {
 } from "../shared.js";
 
 /** The public shape of a mirrored user: role and permission keys, no internal fields. */
-export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
+/** A user's identity and profile: what every public shape of a user starts with. */
+export function profileOf(doc: Doc<"kindeUsers">) {
   return {
     kindeId: doc.kindeId,
     email: doc.email,
@@ -27,6 +28,12 @@ export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
     firstName: doc.firstName,
     lastName: doc.lastName,
     isSuspended: doc.isSuspended,
+  };
+}
+
+export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
+  return {
+    ...profileOf(doc),
     isPasswordResetRequested: doc.isPasswordResetRequested,
     lastSignedInAt: doc.lastSignedInAt,
     organizations: doc.organizations.map((m) => ({
