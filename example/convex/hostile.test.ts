@@ -7,12 +7,10 @@
  *
  * Most cases need a token whose bytes the test controls exactly (a header
  * with `crit`, a payload that is not an object, an own `__proto__` key, a
- * lone surrogate escape), signed by a key the webhook trusts. `RawIssuer`
- * below is a minimal key server for that; the file points KINDE_ISSUER_URL
- * at it.
+ * lone surrogate escape), signed by a key the webhook trusts: the test kit's
+ * issuer signs raw payload text (`signRaw`, `signInput`), and the file points
+ * KINDE_ISSUER_URL at it.
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import {
   SignJWT,
@@ -22,15 +20,15 @@ import {
   generateKeyPair,
   importJWK,
   type CryptoKey,
-  type JWK,
 } from "jose";
 import {
   kindeEvent,
-  kindeStyleKid,
+  startKindeTestIssuer,
   kindeTimestamp,
   readKindeTables,
   userCreated,
   userUpdated,
+  type KindeTestIssuer,
   type KindeUserPayload,
 } from "convex-kinde/test";
 import { api } from "./_generated/api.js";
@@ -38,66 +36,11 @@ import { useWebhookTest } from "./setup.test.js";
 
 const app = useWebhookTest();
 
-// ---------------------------------------------------------------------------
-// A key server whose private key the test holds, to sign arbitrary bytes.
-
-interface RawIssuer {
-  url: string;
-  kid: string;
-  publicJwk: JWK;
-  /** Requests its key server has received. */
-  readonly requests: number;
-  /** Signs `header.payload` (both already base64url-encoded, or not, as the test wants). */
-  signInput(header: string, payload: string): Promise<string>;
-  /** A compact token of `header` and the payload JSON text `json`, signed with the key. */
-  token(json: string, header?: Record<string, unknown>): Promise<string>;
-  close(): Promise<void>;
-}
-
 const b64 = (text: string) => base64url.encode(text);
 
-async function startRawIssuer(): Promise<RawIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
-  const kid = kindeStyleKid();
-  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
-  let requests = 0;
-  const server = createServer((_req, res) => {
-    requests++;
-    res
-      .writeHead(200, { "content-type": "application/json" })
-      .end(JSON.stringify({ keys: [publicJwk] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const signInput = async (header: string, payload: string) => {
-    const signature = await crypto.subtle.sign(
-      "RSASSA-PKCS1-v1_5",
-      privateKey as CryptoKey,
-      new TextEncoder().encode(`${header}.${payload}`),
-    );
-    return `${header}.${payload}.${base64url.encode(new Uint8Array(signature))}`;
-  };
-  return {
-    url,
-    kid,
-    publicJwk,
-    get requests() {
-      return requests;
-    },
-    signInput,
-    token: (json, header = { alg: "RS256", kid, typ: "JWT" }) =>
-      signInput(b64(JSON.stringify(header)), b64(json)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-let issuer: RawIssuer;
+let issuer: KindeTestIssuer;
 beforeAll(async () => {
-  issuer = await startRawIssuer();
+  issuer = await startKindeTestIssuer();
 });
 afterAll(async () => {
   await issuer.close();
@@ -113,7 +56,7 @@ const recently = () => ({ at: Date.now() - 60_000 });
 const user = (fields: Partial<KindeUserPayload> = {}) =>
   userCreated({ id: "kp_hostile", email: "ada@example.com", ...fields }, recently());
 /** A signed token of `payload` (any JSON value). */
-const signed = (payload: unknown) => issuer.token(JSON.stringify(payload));
+const signed = (payload: unknown) => issuer.signRaw(JSON.stringify(payload));
 /** A user.created whose `data.user` is `fields` exactly (no defaults filled in). */
 const rawUser = (fields: Record<string, unknown>) =>
   kindeEvent("user.created", { user: fields }, recently());
@@ -200,7 +143,7 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       "a header without alg",
-      () => issuer.token(JSON.stringify(user()), { kid: issuer.kid }),
+      () => issuer.signRaw(JSON.stringify(user()), { kid: issuer.kid }),
       /signed with undefined/,
     ],
     [
@@ -210,7 +153,7 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       'alg "rs256" in lower case, validly signed',
-      () => issuer.token(JSON.stringify(user()), { alg: "rs256", kid: issuer.kid }),
+      () => issuer.signRaw(JSON.stringify(user()), { alg: "rs256", kid: issuer.kid }),
       /signed with "rs256"/,
     ],
     [
@@ -249,7 +192,7 @@ describe("401: not a token signed by the issuer's key", () => {
     [
       "RS256 signed by the issuer's key, with a crit extension jose does not know",
       () =>
-        issuer.token(JSON.stringify(user()), {
+        issuer.signRaw(JSON.stringify(user()), {
           alg: "RS256",
           kid: issuer.kid,
           crit: ["kinde"],
@@ -269,7 +212,7 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       "RS256 signed by the issuer's key, with crit that is not an array",
-      () => issuer.token(JSON.stringify(user()), { alg: "RS256", kid: issuer.kid, crit: "b64" }),
+      () => issuer.signRaw(JSON.stringify(user()), { alg: "RS256", kid: issuer.kid, crit: "b64" }),
       /refused: "crit" \(Critical\) Header Parameter MUST be an array/,
     ],
     [
@@ -284,17 +227,17 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       "a 64 KiB kid",
-      () => issuer.token(JSON.stringify(user()), { alg: "RS256", kid: "k".repeat(64 * 1024) }),
+      () => issuer.signRaw(JSON.stringify(user()), { alg: "RS256", kid: "k".repeat(64 * 1024) }),
       /no key .* matches the token's kid/,
     ],
     [
       "a validly signed payload that is a JSON array, not a claims set",
-      () => issuer.token(JSON.stringify([user()])),
+      () => issuer.signRaw(JSON.stringify([user()])),
       /refused: JWT Claims Set must be a top-level JSON object/,
     ],
     [
       "a validly signed payload that is not JSON",
-      () => issuer.token("user.created kp_1"),
+      () => issuer.signRaw("user.created kp_1"),
       /refused: JWT Claims Set must be a top-level JSON object/,
     ],
     [
@@ -349,16 +292,16 @@ describe("401: not a token signed by the issuer's key", () => {
   });
 
   test("a jku header pointing at an attacker's key set is never fetched", async () => {
-    const attacker = await startRawIssuer();
+    const attacker = await startKindeTestIssuer();
     try {
-      const token = await attacker.token(JSON.stringify(user()), {
+      const token = await attacker.signRaw(JSON.stringify(user()), {
         alg: "RS256",
         kid: attacker.kid,
         jku: `${attacker.url}/.well-known/jwks`,
         x5u: `${attacker.url}/cert.pem`,
       });
       await expectRefused(token, 401, /no key .* matches the token's kid/);
-      expect(attacker.requests).toBe(0);
+      expect(attacker.jwksRequests).toBe(0);
     } finally {
       await attacker.close();
     }
@@ -594,13 +537,13 @@ describe("400: signed by the issuer, but not a usable event", () => {
 
   test("a first_name nested 10,000 arrays deep (a JSON bomb in a checked field)", async () => {
     const json = `{"type":"user.created","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":{"user":{"id":"kp_1","first_name":${nested(10_000, '"Ada"')}}}}`;
-    await expectRefused(await issuer.token(json), 400, /first_name/);
+    await expectRefused(await issuer.signRaw(json), 400, /first_name/);
   });
 
   test("data.user nested 10,000 objects deep", async () => {
     const deep = '{"user":'.repeat(10_000) + '{"id":"kp_1"}' + "}".repeat(10_000);
     const json = `{"type":"user.created","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":${deep}}`;
-    await expectRefused(await issuer.token(json), 400, /`data`/);
+    await expectRefused(await issuer.signRaw(json), 400, /`data`/);
   });
 });
 
@@ -729,7 +672,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
 
   test("an unhandled type with data nested 10,000 deep is ignored, and only recorded", async () => {
     const json = `{"type":"custom.bomb","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":${nested(10_000)}}`;
-    await expectIgnored(await issuer.token(json), "custom.bomb");
+    await expectIgnored(await issuer.signRaw(json), "custom.bomb");
   });
 
   test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "$type"])(
@@ -741,7 +684,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
 
   test("unhandled data full of prototype and $ keys is ignored", async () => {
     const json = `{"type":"custom.proto","event_id":"event_proto","timestamp":"${new Date().toISOString()}","data":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"$where":"1","_id":"x"}}`;
-    await expectIgnored(await issuer.token(json), "custom.proto");
+    await expectIgnored(await issuer.signRaw(json), "custom.proto");
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

@@ -8,6 +8,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  base64url,
   exportJWK,
   generateKeyPair,
   SignJWT,
@@ -32,8 +33,18 @@ export interface KindeTestIssuer {
   readonly kid: string;
   /** Requests the key server has answered (or dropped) so far. */
   readonly jwksRequests: number;
+  /** The current key's public JWK, as the key set publishes it. */
+  readonly publicJwk: JWK;
   /** Signs `payload` as a Kinde webhook token with the current key. */
   sign(payload: object, header?: { kid?: string }): Promise<string>;
+  /**
+   * Signs the exact payload text `json` under `header` (default Kinde's), for
+   * tokens no JWT library would build: lone-surrogate escapes, duplicate keys,
+   * non-object payloads, odd headers.
+   */
+  signRaw(json: string, header?: Record<string, unknown>): Promise<string>;
+  /** Signs the signing input `header.payload` as given (encoded or not) with the current key. */
+  signInput(header: string, payload: string): Promise<string>;
   /** Signs with a key that is not in the key set (a forgery). */
   signWithUnknownKey(payload: object): Promise<string>;
   /** Replaces the signing key; the key set then publishes only the new one (or both, with `keepOld`). */
@@ -54,6 +65,15 @@ async function newSigningKey(): Promise<SigningKey> {
   const kid = kindeStyleKid();
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
   return { kid, privateKey, publicJwk };
+}
+
+async function signInputWith(key: SigningKey, header: string, payload: string): Promise<string> {
+  const signature = await crypto.subtle.sign(
+    "RSASSA-PKCS1-v1_5",
+    key.privateKey,
+    new TextEncoder().encode(`${header}.${payload}`),
+  );
+  return `${header}.${payload}.${base64url.encode(new Uint8Array(signature))}`;
 }
 
 async function signWith(key: SigningKey, payload: object, kid = key.kid): Promise<string> {
@@ -109,7 +129,13 @@ export async function startKindeTestIssuer(): Promise<KindeTestIssuer> {
     get jwksRequests() {
       return requests;
     },
+    get publicJwk() {
+      return current.publicJwk;
+    },
     sign: (payload, header) => signWith(current, payload, header?.kid),
+    signRaw: (json, header = { alg: "RS256", kid: current.kid, typ: "JWT" }) =>
+      signInputWith(current, base64url.encode(JSON.stringify(header)), base64url.encode(json)),
+    signInput: (header, payload) => signInputWith(current, header, payload),
     signWithUnknownKey: (payload) => signWith(stranger, payload),
     async rotateKey({ keepOld = false } = {}) {
       current = await newSigningKey();
