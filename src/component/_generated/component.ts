@@ -560,28 +560,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 eventId: string;
                 occurredAt: number;
                 source?: string;
-                type: "user.created";
-                user: {
-                  email?: string;
-                  firstName?: string;
-                  isPasswordResetRequested: boolean;
-                  isSuspended: boolean;
-                  kindeId: string;
-                  lastName?: string;
-                  organizations: Array<{
-                    orgCode: string;
-                    permissions: Array<{ id: string; key: string }>;
-                    roles: Array<{ id: string; key: string }>;
-                  }>;
-                  phone?: string;
-                  username?: string;
-                };
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                source?: string;
-                type: "user.updated";
+                type: "user.created" | "user.updated";
                 user: {
                   email?: string;
                   firstName?: string;
@@ -603,27 +582,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 kindeId: string;
                 occurredAt: number;
                 source?: string;
-                type: "user.deleted";
-              }
-            | {
-                eventId: string;
-                kindeId: string;
-                occurredAt: number;
-                source?: string;
-                type: "user.authenticated";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                organization: {
-                  code: string;
-                  externalId?: string;
-                  handle?: string;
-                  isAllowRegistrations?: boolean;
-                  name?: string;
-                };
-                source?: string;
-                type: "organization.created";
+                type:
+                  | "user.deleted"
+                  | "user.authenticated"
+                  | "role.deleted"
+                  | "permission.deleted";
               }
             | {
                 eventId: string;
@@ -636,7 +599,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "organization.updated";
+                type: "organization.created" | "organization.updated";
               }
             | {
                 eventId: string;
@@ -656,27 +619,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "role.created";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                role: {
-                  description?: string;
-                  isDefaultRole?: boolean;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "role.updated";
-              }
-            | {
-                eventId: string;
-                kindeId: string;
-                occurredAt: number;
-                source?: string;
-                type: "role.deleted";
+                type: "role.created" | "role.updated";
               }
             | {
                 eventId: string;
@@ -688,26 +631,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   name?: string;
                 };
                 source?: string;
-                type: "permission.created";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                permission: {
-                  description?: string;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "permission.updated";
-              }
-            | {
-                eventId: string;
-                kindeId: string;
-                occurredAt: number;
-                source?: string;
-                type: "permission.deleted";
+                type: "permission.created" | "permission.updated";
               }
             | {
                 eventId: string;
