@@ -111,6 +111,27 @@ describe("401: not a webhook signed by the issuer", () => {
     await expectRefused(await app.post(token), 401, message);
   });
 
+  test("junk and other algorithms are refused without a key set request", async () => {
+    // A fresh issuer: nothing cached, so any key lookup would be a request.
+    const fresh = await startKindeTestIssuer();
+    vi.stubEnv("KINDE_ISSUER_URL", fresh.url);
+    try {
+      const hs256 = await new SignJWT(event())
+        .setProtectedHeader({ alg: "HS256", kid: fresh.kid })
+        .sign(new TextEncoder().encode("secret"));
+      const none = `${encode({ alg: "none", kid: fresh.kid })}.${encode(event())}.`;
+      for (const body of ["", "not.a.jwt", "!!!.e30.c2ln", hs256, none]) {
+        expect((await app.post(body)).status).toBe(401);
+      }
+      expect(fresh.jwksRequests).toBe(0);
+      // The same issuer then verifies a real delivery with exactly one request.
+      expect((await app.post(await fresh.sign(event()))).status).toBe(200);
+      expect(fresh.jwksRequests).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("an expired token (Kinde webhooks carry no exp)", async () => {
     const token = await app.issuer.sign({ ...event(), exp: Math.floor(Date.now() / 1000) - 60 });
     await expectRefused(await app.post(token), 401, /refused/);

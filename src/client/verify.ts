@@ -68,28 +68,13 @@ function keySetFor(issuerUrl: string) {
  *   webhook token, 503 when the key set cannot be fetched.
  */
 export async function verifyWebhookToken(token: string, issuerUrl: string): Promise<JWTPayload> {
-  let alg: unknown;
-  let kid: unknown;
-  try {
-    ({ alg, kid } = decodeProtectedHeader(token));
-  } catch {
-    throw new VerificationError(
-      401,
-      "the request body is not a JWT; Kinde sends the signed event token as the raw body (Content-Type: application/jwt)",
-    );
-  }
-  // Refuse other algorithms before any key set fetch: junk must not cost a request.
-  if (alg !== "RS256") {
-    throw new VerificationError(
-      401,
-      `the token is signed with ${String(JSON.stringify(alg)).slice(0, 40)}; Kinde webhooks are signed with RS256`,
-    );
-  }
   let payload: JWTPayload;
   try {
+    // jose refuses any algorithm but RS256 before it resolves a key, so junk
+    // never costs a key set request.
     ({ payload } = await jwtVerify(token, keySetFor(issuerUrl), { algorithms: ["RS256"] }));
   } catch (error) {
-    throw classify(error, issuerUrl, kid);
+    throw classify(error, token, issuerUrl);
   }
   const foreign = NON_WEBHOOK_CLAIMS.filter((claim) => payload[claim] !== undefined);
   if (foreign.length > 0) {
@@ -101,7 +86,27 @@ export async function verifyWebhookToken(token: string, issuerUrl: string): Prom
   return payload;
 }
 
-function classify(error: unknown, issuerUrl: string, kid: unknown): VerificationError {
+/**
+ * Turns jose's refusal into the status and message the webhook answers. The
+ * header is decoded only here, on the refusal path, to say what was wrong
+ * with the token.
+ */
+function classify(error: unknown, token: string, issuerUrl: string): VerificationError {
+  let header: { alg?: unknown; kid?: unknown };
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return new VerificationError(
+      401,
+      "the request body is not a JWT; Kinde sends the signed event token as the raw body (Content-Type: application/jwt)",
+    );
+  }
+  if (header.alg !== "RS256") {
+    return new VerificationError(
+      401,
+      `the token is signed with ${String(JSON.stringify(header.alg)).slice(0, 40)}; Kinde webhooks are signed with RS256`,
+    );
+  }
   const keySetUrl = issuerUrl + JWKS_PATH;
   if (error instanceof errors.JWKSTimeout) {
     return new VerificationError(
@@ -112,7 +117,7 @@ function classify(error: unknown, issuerUrl: string, kid: unknown): Verification
   if (error instanceof errors.JWKSNoMatchingKey) {
     return new VerificationError(
       401,
-      `no key in ${keySetUrl} matches the token's kid ${String(JSON.stringify(kid)).slice(0, 80)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
+      `no key in ${keySetUrl} matches the token's kid ${String(JSON.stringify(header.kid)).slice(0, 80)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
     );
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
