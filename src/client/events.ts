@@ -90,21 +90,32 @@ const vPermissionIdData = v.object({ permission: v.object({ id: v.string() }) })
  */
 export function toKindeEvent(claims: unknown): KindeEvent {
   const event = mapEvent(claims);
-  const malformed = firstMalformedString(event);
-  if (malformed !== undefined) {
+  if (!isWellFormed(event)) {
     throw new InvalidPayloadError(
-      `\`${malformed}\` is not valid Unicode (it contains a lone surrogate), which Convex cannot store`,
+      `\`${firstMalformedString(event)}\` is not valid Unicode (it contains a lone surrogate), which Convex cannot store`,
     );
   }
   return event;
 }
 
 /**
- * The path of the first string in `value` that is not well-formed UTF-16.
- * Valid JSON may escape lone surrogates (`"\ud800"`); Convex refuses such
- * strings, so they must be a 400 here, not a 500 (and 36 h of retries) later.
- * Only the normalised event is walked: it is shallow, unlike the raw claims.
+ * Whether every string in `value` is well-formed UTF-16. Valid JSON may
+ * escape lone surrogates (`"\ud800"`); Convex refuses such strings, so they
+ * must be a 400 here, not a 500 (and 36 h of retries) later. Only the
+ * normalised event is walked: it is shallow, unlike the raw claims.
  */
+function isWellFormed(value: unknown): boolean {
+  if (typeof value === "string")
+    return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) return value.every(isWellFormed);
+  for (const key in value) {
+    if (!isWellFormed((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** The path of the first string in `value` that is not well-formed, for the refusal message. */
 function firstMalformedString(value: unknown, path = "event"): string | undefined {
   if (typeof value === "string") {
     return (value as string & { isWellFormed(): boolean }).isWellFormed() ? undefined : path;
