@@ -841,7 +841,7 @@ function reportTenants(tenants: TenantResult[]): string {
       table(["call", "docs read", "bytes read", "index ranges", "constant"], readRows),
     ),
     section(
-      `5. One webhook mutation (components.kinde.webhooks.apply), with ${sizes} mirrored users`,
+      `5. One webhook mutation (components.kinde.webhooks.applyUserEvent), with ${sizes} mirrored users`,
       table(
         [
           "delivery",

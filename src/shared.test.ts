@@ -1,6 +1,14 @@
 import { describe, expect, test } from "vitest";
 import { validate } from "convex-helpers/validators";
-import { vKindeEvent, type KindeEvent } from "./shared.js";
+import {
+  vKindeEvent,
+  vOrganizationEvent,
+  vPermissionEvent,
+  vRoleEvent,
+  vUnhandledEvent,
+  vUserEvent,
+  type KindeEvent,
+} from "./shared.js";
 
 const envelope = { eventId: "event_0195", source: "admin", occurredAt: 1_741_908_413_589.793 };
 const user = {
@@ -57,5 +65,23 @@ describe("vKindeEvent", () => {
     ],
   ])("refuses %s", (_, value) => {
     expect(validate(vKindeEvent, value)).toBe(false);
+  });
+});
+
+describe("the per-kind validators of the apply mutations", () => {
+  const kinds = {
+    user: vUserEvent,
+    organization: vOrganizationEvent,
+    role: vRoleEvent,
+    permission: vPermissionEvent,
+    unhandled: vUnhandledEvent,
+  };
+
+  // Together they take exactly what vKindeEvent takes, each event by one of them.
+  test.each(everyType.map((event) => [event.type, event]))("%s: exactly one", (type, event) => {
+    const accepting = Object.entries(kinds)
+      .filter(([, validator]) => validate(validator, event))
+      .map(([kind]) => kind);
+    expect(accepting).toEqual([type.split(".")[0]]);
   });
 });

@@ -3,7 +3,7 @@
  * client (which verifies and normalises Kinde's webhooks in the host) and the
  * component (which applies them). Validators are prefixed `v`.
  */
-import { v, type Infer, type PropertyValidators, type VUnion } from "convex/values";
+import { v, type Infer, type PropertyValidators, type Validator, type VUnion } from "convex/values";
 
 /**
  * The version of a mirrored row: the time of the Kinde event that last wrote
@@ -88,8 +88,8 @@ const eventFields = {
 
 /**
  * Events of any of `types` whose data is `fields`. Types that carry the same
- * data share one union member: the validator stays half the size, and Convex
- * checks (and convex-test re-derives) it on every call.
+ * data share one union member, which keeps the validators small: Convex
+ * checks them on every call (and convex-test re-derives them each time).
  */
 const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
   v.object({
@@ -97,20 +97,6 @@ const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[
     ...eventFields,
     ...fields,
   });
-
-const vEventUnion = v.union(
-  events(["user.created", "user.updated"], { user: vUserSnapshot }),
-  events(["user.deleted", "user.authenticated", "role.deleted", "permission.deleted"], {
-    kindeId: v.string(),
-  }),
-  events(["organization.created", "organization.updated"], {
-    organization: vOrganizationSnapshot,
-  }),
-  events(["organization.deleted"], { orgCode: v.string() }),
-  events(["role.created", "role.updated"], { role: vRoleSnapshot }),
-  events(["permission.created", "permission.updated"], { permission: vPermissionSnapshot }),
-  events(["unhandled"], { kindeType: v.string() }),
-);
 
 /** Splits union members whose `type` is a union into one member per type. */
 type OneMemberPerType<E> = E extends { type: infer T }
@@ -120,25 +106,80 @@ type OneMemberPerType<E> = E extends { type: infer T }
   : never;
 
 /**
+ * `validator`, typed one member per event type, so that `Extract` and
+ * `switch (event.type)` narrow to a single event. The values it accepts do
+ * not change: a member whose `type` is a union is exactly the union of one
+ * member per type.
+ */
+const oneMemberPerType = <V extends VUnion<unknown, Validator<unknown, "required", string>[]>>(
+  validator: V,
+) =>
+  validator as unknown as VUnion<
+    OneMemberPerType<V["type"]>,
+    V["members"],
+    "required",
+    V["fieldPaths"]
+  >;
+
+/** `user.*`: the component applies them with `webhooks.applyUserEvent`. */
+export const vUserEvent = oneMemberPerType(
+  v.union(
+    events(["user.created", "user.updated"], { user: vUserSnapshot }),
+    events(["user.deleted", "user.authenticated"], { kindeId: v.string() }),
+  ),
+);
+export type UserEvent = Infer<typeof vUserEvent>;
+
+/** `organization.*`: applied with `webhooks.applyOrganizationEvent`. */
+export const vOrganizationEvent = oneMemberPerType(
+  v.union(
+    events(["organization.created", "organization.updated"], {
+      organization: vOrganizationSnapshot,
+    }),
+    events(["organization.deleted"], { orgCode: v.string() }),
+  ),
+);
+export type OrganizationEvent = Infer<typeof vOrganizationEvent>;
+
+/** `role.*`: applied with `webhooks.applyRoleEvent`. */
+export const vRoleEvent = oneMemberPerType(
+  v.union(
+    events(["role.created", "role.updated"], { role: vRoleSnapshot }),
+    events(["role.deleted"], { kindeId: v.string() }),
+  ),
+);
+export type RoleEvent = Infer<typeof vRoleEvent>;
+
+/** `permission.*`: applied with `webhooks.applyPermissionEvent`. */
+export const vPermissionEvent = oneMemberPerType(
+  v.union(
+    events(["permission.created", "permission.updated"], { permission: vPermissionSnapshot }),
+    events(["permission.deleted"], { kindeId: v.string() }),
+  ),
+);
+export type PermissionEvent = Infer<typeof vPermissionEvent>;
+
+/** Any other Kinde event type: recorded with `webhooks.recordUnhandledEvent`. */
+export const vUnhandledEvent = events(["unhandled"], { kindeType: v.string() });
+export type UnhandledEvent = Infer<typeof vUnhandledEvent>;
+
+/**
  * A verified Kinde event, normalised for the component and for the host's
  * event hooks: discriminated by `type`, camelCase, empty values absent.
  * Event types the component does not mirror arrive as
  * `{ type: "unhandled", kindeType }`, so they are still deduplicated and
  * recorded, but carry no data.
  */
-export type KindeEvent = OneMemberPerType<Infer<typeof vEventUnion>>;
-
-/**
- * The validator of {@link KindeEvent}. It accepts exactly the values its
- * type describes, typed one member per event type so `Extract` and
- * `switch (event.type)` narrow to a single event.
- */
-export const vKindeEvent = vEventUnion as unknown as VUnion<
-  KindeEvent,
-  typeof vEventUnion.members,
-  "required",
-  typeof vEventUnion.fieldPaths
->;
+export const vKindeEvent = oneMemberPerType(
+  v.union(
+    ...vUserEvent.members,
+    ...vOrganizationEvent.members,
+    ...vRoleEvent.members,
+    ...vPermissionEvent.members,
+    vUnhandledEvent,
+  ),
+);
+export type KindeEvent = Infer<typeof vKindeEvent>;
 
 /** An event the component mirrors: what the host's event hooks receive. */
 export type MirroredEvent = Exclude<KindeEvent, { type: "unhandled" }>;

@@ -14,6 +14,7 @@ import {
 import { v } from "convex/values";
 import { kinde } from "../../example/convex/kinde.js";
 import type { KindeEvent } from "../../src/shared.js";
+import { applyEvent } from "../../src/client/webhook.js";
 import { safeApplyRef, vFloorArgs, type FloorArgs, type FloorOutcome } from "./floors.js";
 
 /** What a call read and wrote. */
@@ -70,11 +71,11 @@ export const hasPermission = queryGeneric({
   handler: async (ctx, check) => await measure(ctx, () => kinde.hasPermission(ctx, check)),
 });
 
-/** The component's webhook mutation, called as the route calls it, with a normalized event. */
+/** The component's webhook mutation for the event's kind, called as the route calls it. */
 export const apply = mutationGeneric({
   args: { event: v.any() },
   handler: async (ctx, { event }: { event: KindeEvent }) =>
-    await measure(ctx, () => ctx.runMutation(kinde.component.webhooks.apply, { event })),
+    await measure(ctx, () => applyEvent(ctx, kinde.component, event, {})),
 });
 
 /** The safe floor's mutation, called as its route calls it. */

@@ -6,12 +6,18 @@
  * that invites one; everything else is 200 or a 4xx with a message that says
  * what to change.
  */
-import { createFunctionHandle, httpActionGeneric, type FunctionReference } from "convex/server";
+import {
+  createFunctionHandle,
+  httpActionGeneric,
+  type FunctionReference,
+  type GenericActionCtx,
+  type GenericDataModel,
+} from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { InvalidPayloadError, toKindeEvent } from "./events.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
-import type { KindeEvent } from "../shared.js";
+import type { KindeEvent, Outcome } from "../shared.js";
 import { verifyWebhookToken, VerificationError } from "./verify.js";
 
 /**
@@ -55,8 +61,7 @@ export function webhookHandler(
       let outcome;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
-        ({ outcome } = await ctx.runMutation(component.webhooks.apply, {
-          event,
+        ({ outcome } = await applyEvent(ctx, component, event, {
           webhookId,
           onEvent: onEventHandle,
           retentionDays: options.retentionDays,
@@ -85,6 +90,49 @@ export function webhookHandler(
       });
     }
   });
+}
+
+/** What the component's apply mutations take besides the event. */
+export interface Delivery {
+  /** Kinde's unsigned `webhook-id` header, for diagnostics. */
+  webhookId?: string;
+  /** A function handle to the host's event hook. */
+  onEvent?: string;
+  retentionDays?: number;
+}
+
+/**
+ * Applies `event` in one transaction, with the component mutation for its
+ * kind of entity (each mutation validates only its own events).
+ */
+export async function applyEvent(
+  ctx: Pick<GenericActionCtx<GenericDataModel>, "runMutation">,
+  component: ComponentApi,
+  event: KindeEvent,
+  delivery: Delivery,
+): Promise<{ outcome: Outcome }> {
+  const { webhooks } = component;
+  switch (event.type) {
+    case "user.created":
+    case "user.updated":
+    case "user.deleted":
+    case "user.authenticated":
+      return await ctx.runMutation(webhooks.applyUserEvent, { event, ...delivery });
+    case "organization.created":
+    case "organization.updated":
+    case "organization.deleted":
+      return await ctx.runMutation(webhooks.applyOrganizationEvent, { event, ...delivery });
+    case "role.created":
+    case "role.updated":
+    case "role.deleted":
+      return await ctx.runMutation(webhooks.applyRoleEvent, { event, ...delivery });
+    case "permission.created":
+    case "permission.updated":
+    case "permission.deleted":
+      return await ctx.runMutation(webhooks.applyPermissionEvent, { event, ...delivery });
+    case "unhandled":
+      return await ctx.runMutation(webhooks.recordUnhandledEvent, { event, ...delivery });
+  }
 }
 
 function toRejection(error: unknown): { status: number; message: string } {

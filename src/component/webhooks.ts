@@ -1,4 +1,4 @@
-import { v } from "convex/values";
+import { v, type ObjectType, type Validator } from "convex/values";
 import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
@@ -7,14 +7,52 @@ import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import {
   DEFAULT_RETENTION_DAYS,
   RETENTION_MARGIN_MS,
-  vKindeEvent,
+  vOrganizationEvent,
   vOutcome,
+  vPermissionEvent,
+  vRoleEvent,
+  vUnhandledEvent,
+  vUserEvent,
   type EntityKind,
   type KindeEvent,
   type Outcome,
 } from "../shared.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What every apply mutation takes besides the event. */
+const deliveryArgs = {
+  /** Kinde's unsigned `webhook-id` header, kept for diagnostics only. */
+  webhookId: v.optional(v.string()),
+  /** A handle to the host's event hook, run in this transaction when the event is applied. */
+  onEvent: v.optional(v.string()),
+  /** How long events and deletions are remembered. Default {@link DEFAULT_RETENTION_DAYS}. */
+  retentionDays: v.optional(v.number()),
+};
+type Delivery = ObjectType<typeof deliveryArgs>;
+
+/**
+ * A mutation that applies the events `vEvent` accepts with {@link applyOnce}.
+ * There is one per kind of entity, so each validates only its own events and
+ * its argument validator stays small.
+ */
+const applyMutation = <V extends Validator<KindeEvent, "required", string>>(vEvent: V) =>
+  mutation({
+    args: { event: vEvent, ...deliveryArgs },
+    returns: v.object({ outcome: vOutcome }),
+    handler: applyOnce,
+  });
+
+/** Applies one verified `user.*` event, exactly once. */
+export const applyUserEvent = applyMutation(vUserEvent);
+/** Applies one verified `organization.*` event, exactly once. */
+export const applyOrganizationEvent = applyMutation(vOrganizationEvent);
+/** Applies one verified `role.*` event, exactly once. */
+export const applyRoleEvent = applyMutation(vRoleEvent);
+/** Applies one verified `permission.*` event, exactly once. */
+export const applyPermissionEvent = applyMutation(vPermissionEvent);
+/** Records one verified event of a type the component does not mirror, exactly once. */
+export const recordUnhandledEvent = applyMutation(vUnhandledEvent);
 
 /**
  * Applies one verified Kinde event, exactly once: the dedupe check on the
@@ -23,50 +61,41 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * a throwing hook or a concurrent delivery of the same event can neither lose
  * it nor apply it twice.
  */
-export const apply = mutation({
-  args: {
-    event: vKindeEvent,
-    /** Kinde's unsigned `webhook-id` header, kept for diagnostics only. */
-    webhookId: v.optional(v.string()),
-    /** A handle to the host's event hook, run in this transaction when the event is applied. */
-    onEvent: v.optional(v.string()),
-    /** How long events and deletions are remembered. Default {@link DEFAULT_RETENTION_DAYS}. */
-    retentionDays: v.optional(v.number()),
-  },
-  returns: v.object({ outcome: vOutcome }),
-  handler: async (ctx, { event, webhookId, onEvent, retentionDays }) => {
-    const seen = await ctx.db
-      .query("webhookEvents")
-      .withIndex("eventId", (q) => q.eq("eventId", event.eventId))
-      .first();
-    if (seen) return { outcome: "duplicate" as const };
+async function applyOnce(
+  ctx: MutationCtx,
+  { event, webhookId, onEvent, retentionDays }: Delivery & { event: KindeEvent },
+): Promise<{ outcome: Outcome }> {
+  const seen = await ctx.db
+    .query("webhookEvents")
+    .withIndex("eventId", (q) => q.eq("eventId", event.eventId))
+    .first();
+  if (seen) return { outcome: "duplicate" };
 
-    const now = Date.now();
-    const retentionMs = (retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
-    const keepUntil = now + retentionMs + RETENTION_MARGIN_MS;
-    // Older than what the component still remembers (dedupe records,
-    // tombstones): applying it could resurrect a pruned deletion or replay a
-    // pruned event, so it is only recorded.
-    const outcome: Outcome =
-      event.occurredAt < now - retentionMs ? "expired" : await dispatch(ctx, event, keepUntil);
+  const now = Date.now();
+  const retentionMs = (retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
+  const keepUntil = now + retentionMs + RETENTION_MARGIN_MS;
+  // Older than what the component still remembers (dedupe records,
+  // tombstones): applying it could resurrect a pruned deletion or replay a
+  // pruned event, so it is only recorded.
+  const outcome: Outcome =
+    event.occurredAt < now - retentionMs ? "expired" : await dispatch(ctx, event, keepUntil);
 
-    await ctx.db.insert("webhookEvents", {
-      eventId: event.eventId,
-      type: event.type === "unhandled" ? event.kindeType : event.type,
-      source: event.source,
-      occurredAt: event.occurredAt,
-      receivedAt: now,
-      outcome,
-      ...entityOf(event),
-      webhookId,
-      expiresAt: keepUntil,
-    });
-    if (outcome === "applied" && onEvent && event.type !== "unhandled") {
-      await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
-    }
-    return { outcome };
-  },
-});
+  await ctx.db.insert("webhookEvents", {
+    eventId: event.eventId,
+    type: event.type === "unhandled" ? event.kindeType : event.type,
+    source: event.source,
+    occurredAt: event.occurredAt,
+    receivedAt: now,
+    outcome,
+    ...entityOf(event),
+    webhookId,
+    expiresAt: keepUntil,
+  });
+  if (outcome === "applied" && onEvent && event.type !== "unhandled") {
+    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
+  }
+  return { outcome };
+}
 
 async function dispatch(ctx: MutationCtx, event: KindeEvent, keepUntil: number): Promise<Outcome> {
   const version = { at: event.occurredAt, eventId: event.eventId };

@@ -551,7 +551,102 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       >;
     };
     webhooks: {
-      apply: FunctionReference<
+      applyOrganizationEvent: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          event:
+            | {
+                eventId: string;
+                occurredAt: number;
+                organization: {
+                  code: string;
+                  externalId?: string;
+                  handle?: string;
+                  isAllowRegistrations?: boolean;
+                  name?: string;
+                };
+                source?: string;
+                type: "organization.created" | "organization.updated";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                orgCode: string;
+                source?: string;
+                type: "organization.deleted";
+              };
+          onEvent?: string;
+          retentionDays?: number;
+          webhookId?: string;
+        },
+        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        Name
+      >;
+      applyPermissionEvent: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          event:
+            | {
+                eventId: string;
+                occurredAt: number;
+                permission: {
+                  description?: string;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "permission.created" | "permission.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "permission.deleted";
+              };
+          onEvent?: string;
+          retentionDays?: number;
+          webhookId?: string;
+        },
+        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        Name
+      >;
+      applyRoleEvent: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          event:
+            | {
+                eventId: string;
+                occurredAt: number;
+                role: {
+                  description?: string;
+                  isDefaultRole?: boolean;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "role.created" | "role.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "role.deleted";
+              };
+          onEvent?: string;
+          retentionDays?: number;
+          webhookId?: string;
+        },
+        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        Name
+      >;
+      applyUserEvent: FunctionReference<
         "mutation",
         "internal",
         {
@@ -582,64 +677,26 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 kindeId: string;
                 occurredAt: number;
                 source?: string;
-                type:
-                  | "user.deleted"
-                  | "user.authenticated"
-                  | "role.deleted"
-                  | "permission.deleted";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                organization: {
-                  code: string;
-                  externalId?: string;
-                  handle?: string;
-                  isAllowRegistrations?: boolean;
-                  name?: string;
-                };
-                source?: string;
-                type: "organization.created" | "organization.updated";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                orgCode: string;
-                source?: string;
-                type: "organization.deleted";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                role: {
-                  description?: string;
-                  isDefaultRole?: boolean;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "role.created" | "role.updated";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                permission: {
-                  description?: string;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "permission.created" | "permission.updated";
-              }
-            | {
-                eventId: string;
-                kindeType: string;
-                occurredAt: number;
-                source?: string;
-                type: "unhandled";
+                type: "user.deleted" | "user.authenticated";
               };
+          onEvent?: string;
+          retentionDays?: number;
+          webhookId?: string;
+        },
+        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        Name
+      >;
+      recordUnhandledEvent: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          event: {
+            eventId: string;
+            kindeType: string;
+            occurredAt: number;
+            source?: string;
+            type: "unhandled";
+          };
           onEvent?: string;
           retentionDays?: number;
           webhookId?: string;
