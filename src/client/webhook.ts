@@ -9,6 +9,7 @@
 import {
   createFunctionHandle,
   httpActionGeneric,
+  type FunctionArgs,
   type FunctionReference,
   type GenericActionCtx,
   type GenericDataModel,
@@ -93,13 +94,7 @@ export function webhookHandler(
 }
 
 /** What the component's apply mutations take besides the event. */
-export interface Delivery {
-  /** Kinde's unsigned `webhook-id` header, for diagnostics. */
-  webhookId?: string;
-  /** A function handle to the host's event hook. */
-  onEvent?: string;
-  retentionDays?: number;
-}
+export type Delivery = Omit<FunctionArgs<ComponentApi["webhooks"]["applyUserEvent"]>, "event">;
 
 /**
  * Applies `event` in one transaction, with the component mutation for its
