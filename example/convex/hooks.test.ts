@@ -127,7 +127,9 @@ describe("the event log", () => {
     const id = kindeUserId();
     const now = Date.now();
     const created = userCreated({ id }, { at: now - 3 * HOUR });
+    const receivedFrom = Date.now();
     await app.deliver(created, { "webhook-id": "msg_a" });
+    const receivedBy = Date.now();
     await app.deliver(created, { "webhook-id": "msg_b" }); // duplicate: not recorded again
     const stale = userUpdated({ id }, { at: now - 4 * HOUR });
     await app.deliver(stale);
@@ -158,6 +160,9 @@ describe("the event log", () => {
       entityKey: id,
       webhookId: "msg_a",
     });
+    // When the webhook received it: the record's creation time.
+    expect(page[3]!.receivedAt).toBeGreaterThanOrEqual(receivedFrom);
+    expect(page[3]!.receivedAt).toBeLessThanOrEqual(receivedBy + 1);
     expect(page[0]).not.toHaveProperty("entityKind");
   });
 

@@ -13,7 +13,7 @@ import { vEntityKind, vEventRecord, type EventRecord } from "../shared.js";
 
 export function toEventRecord(doc: Doc<"webhookEvents">): EventRecord {
   const { expiresAt: _, ...record } = withoutSystemFields(doc);
-  return record;
+  return { ...record, receivedAt: doc._creationTime };
 }
 
 /** Every recorded event, newest first. */
@@ -23,7 +23,7 @@ export const listEvents = query({
   handler: async (ctx, { paginationOpts }) => {
     const result = await paginator(ctx.db, schema)
       .query("webhookEvents")
-      .withIndex("receivedAt")
+      .withIndex("by_creation_time")
       .order("desc")
       .paginate(paginationOpts);
     return { ...result, page: result.page.map(toEventRecord) };

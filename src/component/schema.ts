@@ -14,6 +14,9 @@ import {
   vVersion,
 } from "../shared.js";
 
+/** The event record's fields as stored: `receivedAt` is the document's `_creationTime`. */
+const { receivedAt: _receivedAt, ...storedEventFields } = vEventRecord.fields;
+
 /**
  * Mirror tables are named `kinde*`; the component's own bookkeeping tables are
  * named plainly. No table has a row that every event writes: concurrent
@@ -86,17 +89,22 @@ export default defineSchema({
     .index("kind", ["kind", "key"])
     .index("expiresAt", ["expiresAt"]),
 
-  /** One row per verified event: the dedupe record and the event log. */
+  /**
+   * One row per verified event: the dedupe record and the event log. A
+   * record is inserted when the webhook receives its event, so its
+   * `_creationTime` is the public `receivedAt`, and the built-in creation-time
+   * index (also the last field of every index) orders the log: no field or
+   * index of its own to write with every event.
+   */
   webhookEvents: defineTable({
-    // eventId (Kinde's signed `event_id`), type, source, occurredAt, receivedAt,
-    // outcome, entityKind/entityKey, and the unsigned `webhook-id` (diagnostics only).
-    ...vEventRecord.fields,
+    // eventId (Kinde's signed `event_id`), type, source, occurredAt, outcome,
+    // entityKind/entityKey, and the unsigned `webhook-id` (diagnostics only).
+    ...storedEventFields,
     /** When retention may remove this record (ms since epoch). */
     expiresAt: v.number(),
   })
     .index("eventId", ["eventId"])
-    .index("receivedAt", ["receivedAt"])
-    .index("entity", ["entityKind", "entityKey", "receivedAt"])
+    .index("entity", ["entityKind", "entityKey"])
     .index("expiresAt", ["expiresAt"]),
 
   /**

@@ -11,7 +11,7 @@ export const getSyncStatus = query({
   args: {},
   returns: vSyncStatus,
   handler: async (ctx) => {
-    const last = await ctx.db.query("webhookEvents").withIndex("receivedAt").order("desc").first();
+    const last = await ctx.db.query("webhookEvents").order("desc").first();
     return {
       lastEvent: last && toEventRecord(last),
       users: await readCount(ctx, "users"),

@@ -85,7 +85,6 @@ async function applyOnce(
     type: event.type === "unhandled" ? event.kindeType : event.type,
     source: event.source,
     occurredAt: event.occurredAt,
-    receivedAt: now,
     outcome,
     ...entityOf(event),
     webhookId,

@@ -68,7 +68,6 @@ export const seedEventRecords = mutation({
         eventId: `event_seed_${expiresAt}_${i}`,
         type: "user.updated",
         occurredAt: expiresAt - 1,
-        receivedAt: expiresAt - 1,
         outcome: "applied",
         expiresAt,
       });
