@@ -147,7 +147,7 @@ const HEADLINE: Variant[] = ["ours", "safe", "unsafe"];
  * safe floor with its mutation in a component, and the harness by itself,
  * with ours and the safe floor again so they compare within the pass. Every
  * variant interleaved with ours runs other code over other data between two
- * of ours' events, and ours / safe reads higher the more there are (CPU
+ * of ours' events, and ours / safe usually reads higher the more there are (CPU
  * caches and the garbage collector are shared), so these stay out of the
  * headline pass; the report prints ours / safe in both passes.
  */
