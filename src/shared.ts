@@ -128,7 +128,6 @@ export const vUserEvent = oneMemberPerType(
     events(["user.deleted", "user.authenticated"], { kindeId: v.string() }),
   ),
 );
-export type UserEvent = Infer<typeof vUserEvent>;
 
 /** `organization.*`: applied with `webhooks.applyOrganizationEvent`. */
 export const vOrganizationEvent = oneMemberPerType(
@@ -139,7 +138,6 @@ export const vOrganizationEvent = oneMemberPerType(
     events(["organization.deleted"], { orgCode: v.string() }),
   ),
 );
-export type OrganizationEvent = Infer<typeof vOrganizationEvent>;
 
 /** `role.*`: applied with `webhooks.applyRoleEvent`. */
 export const vRoleEvent = oneMemberPerType(
@@ -148,7 +146,6 @@ export const vRoleEvent = oneMemberPerType(
     events(["role.deleted"], { kindeId: v.string() }),
   ),
 );
-export type RoleEvent = Infer<typeof vRoleEvent>;
 
 /** `permission.*`: applied with `webhooks.applyPermissionEvent`. */
 export const vPermissionEvent = oneMemberPerType(
@@ -157,11 +154,9 @@ export const vPermissionEvent = oneMemberPerType(
     events(["permission.deleted"], { kindeId: v.string() }),
   ),
 );
-export type PermissionEvent = Infer<typeof vPermissionEvent>;
 
 /** Any other Kinde event type: recorded with `webhooks.recordUnhandledEvent`. */
 export const vUnhandledEvent = events(["unhandled"], { kindeType: v.string() });
-export type UnhandledEvent = Infer<typeof vUnhandledEvent>;
 
 /**
  * A verified Kinde event, normalised for the component and for the host's
