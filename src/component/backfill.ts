@@ -20,8 +20,7 @@ import {
 } from "./organizations.js";
 import { applyUserSnapshot, deleteUser, findUser, replaceMembership } from "./users.js";
 import {
-  DEFAULT_RETENTION_DAYS,
-  RETENTION_MARGIN_MS,
+  expiresAtFor,
   vBackfillPage,
   vBackfillPosition,
   vBackfillStatus,
@@ -38,8 +37,6 @@ export const STALLED_AFTER_MS = 3 * 60_000;
 
 /** Rows one reconciliation mutation examines. */
 export const RECONCILE_BATCH_SIZE = 200;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Run = Doc<"backfillRuns">;
 
@@ -331,8 +328,7 @@ export const reconcileBatch = mutation({
       "kindeUsers" | "kindeOrganizations",
       string,
     ];
-    const keepUntil =
-      Date.now() + (retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS + RETENTION_MARGIN_MS;
+    const keepUntil = expiresAtFor(Date.now(), retentionDays);
     const version = versionOf(run);
     const batch = await ctx.db
       .query(table)

@@ -5,8 +5,8 @@ import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import {
-  DEFAULT_RETENTION_DAYS,
-  RETENTION_MARGIN_MS,
+  expiresAtFor,
+  retentionWindowMs,
   vOrganizationEvent,
   vOutcome,
   vPermissionEvent,
@@ -18,15 +18,13 @@ import {
   type Outcome,
 } from "../shared.js";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /** What every apply mutation takes besides the event. */
 const deliveryArgs = {
   /** Kinde's unsigned `webhook-id` header, kept for diagnostics only. */
   webhookId: v.optional(v.string()),
   /** A handle to the host's event hook, run in this transaction when the event is applied. */
   onEvent: v.optional(v.string()),
-  /** How long events and deletions are remembered. Default {@link DEFAULT_RETENTION_DAYS}. */
+  /** How long events and deletions are remembered. Default 7 (`DEFAULT_RETENTION_DAYS`). */
   retentionDays: v.optional(v.number()),
 };
 type Delivery = ObjectType<typeof deliveryArgs>;
@@ -72,13 +70,14 @@ async function applyOnce(
   if (seen) return { outcome: "duplicate" };
 
   const now = Date.now();
-  const retentionMs = (retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const keepUntil = now + retentionMs + RETENTION_MARGIN_MS;
+  const expiresAt = expiresAtFor(now, retentionDays);
   // Older than what the component still remembers (dedupe records,
   // tombstones): applying it could resurrect a pruned deletion or replay a
   // pruned event, so it is only recorded.
   const outcome: Outcome =
-    event.occurredAt < now - retentionMs ? "expired" : await dispatch(ctx, event, keepUntil);
+    event.occurredAt < now - retentionWindowMs(retentionDays)
+      ? "expired"
+      : await dispatch(ctx, event, expiresAt);
 
   await ctx.db.insert("webhookEvents", {
     eventId: event.eventId,
@@ -88,7 +87,7 @@ async function applyOnce(
     outcome,
     ...entityOf(event),
     webhookId,
-    expiresAt: keepUntil,
+    expiresAt,
   });
   if (outcome === "applied" && onEvent && event.type !== "unhandled") {
     await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
