@@ -60,6 +60,7 @@ import {
   workload,
   type Payload,
   type Workload,
+  heldRef,
 } from "./harness/workload.js";
 
 /** Every size the bench uses, printed with the results. */
@@ -588,8 +589,8 @@ async function tenantCosts(users: number): Promise<TenantResult> {
     await seedKindeMembers(t, {
       orgCode,
       count: Math.min(SIZES.seedBatch, users - seeded),
-      roles: [EDITOR],
-      permissions: [PUBLISH, READ],
+      roles: [EDITOR].map(heldRef),
+      permissions: [PUBLISH, READ].map(heldRef),
     });
   }
   // The same seeded member at every size (same id length, so the same bytes if the cost is constant).

@@ -244,7 +244,7 @@ function describeOrgs(user: KindeUser, acme: string) {
   if (user.organizations.length === 0) return "none";
   return user.organizations
     .map((org) => {
-      const name = org.code === acme ? `Acme (${org.code})` : org.code;
+      const name = org.orgCode === acme ? `Acme (${org.orgCode})` : org.orgCode;
       const roles = org.roles.join(", ") || "none";
       const permissions = org.permissions.join(", ") || "none";
       return `${name}: roles ${roles} · permissions ${permissions}`;
@@ -389,7 +389,7 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
       expect(state.user, "user").toMatchObject({
         firstName: "Ada",
         lastName: "Lovelace",
-        organizations: [{ code: acme, roles: ["editor"], permissions: ["publish:docs"] }],
+        organizations: [{ orgCode: acme, roles: ["editor"], permissions: ["publish:docs"] }],
       });
       expect(state.mayPublish, "hasPermission").toBe(true);
       expect(state.profile, "profile").toMatchObject({ displayName: "Ada Lovelace" });

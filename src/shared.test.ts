@@ -1,6 +1,16 @@
 import { describe, expect, test } from "vitest";
 import { validate } from "convex-helpers/validators";
+import type { GenericValidator } from "convex/values";
 import {
+  vBackfillStatus,
+  vEventRecord,
+  vMirrorEvent,
+  vOrganization,
+  vOrganizationMember,
+  vPermission,
+  vRole,
+  vSyncStatus,
+  vUser,
   vKindeEvent,
   vOrganizationEvent,
   vPermissionEvent,
@@ -16,7 +26,9 @@ const user = {
   email: "mara@example.org",
   isSuspended: false,
   isPasswordResetRequested: false,
-  organizations: [{ orgCode: "org_7b2e", roles: [{ id: "r1", key: "admin" }], permissions: [] }],
+  organizations: [
+    { orgCode: "org_7b2e", roles: [{ kindeId: "r1", key: "admin" }], permissions: [] },
+  ],
 };
 const organization = { code: "org_7b2e", name: "Acme" };
 const role = { kindeId: "r1", key: "admin", isDefaultRole: false };
@@ -83,5 +95,54 @@ describe("the per-kind validators of the apply mutations", () => {
       .filter(([, validator]) => validate(validator, event))
       .map(([kind]) => kind);
     expect(accepting).toEqual([type.split(".")[0]]);
+  });
+});
+
+describe("the public vocabulary", () => {
+  /** Every field name a validator declares, with its path. */
+  function fieldNames(validator: GenericValidator, path = ""): string[] {
+    switch (validator.kind) {
+      case "object":
+        return Object.entries(validator.fields).flatMap(([name, field]) => [
+          `${path}${name}`,
+          ...fieldNames(field, `${path}${name}.`),
+        ]);
+      case "array":
+        return fieldNames(validator.element, `${path}[].`);
+      case "union":
+        return validator.members.flatMap((member) => fieldNames(member, path));
+      default:
+        return [];
+    }
+  }
+
+  // What the host reads, what its hooks receive, and what the event log records.
+  const publicShapes = {
+    vUser,
+    vOrganization,
+    vOrganizationMember,
+    vRole,
+    vPermission,
+    vMirrorEvent,
+    vEventRecord,
+    vSyncStatus,
+    vBackfillStatus,
+  };
+
+  test.each(Object.entries(publicShapes))("%s uses one name per concept", (_, validator) => {
+    const names = fieldNames(validator);
+    const last = (name: string) => name.split(".").at(-1)!;
+    // A Kinde id is `kindeId` (never `id`), an entity's id in the log is `entityId`
+    // (never `key`, which is a role's or permission's key), and an organization is
+    // `orgCode` wherever something else refers to it.
+    expect(names.map(last)).not.toContain("id");
+    expect(names.map(last)).not.toContain("entityKey");
+    const codes = names.filter((name) => last(name) === "code");
+    expect(codes.every((name) => /^(organization\.)?code$/.test(name))).toBe(true);
+  });
+
+  test("the check sees nested fields", () => {
+    expect(fieldNames(vMirrorEvent)).toContain("user.organizations.[].orgCode");
+    expect(fieldNames(vMirrorEvent)).toContain("organization.code");
   });
 });

@@ -13,8 +13,8 @@ import { v, type Infer, type PropertyValidators, type Validator, type VUnion } f
 export const vVersion = v.object({ at: v.number(), eventId: v.string() });
 export type Version = Infer<typeof vVersion>;
 
-/** A role or permission as Kinde puts it in a membership: its id and key. */
-export const vKeyRef = v.object({ id: v.string(), key: v.string() });
+/** A role or permission held in a membership: its Kinde id and its key. */
+export const vKeyRef = v.object({ kindeId: v.string(), key: v.string() });
 export type KeyRef = Infer<typeof vKeyRef>;
 
 /** One organization a user belongs to, with the roles and permissions held there. */
@@ -87,16 +87,19 @@ const eventFields = {
 };
 
 /**
- * Events of any of `types` whose data is `fields`. Types that carry the same
- * data share one union member, which keeps the validators small: Convex
- * checks them on every call (and convex-test re-derives them each time).
+ * Objects of any of `types` with `fields`. Types that carry the same data
+ * share one union member, which keeps the validators small: Convex checks
+ * them on every call (and convex-test re-derives them each time).
  */
-const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
+const ofTypes = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
   v.object({
     type: types.length === 1 ? v.literal(types[0]) : v.union(...types.map((t) => v.literal(t))),
-    ...eventFields,
     ...fields,
   });
+
+/** Kinde events of any of `types` whose data is `fields`. */
+const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
+  ofTypes(types, { ...eventFields, ...fields });
 
 /** Splits union members whose `type` is a union into one member per type. */
 type OneMemberPerType<E> = E extends { type: infer T }
@@ -176,11 +179,6 @@ export const vKindeEvent = oneMemberPerType(
 );
 export type KindeEvent = Infer<typeof vKindeEvent>;
 
-/** An event the component mirrors: what the host's event hooks receive. */
-export type MirroredEvent = Exclude<KindeEvent, { type: "unhandled" }>;
-/** The Kinde event types the component mirrors. */
-export type MirroredEventType = MirroredEvent["type"];
-
 /**
  * What the component did with a verified event.
  * - `applied`: the mirror changed.
@@ -192,18 +190,21 @@ export type MirroredEventType = MirroredEvent["type"];
  *   old token, or a delivery days late); only the event record was written.
  * - `ignored`: an event type the component does not mirror; recorded only.
  */
-export const vOutcome = v.union(
+const recordedOutcomes = [
   v.literal("applied"),
-  v.literal("duplicate"),
   v.literal("stale"),
   v.literal("expired"),
   v.literal("ignored"),
-);
+] as const;
+export const vOutcome = v.union(...recordedOutcomes, v.literal("duplicate"));
 export type Outcome = Infer<typeof vOutcome>;
+/** The outcomes the event log records: a duplicate is not recorded a second time. */
+export const vRecordedOutcome = v.union(...recordedOutcomes);
+export type RecordedOutcome = Infer<typeof vRecordedOutcome>;
 
 /** An organization membership as the host app reads it: role and permission keys. */
 export const vOrganizationMembership = v.object({
-  code: v.string(),
+  orgCode: v.string(),
   roles: v.array(v.string()),
   permissions: v.array(v.string()),
 });
@@ -239,6 +240,59 @@ export const vOrganizationMember = v.object({
 });
 export type OrganizationMember = Infer<typeof vOrganizationMember>;
 
+/**
+ * Where a change to the mirror came from: a verified webhook event (its
+ * signed id, Kinde's type for it, who caused it and when), or a backfill run.
+ */
+export const vChangeOrigin = v.union(
+  v.object({
+    kind: v.literal("webhook"),
+    eventId: v.string(),
+    /** Kinde's event type; a `user.updated` that arrives before its `user.created` creates the user. */
+    kindeType: v.string(),
+    source: v.optional(v.string()),
+    /** When it happened in Kinde, ms since epoch. */
+    occurredAt: v.number(),
+  }),
+  v.object({ kind: v.literal("backfill"), runId: v.string() }),
+);
+export type ChangeOrigin = Infer<typeof vChangeOrigin>;
+
+const changes = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
+  ofTypes(types, { ...fields, origin: vChangeOrigin });
+
+/**
+ * A change the component made to the mirror: what the host's event hooks
+ * receive, in the shapes the host reads. `type` says what happened to the
+ * mirrored row: `*.created` when it first appears, `*.updated` when what the
+ * host reads of it changed, `*.deleted` when it is removed, and
+ * `user.authenticated` when a known user's `lastSignedInAt` moved. So a host
+ * that inserts on `created`, updates on `updated` and deletes on `deleted`
+ * keeps exactly one row per mirrored entity, in whatever order Kinde's events
+ * arrive and whether they came by webhook or backfill.
+ */
+export const vMirrorEvent = oneMemberPerType(
+  v.union(
+    changes(["user.created", "user.updated", "user.authenticated"], { user: vUser }),
+    changes(["user.deleted"], { kindeId: v.string() }),
+    changes(["organization.created", "organization.updated"], { organization: vOrganization }),
+    changes(["organization.deleted"], { orgCode: v.string() }),
+    changes(["role.created", "role.updated"], { role: vRole }),
+    changes(["role.deleted"], { kindeId: v.string() }),
+    changes(["permission.created", "permission.updated"], { permission: vPermission }),
+    changes(["permission.deleted"], { kindeId: v.string() }),
+  ),
+);
+export type MirrorEvent = Infer<typeof vMirrorEvent>;
+/** The types of change the host's event hooks can handle. */
+export type MirrorEventType = MirrorEvent["type"];
+/** A change before its origin is attached: what the component's appliers report. */
+export type MirrorChange = MirrorEvent extends infer E
+  ? E extends MirrorEvent
+    ? Omit<E, "origin">
+    : never
+  : never;
+
 /** The kinds of entity the mirror holds; tombstones and the event log name them so. */
 export const vEntityKind = v.union(
   v.literal("user"),
@@ -258,10 +312,10 @@ export const vEventRecord = v.object({
   occurredAt: v.number(),
   /** When the webhook received it, ms since epoch. */
   receivedAt: v.number(),
-  outcome: vOutcome,
-  /** The entity it is about: its kind and key (Kinde id, or code for organizations). */
+  outcome: vRecordedOutcome,
+  /** The entity it is about: its kind and id (a Kinde id, or an organization's code). */
   entityKind: v.optional(vEntityKind),
-  entityKey: v.optional(v.string()),
+  entityId: v.optional(v.string()),
   /** Kinde's `webhook-id` header of the delivery, for matching Kinde's delivery logs. */
   webhookId: v.optional(v.string()),
 });

@@ -17,6 +17,8 @@ export const ORG = kindeOrgCode();
 export const EDITOR = { id: kindeUuid(), key: "editor" };
 export const PUBLISH = { id: kindeUuid(), key: "publish:docs" };
 export const READ = { id: kindeUuid(), key: "read:docs" };
+/** A Kinde `{ id, key }` ref as the mirror holds it in a membership. */
+export const heldRef = ({ id, key }: { id: string; key: string }) => ({ kindeId: id, key });
 
 /**
  * Event times start an hour ago: recent enough for any retention window the

@@ -72,14 +72,16 @@ function expectedMemberships(tenant: Tenant, userId: string) {
         return tenant.rolePermissions[role.id] ?? [];
       });
       const permissions = tenant.permissions.filter((p) => ids.includes(p.id)).map((p) => p.key);
-      return { code, roles, permissions: permissions.sort() };
+      return { orgCode: code, roles, permissions: permissions.sort() };
     });
 }
 
-function normalize(orgs: { code: string; roles: string[]; permissions: string[] }[] | undefined) {
+function normalize(
+  orgs: { orgCode: string; roles: string[]; permissions: string[] }[] | undefined,
+) {
   return (orgs ?? [])
     .map((o) => ({ ...o, permissions: [...o.permissions].sort() }))
-    .sort((a, b) => a.code.localeCompare(b.code));
+    .sort((a, b) => a.orgCode.localeCompare(b.orgCode));
 }
 
 describe("backfill", () => {
@@ -288,7 +290,9 @@ describe("backfill", () => {
     expect(tables.kindeUsers).toHaveLength(30);
     expect(tables.kindeOrganizations).toHaveLength(3);
     expect(tables.kindeMemberships.some((m) => m.orgCode === vanishedOrg)).toBe(false);
-    expect(tables.tombstones.map((t) => t.key).sort()).toEqual([vanishedOrg, vanishedUser].sort());
+    expect(tables.tombstones.map((t) => t.entityId).sort()).toEqual(
+      [vanishedOrg, vanishedUser].sort(),
+    );
     expect(await app.t.query(api.users.byKindeId, { kindeId: survivor })).not.toBeNull();
     // A late retry of the vanished user's creation cannot bring it back.
     expect((await app.deliver(userCreated({ id: vanishedUser }, { at: hourAgo }))).text).toMatch(

@@ -119,7 +119,7 @@ async function expectMirrorOf(s: Story) {
     isSuspended: false,
     isPasswordResetRequested: false,
     lastSignedInAt: s.signedInAt,
-    organizations: [{ code: ACME, roles: ["owner"], permissions: ["publish:docs"] }],
+    organizations: [{ orgCode: ACME, roles: ["owner"], permissions: ["publish:docs"] }],
   });
   expect(await t.query(api.users.byKindeId, { kindeId: BOB })).toEqual({
     kindeId: BOB,
@@ -152,14 +152,13 @@ async function expectMirrorOf(s: Story) {
     {
       kindeId: ADA,
       orgCode: ACME,
-      roles: [{ id: ADMIN.id, key: "owner" }],
-      permissions: [PUBLISH],
+      roles: [{ kindeId: ADMIN.id, key: "owner" }],
+      permissions: [{ kindeId: PUBLISH.id, key: PUBLISH.key }],
     },
   ]);
-  expect(tables.tombstones.map((r) => `${r.kind as string}:${r.key as string}`).sort()).toEqual([
-    `organization:${BETA}`,
-    `user:${CY}`,
-  ]);
+  expect(
+    tables.tombstones.map((r) => `${r.kind as string}:${r.entityId as string}`).sort(),
+  ).toEqual([`organization:${BETA}`, `user:${CY}`]);
   // Each event recorded exactly once: nothing lost, nothing doubled.
   expect(tables.webhookEvents.map((e) => e.eventId).sort()).toEqual(
     s.events.map((e) => e.event_id).sort(),

@@ -13,7 +13,7 @@ import kindeTest, {
   userDeleted,
   userUpdated,
 } from "convex-kinde/test";
-import { Kinde } from "convex-kinde";
+import { Kinde, type MirrorEvent } from "convex-kinde";
 import { api, components } from "./_generated/api.js";
 import schema from "./schema.js";
 import { kinde } from "./kinde.js";
@@ -24,6 +24,60 @@ const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
 
 const profileOf = (kindeId: string) => app.t.query(api.users.profile, { kindeId });
+/** The Kinde event (or backfill run) that made a change. */
+const causeOf = ({ origin }: MirrorEvent) =>
+  origin.kind === "webhook" ? origin.eventId : origin.runId;
+
+/** A host app whose hook records every call and throws while `failing` is set. */
+function appWithCountingHook() {
+  const calls: string[] = [];
+  const events: MirrorEvent[] = [];
+  const state = { failing: false };
+  const hooks = {
+    onKindeEvent: kinde.events({
+      "user.created": async (ctx, event) => {
+        calls.push(causeOf(event));
+        events.push(event);
+        await ctx.db.insert("profiles", { kindeId: event.user.kindeId, displayName: "x" });
+        if (state.failing) throw new Error("the hook failed");
+      },
+      "user.updated": (_ctx, event) => {
+        calls.push(causeOf(event));
+        events.push(event);
+      },
+      "user.deleted": (_ctx, event) => {
+        calls.push(causeOf(event));
+        events.push(event);
+      },
+      "organization.created": (_ctx, event) => {
+        calls.push(causeOf(event));
+        events.push(event);
+      },
+    }),
+  };
+  const http = httpRouter();
+  kinde.registerRoutes(http, {
+    onEvent: makeFunctionReference<"mutation">("testHooks:onKindeEvent") as never,
+  });
+  const t = convexTest({
+    schema,
+    modules: {
+      ...modules,
+      "./http.ts": async () => ({ default: http }),
+      "./testHooks.ts": async () => hooks,
+    },
+    transactionLimits: true,
+  });
+  kindeTest.register(t, "kinde", { inspect: true });
+  const deliver = async (payload: object) => {
+    const response = await t.fetch("/kinde/webhook", {
+      method: "POST",
+      body: await app.issuer.sign(payload),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  return { t, calls, events, state, deliver };
+}
 
 describe("event hooks", () => {
   test("a hook gets the typed event and writes to a host table in the same transaction", async () => {
@@ -35,49 +89,6 @@ describe("event hooks", () => {
     await app.deliver(userDeleted(id));
     expect(await profileOf(id)).toBeNull();
   });
-
-  /** A host app whose hook records every call and throws while `failing` is set. */
-  function appWithCountingHook() {
-    const calls: string[] = [];
-    const state = { failing: false };
-    const hooks = {
-      onKindeEvent: kinde.events({
-        "user.created": async (ctx, event) => {
-          calls.push(event.eventId);
-          await ctx.db.insert("profiles", { kindeId: event.user.kindeId, displayName: "x" });
-          if (state.failing) throw new Error("the hook failed");
-        },
-        "user.updated": (_ctx, event) => {
-          calls.push(event.eventId);
-        },
-        "organization.created": (_ctx, event) => {
-          calls.push(event.eventId);
-        },
-      }),
-    };
-    const http = httpRouter();
-    kinde.registerRoutes(http, {
-      onEvent: makeFunctionReference<"mutation">("testHooks:onKindeEvent") as never,
-    });
-    const t = convexTest({
-      schema,
-      modules: {
-        ...modules,
-        "./http.ts": async () => ({ default: http }),
-        "./testHooks.ts": async () => hooks,
-      },
-      transactionLimits: true,
-    });
-    kindeTest.register(t, "kinde", { inspect: true });
-    const deliver = async (payload: object) => {
-      const response = await t.fetch("/kinde/webhook", {
-        method: "POST",
-        body: await app.issuer.sign(payload),
-      });
-      return { status: response.status, text: await response.text() };
-    };
-    return { t, calls, state, deliver };
-  }
 
   test("a throwing hook leaves no trace anywhere; Kinde's retry applies the event exactly once", async () => {
     const { t, calls, state, deliver } = appWithCountingHook();
@@ -112,13 +123,94 @@ describe("event hooks", () => {
     expect((await deliver(kindeEvent("subscriber.created", { subscriber: {} }))).text).toMatch(
       /^ignored/,
     );
-    // A type without a handler is applied without calling anything.
-    expect((await deliver(userDeleted(id))).text).toMatch(/^applied/);
     expect(calls).toEqual([newer.event_id]);
     // And a handled type of another entity runs its own handler.
     const org = organizationCreated({ code: kindeOrgCode(), name: "Acme" });
     await deliver(org);
     expect(calls).toEqual([newer.event_id, org.event_id]);
+  });
+});
+
+describe("hooks hear what happened to the mirror", () => {
+  test("user.updated before user.created: one user.created hook, in the read shape, with its origin", async () => {
+    const { t, events, deliver } = appWithCountingHook();
+    const id = kindeUserId();
+    const org = kindeOrgCode();
+    const now = Date.now();
+    const created = userCreated({ id, first_name: "Ada" }, { at: now - 2 * HOUR });
+    const updated = userUpdated(
+      {
+        id,
+        first_name: "Ada",
+        last_name: "King",
+        organizations: [{ code: org, roles: [{ id: "r-1", key: "admin" }], permissions: null }],
+      },
+      { at: now - HOUR },
+    );
+    expect((await deliver(updated)).text).toMatch(/^applied/);
+    expect((await deliver(created)).text).toMatch(/^stale/);
+    expect(events).toEqual([
+      {
+        type: "user.created",
+        user: {
+          kindeId: id,
+          firstName: "Ada",
+          lastName: "King",
+          isSuspended: false,
+          isPasswordResetRequested: false,
+          organizations: [{ orgCode: org, roles: ["admin"], permissions: [] }],
+        },
+        origin: {
+          kind: "webhook",
+          eventId: updated.event_id,
+          kindeType: "user.updated",
+          source: "admin",
+          occurredAt: expect.closeTo(now - HOUR, 0),
+        },
+      },
+    ]);
+    const profiles = await t.run(async (ctx) => await ctx.db.query("profiles").collect());
+    expect(profiles.map((p) => p.kindeId)).toEqual([id]);
+  });
+
+  test("an update that changes nothing the host reads runs no hook; a delete of an unknown user neither", async () => {
+    const { events, deliver } = appWithCountingHook();
+    const id = kindeUserId();
+    const now = Date.now();
+    await deliver(userCreated({ id, first_name: "Ada" }, { at: now - 3 * HOUR }));
+    expect(
+      (await deliver(userUpdated({ id, first_name: "Ada" }, { at: now - 2 * HOUR }))).text,
+    ).toMatch(/^applied/);
+    expect(events.map((e) => e.type)).toEqual(["user.created"]);
+    expect((await deliver(userUpdated({ id, first_name: "Bo" }, { at: now - HOUR }))).text).toMatch(
+      /^applied/,
+    );
+    expect((await deliver(userDeleted(kindeUserId()))).text).toMatch(/^applied/);
+    await deliver(userDeleted(id));
+    expect(events.map((e) => e.type)).toEqual(["user.created", "user.updated", "user.deleted"]);
+  });
+
+  test("the example's hooks keep exactly one profile per mirrored user, whatever the order", async () => {
+    const ids = [kindeUserId(), kindeUserId(), kindeUserId()];
+    const now = Date.now();
+    const [a, b, c] = ids as [string, string, string];
+    const deliveries = [
+      userUpdated({ id: a, first_name: "A2" }, { at: now - HOUR }),
+      userCreated({ id: a, first_name: "A1" }, { at: now - 2 * HOUR }),
+      userCreated({ id: b, first_name: "B" }, { at: now - 2 * HOUR }),
+      userDeleted(b, { at: now - HOUR }),
+      userUpdated({ id: b, first_name: "B zombie" }, { at: now - HOUR / 2 }),
+      userCreated({ id: c, first_name: "C" }, { at: now - HOUR }),
+      userUpdated({ id: c, first_name: "C" }, { at: now - HOUR / 2 }),
+    ];
+    for (const event of deliveries) await app.deliver(event);
+    const profiles = await app.t.run(async (ctx) => await ctx.db.query("profiles").collect());
+    expect(profiles.map((p) => [p.kindeId, p.displayName]).sort()).toEqual(
+      [
+        [a, "A2"],
+        [c, "C"],
+      ].sort(),
+    );
   });
 });
 
@@ -157,7 +249,7 @@ describe("the event log", () => {
       receivedAt: expect.any(Number),
       outcome: "applied",
       entityKind: "user",
-      entityKey: id,
+      entityId: id,
       webhookId: "msg_a",
     });
     // When the webhook received it: the record's creation time.

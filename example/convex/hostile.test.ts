@@ -88,7 +88,7 @@ async function expectIgnored(body: string, type: string) {
   expect(answer.text).toMatch(/^ignored event_/);
   expect(nonEmpty(tables)).toEqual(["webhookEvents"]);
   expect(tables.webhookEvents).toMatchObject([{ type, outcome: "ignored" }]);
-  expect(tables.webhookEvents[0]).not.toHaveProperty("entityKey");
+  expect(tables.webhookEvents[0]).not.toHaveProperty("entityId");
 }
 
 /** 200 `applied`, returning the stored user row and its public form. */
@@ -624,7 +624,7 @@ describe("never a 500: events Convex could not store, or not read in one mutatio
         ),
       );
       expect(mirrored?.organizations).toHaveLength(1000);
-      expect(mirrored?.organizations.every((o) => o.code.startsWith("org_b"))).toBe(true);
+      expect(mirrored?.organizations.every((o) => o.orgCode.startsWith("org_b"))).toBe(true);
     },
   );
 });
@@ -662,7 +662,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
       phone: names.phone,
       isSuspended: false,
       isPasswordResetRequested: false,
-      organizations: [{ code: "org_ünï😀", roles: ["rôle"], permissions: [] }],
+      organizations: [{ orgCode: "org_ünï😀", roles: ["rôle"], permissions: [] }],
     });
     expect(row.emailLower).toBe("åda.😀@example.com");
     expect((await app.t.query(api.users.byEmail, { email: "åda.😀@example.COM" }))?.kindeId).toBe(
@@ -700,7 +700,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
       email: "ada@example.com",
       isSuspended: false,
       isPasswordResetRequested: false,
-      organizations: [{ code: "org_1", roles: ["admin"], permissions: [] }],
+      organizations: [{ orgCode: "org_1", roles: ["admin"], permissions: [] }],
     });
     expect(Object.keys(row).sort()).toEqual(
       [
@@ -735,7 +735,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
     const { row, user: mirrored, tables } = await expectAppliedUser(await signed(payload));
     expect(mirrored).toMatchObject({
       isSuspended: false,
-      organizations: [{ code: "org_1", roles: [], permissions: [] }],
+      organizations: [{ orgCode: "org_1", roles: [], permissions: [] }],
     });
     const allKeys = JSON.stringify(tables);
     expect(allKeys).not.toMatch(/"\$/);
@@ -771,14 +771,16 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
       firstName: "Ada",
       isSuspended: false,
       isPasswordResetRequested: false,
-      organizations: [{ orgCode: "org_1", roles: [{ id: "r1", key: "admin" }], permissions: [] }],
+      organizations: [
+        { orgCode: "org_1", roles: [{ kindeId: "r1", key: "admin" }], permissions: [] },
+      ],
     });
     expect(version).toMatchObject({ eventId: payload.event_id });
     expect(tables.kindeMemberships.map(({ _id: _, _creationTime: __, ...m }) => m)).toEqual([
       {
         kindeId: "kp_hostile",
         orgCode: "org_1",
-        roles: [{ id: "r1", key: "admin" }],
+        roles: [{ kindeId: "r1", key: "admin" }],
         permissions: [],
       },
     ]);
@@ -794,7 +796,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
     const { user: mirrored, tables } = await expectAppliedUser(
       await signed(user({ organizations })),
     );
-    expect(mirrored?.organizations).toEqual([{ code: "org_same", roles: [], permissions: [] }]);
+    expect(mirrored?.organizations).toEqual([{ orgCode: "org_same", roles: [], permissions: [] }]);
     expect(tables.kindeMemberships).toHaveLength(1);
   });
 

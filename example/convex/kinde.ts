@@ -1,8 +1,8 @@
 import { Kinde } from "convex-kinde";
 import { components } from "./_generated/api.js";
 import type { DataModel } from "./_generated/dataModel.js";
-import type { MutationCtx, QueryCtx } from "./_generated/server.js";
-import type { UserSnapshot } from "convex-kinde";
+import type { QueryCtx } from "./_generated/server.js";
+import type { KindeUser } from "convex-kinde";
 
 export const kinde = new Kinde(components.kinde);
 
@@ -11,13 +11,19 @@ export const backfill = kinde.backfillAction();
 
 /**
  * Event hooks: they run in the same transaction as the component's write, so
- * the app's `profiles` table can never disagree with the mirror.
+ * the app's `profiles` table can never disagree with the mirror. Hooks hear
+ * what happened to the mirror (a user Kinde first reported with `user.updated`
+ * still arrives here as `user.created`), so insert, patch and delete keep
+ * exactly one profile per mirrored user.
  */
 export const onKindeEvent = kinde.events<DataModel>({
-  // Kinde may send both a user.created and a user.updated that the mirror applies
-  // (an update can arrive first), so both upsert.
-  "user.created": async (ctx, { user }) => await upsertProfile(ctx, user),
-  "user.updated": async (ctx, { user }) => await upsertProfile(ctx, user),
+  "user.created": async (ctx, { user }) => {
+    await ctx.db.insert("profiles", { kindeId: user.kindeId, displayName: displayName(user) });
+  },
+  "user.updated": async (ctx, { user }) => {
+    const profile = await findProfile(ctx, user.kindeId);
+    if (profile) await ctx.db.patch("profiles", profile._id, { displayName: displayName(user) });
+  },
   "user.deleted": async (ctx, { kindeId }) => {
     const profile = await findProfile(ctx, kindeId);
     if (profile) await ctx.db.delete("profiles", profile._id);
@@ -31,13 +37,7 @@ async function findProfile(ctx: QueryCtx, kindeId: string) {
     .unique();
 }
 
-async function upsertProfile(ctx: MutationCtx, user: UserSnapshot) {
-  const profile = await findProfile(ctx, user.kindeId);
-  if (profile) await ctx.db.patch("profiles", profile._id, { displayName: displayName(user) });
-  else await ctx.db.insert("profiles", { kindeId: user.kindeId, displayName: displayName(user) });
-}
-
-function displayName(user: { firstName?: string; lastName?: string; email?: string }) {
+function displayName(user: KindeUser) {
   const name = [user.firstName, user.lastName].filter(Boolean).join(" ");
   return name || user.email || "Anonymous";
 }

@@ -46,6 +46,8 @@ const ADMIN = { id: kindeUuid(), key: "admin" };
 const MEMBER = { id: kindeUuid(), key: "member" };
 const PUBLISH = { id: kindeUuid(), key: "publish:docs" };
 const READ = { id: kindeUuid(), key: "read:docs" };
+/** A Kinde `{ id, key }` ref as the mirror holds it in a membership. */
+const heldRef = ({ id, key }: { id: string; key: string }) => ({ kindeId: id, key });
 
 /** A user in `orgCode` holding `roles` and `permissions` there. */
 function member(
@@ -145,7 +147,7 @@ describe("organizations", () => {
     ).toEqual([]);
 
     await settle();
-    expect(await orgsOf(ada)).toEqual([{ code: other, roles: ["member"], permissions: [] }]);
+    expect(await orgsOf(ada)).toEqual([{ orgCode: other, roles: ["member"], permissions: [] }]);
     const { kindeMemberships } = await readKindeTables(app.t);
     expect(kindeMemberships.map((m) => m.orgCode)).toEqual([other]);
 
@@ -246,7 +248,7 @@ describe("roles and permissions", () => {
     await seedKindeMembers(app.t, {
       orgCode: code,
       count: 230,
-      roles: [ADMIN, MEMBER],
+      roles: [ADMIN, MEMBER].map(heldRef),
       permissions: [],
     });
     const ada = kindeUserId();
@@ -267,13 +269,15 @@ describe("roles and permissions", () => {
     await settle();
     const { kindeMemberships, kindeUsers } = await readKindeTables(app.t);
     expect(kindeMemberships).toHaveLength(231);
-    for (const m of kindeMemberships) expect(m.roles).toEqual([MEMBER]);
+    for (const m of kindeMemberships) expect(m.roles).toEqual([heldRef(MEMBER)]);
     for (const u of kindeUsers) {
-      expect(u.organizations).toEqual([{ orgCode: code, roles: [MEMBER], permissions: [] }]);
+      expect(u.organizations).toEqual([
+        { orgCode: code, roles: [heldRef(MEMBER)], permissions: [] },
+      ]);
     }
     // A retry of an older snapshot cannot restore the deleted role.
     await deliver(userUpdated(member(ada, code, [ADMIN, MEMBER], []), at(4000)));
-    expect(await orgsOf(ada)).toEqual([{ code, roles: ["member"], permissions: [] }]);
+    expect(await orgsOf(ada)).toEqual([{ orgCode: code, roles: ["member"], permissions: [] }]);
     expect(await deliver(roleUpdated(ADMIN, at(9000)))).toBe("stale");
   });
 
@@ -290,7 +294,7 @@ describe("roles and permissions", () => {
       }),
     ).toBe(false);
     await settle();
-    expect(await orgsOf(ada)).toEqual([{ code, roles: [], permissions: ["read:docs"] }]);
+    expect(await orgsOf(ada)).toEqual([{ orgCode: code, roles: [], permissions: ["read:docs"] }]);
   });
 
   test("a renamed role is checked by its new key at once, and memberships follow", async () => {
@@ -305,11 +309,11 @@ describe("roles and permissions", () => {
     expect(await check("writer")).toBe(true);
     expect(await check("editor")).toBe(false);
     await settle();
-    expect(await orgsOf(ada)).toEqual([{ code, roles: ["writer"], permissions: [] }]);
+    expect(await orgsOf(ada)).toEqual([{ orgCode: code, roles: ["writer"], permissions: [] }]);
     // A snapshot from before the rename is applied with the current key.
     await deliver(userUpdated(member(ada, code, [role], []), at(15)));
     expect(await check("writer")).toBe(true);
-    expect(await orgsOf(ada)).toEqual([{ code, roles: ["writer"], permissions: [] }]);
+    expect(await orgsOf(ada)).toEqual([{ orgCode: code, roles: ["writer"], permissions: [] }]);
   });
 });
 
@@ -443,8 +447,8 @@ describe("authorization helpers", () => {
       await seedKindeMembers(test, {
         orgCode: code,
         count: members,
-        roles: [MEMBER],
-        permissions: [PUBLISH],
+        roles: [heldRef(MEMBER)],
+        permissions: [heldRef(PUBLISH)],
       });
       return await test
         .withIdentity({ subject: `kp_seed_${code}_0` })

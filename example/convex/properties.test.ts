@@ -422,7 +422,10 @@ function model(events: Spec[]): Expected {
       .filter((r) => !deleted(kind, r.id))
       .map((r) => {
         const entry = catalog[kind].get(r.id);
-        return { id: r.id, key: entry && newest([entry, snapshot]) === entry ? entry.key : r.key };
+        return {
+          kindeId: r.id,
+          key: entry && newest([entry, snapshot]) === entry ? entry.key : r.key,
+        };
       });
 
   const users: Record<string, unknown>[] = [];
@@ -582,7 +585,7 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
     kindeOrganizations: sorted(tables.kindeOrganizations),
     kindeRoles: sorted(tables.kindeRoles),
     kindePermissions: sorted(tables.kindePermissions),
-    tombstones: tables.tombstones.map((r) => `${r.kind as string}:${r.key as string}`).sort(),
+    tombstones: tables.tombstones.map((r) => `${r.kind as string}:${r.entityId as string}`).sort(),
   }).toEqual({
     kindeUsers: sorted(expected.kindeUsers),
     kindeMemberships: sorted(expected.kindeMemberships),
@@ -606,7 +609,7 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
       ...profile,
       organizations: (organizations as { orgCode: string; roles: Ref[]; permissions: Ref[] }[]).map(
         (m) => ({
-          code: m.orgCode,
+          orgCode: m.orgCode,
           roles: m.roles.map((r) => r.key),
           permissions: m.permissions.map((p) => p.key),
         }),
@@ -783,7 +786,7 @@ describe("keys reused across roles", () => {
           const keysHeld = (held ?? []).flatMap((r) => roles.get(r.id) ?? []);
           if (held) {
             expect(user?.organizations).toEqual([
-              { code: HOLDER_ORG, roles: keysHeld, permissions: [] },
+              { orgCode: HOLDER_ORG, roles: keysHeld, permissions: [] },
             ]);
           } else {
             expect(user).toBeNull();
@@ -846,10 +849,10 @@ describe("counterexamples", () => {
       }),
     ).toBe(true);
     expect((await t.query(api.users.byKindeId, { kindeId: HOLDER }))?.organizations).toEqual([
-      { code: HOLDER_ORG, roles: ["writer"], permissions: [] },
+      { orgCode: HOLDER_ORG, roles: ["writer"], permissions: [] },
     ]);
     const { kindeMemberships } = await readKindeTables(t);
-    expect(kindeMemberships).toMatchObject([{ roles: [{ id: role.id, key: "writer" }] }]);
+    expect(kindeMemberships).toMatchObject([{ roles: [{ kindeId: role.id, key: "writer" }] }]);
   });
 
   test("a late role.created of a deleted role does not evict the newer role that took its key", async () => {

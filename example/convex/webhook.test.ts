@@ -53,7 +53,7 @@ describe("200: verified events", () => {
       isSuspended: false,
       isPasswordResetRequested: false,
       organizations: [
-        { code: "org_aaaaaaaaaaa", roles: ["admin"], permissions: ["read:invoices"] },
+        { orgCode: "org_aaaaaaaaaaa", roles: ["admin"], permissions: ["read:invoices"] },
       ],
     });
     const tables = await readKindeTables(app.t);
@@ -64,7 +64,7 @@ describe("200: verified events", () => {
         source: "admin",
         outcome: "applied",
         entityKind: "user",
-        entityKey: id,
+        entityId: id,
         webhookId: "msg_1",
       },
     ]);
@@ -72,8 +72,8 @@ describe("200: verified events", () => {
       {
         kindeId: id,
         orgCode: "org_aaaaaaaaaaa",
-        roles: [{ id: "r-1", key: "admin" }],
-        permissions: [{ id: "p-1", key: "read:invoices" }],
+        roles: [{ kindeId: "r-1", key: "admin" }],
+        permissions: [{ kindeId: "p-1", key: "read:invoices" }],
       },
     ]);
   });
@@ -118,7 +118,7 @@ describe("200: verified events", () => {
     expect(tables.webhookEvents).toMatchObject([
       { eventId: event.event_id, type, outcome: "ignored" },
     ]);
-    expect(tables.webhookEvents[0]).not.toHaveProperty("entityKey");
+    expect(tables.webhookEvents[0]).not.toHaveProperty("entityId");
   });
 
   test("an event with no source (passkey.added's documented shape) is accepted", async () => {
@@ -194,8 +194,8 @@ describe("the user mirror", () => {
       ),
     );
     expect((await getUser(nullEmail))?.organizations).toEqual([
-      { code: "org_bbbbbbbbbbb", roles: [], permissions: [] },
-      { code: "org_ccccccccccc", roles: ["member"], permissions: ["read:docs"] },
+      { orgCode: "org_bbbbbbbbbbb", roles: [], permissions: [] },
+      { orgCode: "org_ccccccccccc", roles: ["member"], permissions: ["read:docs"] },
     ]);
     expect(await getUser(nullEmail)).not.toHaveProperty("email");
   });
@@ -234,8 +234,8 @@ describe("the user mirror", () => {
     expect(user).toMatchObject({ isSuspended: true, firstName: "Ada" });
     expect(user).not.toHaveProperty("phone");
     expect(user?.organizations).toEqual([
-      { code: "org_keep", roles: ["viewer"], permissions: [] },
-      { code: "org_new", roles: [], permissions: ["write:docs"] },
+      { orgCode: "org_keep", roles: ["viewer"], permissions: [] },
+      { orgCode: "org_new", roles: [], permissions: ["write:docs"] },
     ]);
     const { kindeMemberships } = await readKindeTables(app.t);
     expect(kindeMemberships.map((m) => m.orgCode).sort()).toEqual(["org_keep", "org_new"]);
@@ -289,7 +289,7 @@ describe("the user mirror", () => {
     const tables = await readKindeTables(app.t);
     expect(tables.kindeUsers).toEqual([]);
     expect(tables.kindeMemberships).toEqual([]);
-    expect(tables.tombstones).toMatchObject([{ kind: "user", key: id }]);
+    expect(tables.tombstones).toMatchObject([{ kind: "user", entityId: id }]);
     const tombstone = tables.tombstones[0] as { expiresAt: number };
     expect(tombstone.expiresAt - Date.now()).toBeGreaterThan(3 * 24 * 3600_000);
   });

@@ -86,7 +86,8 @@ function SignedIn() {
   if (me === null) return <NotMirrored />;
 
   const orgCode =
-    me.organizations.find((org) => org.code === chosenOrg)?.code ?? me.organizations[0]?.code;
+    me.organizations.find((org) => org.orgCode === chosenOrg)?.orgCode ??
+    me.organizations[0]?.orgCode;
   return (
     <>
       <Profile user={me} />

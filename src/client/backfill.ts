@@ -369,7 +369,7 @@ async function step(
           "read:role_permissions",
         );
         const page = parseItems(vApiCatalogEntry, body.permissions, warn("permission"));
-        permissions.push(...page.map(({ id, key }) => ({ id, key })));
+        permissions.push(...page.map(({ id, key }) => ({ kindeId: id, key })));
         cursor = nextPageToken(cursor, body.next_token, page.length);
       } while (cursor);
       return await advance({

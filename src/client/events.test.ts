@@ -122,8 +122,8 @@ describe("toKindeEvent", () => {
     expect(event.user.organizations).toEqual([
       {
         orgCode: "org_a",
-        roles: [{ id: "r1", key: "admin" }],
-        permissions: [{ id: "p1", key: "read:invoices" }],
+        roles: [{ kindeId: "r1", key: "admin" }],
+        permissions: [{ kindeId: "p1", key: "read:invoices" }],
       },
       { orgCode: "org_b", roles: [], permissions: [] },
     ]);
@@ -275,7 +275,10 @@ describe("toKindeEvent", () => {
     [
       "roles as strings",
       envelope("user.updated", {
-        user: { ...fullUser, organizations: [{ code: "o", roles: ["admin"], permissions: null }] },
+        user: {
+          ...fullUser,
+          organizations: [{ code: "o", roles: ["admin"], permissions: null }],
+        },
       }),
       /roles/,
     ],

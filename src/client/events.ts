@@ -231,8 +231,8 @@ export function toUserSnapshot(user: RawUser): UserSnapshot {
   }
   const distinct = new Set(
     [...organizations.values()].flatMap((m) => [
-      ...m.roles.map((r) => `role ${r.id}`),
-      ...m.permissions.map((p) => `permission ${p.id}`),
+      ...m.roles.map((r) => `role ${r.kindeId}`),
+      ...m.permissions.map((p) => `permission ${p.kindeId}`),
     ]),
   );
   if (distinct.size > MAX_ROLES_AND_PERMISSIONS_PER_USER) {
@@ -260,7 +260,7 @@ function withoutUndefined<T extends object>(value: T): T {
 
 /** Kinde's `{ id, key }` refs, each id once (a repeated role is held once). */
 function toKeyRefs(refs: { id: string; key: string }[] | null | undefined): KeyRef[] {
-  const byId = new Map((refs ?? []).map(({ id, key }) => [id, { id, key }]));
+  const byId = new Map((refs ?? []).map(({ id, key }) => [id, { kindeId: id, key }]));
   return [...byId.values()];
 }
 

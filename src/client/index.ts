@@ -9,11 +9,11 @@ import {
 import { ConvexError, v } from "convex/values";
 import type { ComponentApi } from "../component/_generated/component.js";
 import {
-  vKindeEvent,
+  vMirrorEvent,
   type EntityKind,
   type EventRecord,
-  type MirroredEvent,
-  type MirroredEventType,
+  type MirrorEvent,
+  type MirrorEventType,
   type SyncStatus,
   type BackfillStatus,
   type KindeOrganization,
@@ -40,10 +40,12 @@ export {
   vKindeEvent,
   vEventRecord,
   vSyncStatus,
+  vMirrorEvent,
+  vChangeOrigin,
   type KindeEvent,
-  type UserSnapshot,
-  type MirroredEvent,
-  type MirroredEventType,
+  type MirrorEvent,
+  type MirrorEventType,
+  type ChangeOrigin,
   type EntityKind,
   type EventRecord,
   type SyncStatus,
@@ -107,15 +109,15 @@ export interface PermissionCheck {
   kindeId?: string;
 }
 
-/** A hook for one event type: the host's mutation ctx and the event, typed by its `type`. */
-export type EventHandler<DataModel extends GenericDataModel, E extends MirroredEvent> = (
+/** A hook for one type of change: the host's mutation ctx and the event, typed by its `type`. */
+export type EventHandler<DataModel extends GenericDataModel, E extends MirrorEvent> = (
   ctx: GenericMutationCtx<DataModel>,
   event: E,
 ) => Promise<void> | void;
 
-/** What `kinde.events(...)` takes: at most one handler per mirrored event type. */
+/** What `kinde.events(...)` takes: at most one handler per type of change. */
 export type KindeEventHandlers<DataModel extends GenericDataModel = GenericDataModel> = {
-  [T in MirroredEventType]?: EventHandler<DataModel, Extract<MirroredEvent, { type: T }>>;
+  [T in MirrorEventType]?: EventHandler<DataModel, Extract<MirrorEvent, { type: T }>>;
 };
 
 /** The path `registerRoutes` mounts the webhook on unless told otherwise. */
@@ -183,11 +185,15 @@ export class Kinde {
 
   /**
    * Declares the host's event hooks: code that runs when the component
-   * applies a Kinde event, **inside the same transaction** as the change to
-   * the mirror. If a hook throws, nothing is written (neither the mirror nor
-   * your tables), the webhook answers 500, and Kinde's retry applies the event
-   * (and runs the hook) once. Hooks run only for applied events, never for
-   * duplicate, stale, expired or ignored ones. Use `ctx.scheduler` for anything
+   * changes the mirror, **inside the same transaction** as the change. If a
+   * hook throws, nothing is written (neither the mirror nor your tables), the
+   * webhook answers 500, and Kinde's retry applies the event (and runs the
+   * hook) once. Hooks hear what happened to the mirror, in the shapes your
+   * queries read: `user.created` when a user first appears (even if Kinde's
+   * `user.updated` arrived first), `user.updated` when what you read of it
+   * changed, `user.deleted` when it is removed; `event.origin` says which
+   * webhook event or backfill run made the change. Duplicate, stale, expired,
+   * ignored and no-op events run no hook. Use `ctx.scheduler` for anything
    * slow or external.
    *
    * Export the result and pass it to `registerRoutes`:
@@ -197,8 +203,8 @@ export class Kinde {
    * import type { DataModel } from "./_generated/dataModel";
    *
    * export const onKindeEvent = kinde.events<DataModel>({
-   *   "user.created": async (ctx, event) => {
-   *     await ctx.db.insert("profiles", { kindeId: event.user.kindeId, plan: "free" });
+   *   "user.created": async (ctx, { user }) => {
+   *     await ctx.db.insert("profiles", { kindeId: user.kindeId, plan: "free" });
    *   },
    *   "user.updated": async (ctx, event) => {
    *     if (event.user.isSuspended) await ctx.scheduler.runAfter(0, internal.sessions.revoke, {
@@ -208,18 +214,17 @@ export class Kinde {
    * });
    * ```
    *
-   * @param handlers One optional handler per Kinde event type, each given the
+   * @param handlers One optional handler per type of change, each given the
    *   host's mutation ctx and the event, typed by its `type`.
    */
   events<DataModel extends GenericDataModel = GenericDataModel>(
     handlers: KindeEventHandlers<DataModel>,
   ) {
     return internalMutationGeneric({
-      args: { event: vKindeEvent },
+      args: { event: vMirrorEvent },
       returns: v.null(),
       handler: async (ctx, { event }) => {
-        if (event.type === "unhandled") return null;
-        const handler = handlers[event.type] as EventHandler<DataModel, MirroredEvent> | undefined;
+        const handler = handlers[event.type] as EventHandler<DataModel, MirrorEvent> | undefined;
         await handler?.(ctx as GenericMutationCtx<DataModel>, event);
         return null;
       },
@@ -263,32 +268,28 @@ export class Kinde {
   ): Promise<PaginationResult<EventRecord>> {
     return await ctx.runQuery(this.component.events.listEntityEvents, {
       kind: "user",
-      key: kindeId,
+      id: kindeId,
       paginationOpts,
     });
   }
 
   /**
-   * The events about one organization (by code), role or permission (by
-   * Kinde id), newest first.
+   * The events about one entity, newest first: `id` is the organization's
+   * code, or the user's, role's or permission's Kinde id (not a role's key).
    *
    * ```ts
-   * await kinde.listEntityEvents(ctx, { kind: "organization", key: "org_…", paginationOpts });
+   * await kinde.listEntityEvents(ctx, { kind: "organization", id: "org_…", paginationOpts });
    * ```
    */
   async listEntityEvents(
     ctx: RunQueryCtx,
     {
       kind,
-      key,
+      id,
       paginationOpts,
-    }: { kind: EntityKind; key: string; paginationOpts: PaginationOptions },
+    }: { kind: EntityKind; id: string; paginationOpts: PaginationOptions },
   ): Promise<PaginationResult<EventRecord>> {
-    return await ctx.runQuery(this.component.events.listEntityEvents, {
-      kind,
-      key,
-      paginationOpts,
-    });
+    return await ctx.runQuery(this.component.events.listEntityEvents, { kind, id, paginationOpts });
   }
 
   /**

@@ -128,6 +128,7 @@ function classify(error: unknown, token: string, issuerUrl: string): Verificatio
   }
   if (error instanceof errors.JOSEError && error.code === "ERR_JOSE_GENERIC") {
     // jose's plain JOSEError comes from the key set fetch: non-200 or non-JSON response.
+    // That is an internal detail of jose, which is why package.json allows only ~6.2 of it.
     return new VerificationError(503, `could not load the key set ${keySetUrl}: ${error.message}`);
   }
   if (error instanceof errors.JOSEError) {

@@ -18,7 +18,7 @@ import type { ComponentApi } from "../component/_generated/component.js";
 import { InvalidPayloadError, toKindeEvent } from "./events.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
-import type { KindeEvent, Outcome } from "../shared.js";
+import type { KindeEvent, MirrorEvent, Outcome } from "../shared.js";
 import { verifyWebhookToken, VerificationError } from "./verify.js";
 
 /**
@@ -40,8 +40,8 @@ class Rejection extends Error {
   }
 }
 
-/** A host mutation made by `Kinde.events`, run in the transaction that applies an event. */
-export type EventHookReference = FunctionReference<"mutation", "internal", { event: KindeEvent }>;
+/** A host mutation made by `Kinde.events`, run in the transaction that changes the mirror. */
+export type EventHookReference = FunctionReference<"mutation", "internal", { event: MirrorEvent }>;
 
 /** Builds the httpAction that `Kinde.registerRoutes` mounts. */
 export function webhookHandler(

@@ -45,8 +45,8 @@ async function holds(
 
   // Held under `key`, unless deleted since, or renamed by a catalog event newer than the snapshot.
   for (const ref of refs.filter((r) => r.key === key)) {
-    if (await isDeleted(ctx, kind, ref.id)) continue;
-    const entry = await findById(ctx, kind, ref.id);
+    if (await isDeleted(ctx, kind, ref.kindeId)) continue;
+    const entry = await findById(ctx, kind, ref.kindeId);
     if (entry && entry.key !== key && isNewer(entry.version, user.version)) continue;
     return true;
   }
@@ -55,6 +55,6 @@ async function holds(
   return (
     entry !== null &&
     isNewer(entry.version, user.version) &&
-    refs.some((r) => r.id === entry.kindeId && r.key !== key)
+    refs.some((r) => r.kindeId === entry.kindeId && r.key !== key)
   );
 }

@@ -252,16 +252,16 @@ async function applyMember(
   const roles: KeyRef[] = [];
   for (const key of roleKeys) {
     const role = await findByKey(ctx, "role", key);
-    roles.push({ id: role?.kindeId ?? "", key });
+    roles.push({ kindeId: role?.kindeId ?? "", key });
   }
   const granted = new Map<string, KeyRef>();
   for (const role of roles) {
-    const entry = run.rolePermissions.find((r) => r.roleId === role.id);
-    for (const permission of entry?.permissions ?? []) granted.set(permission.id, permission);
+    const entry = run.rolePermissions.find((r) => r.roleId === role.kindeId);
+    for (const permission of entry?.permissions ?? []) granted.set(permission.kindeId, permission);
   }
   const current = async (kind: "role" | "permission", refs: KeyRef[]) => {
     const known = await currentRefs(ctx, kind, refs, versionOf(run));
-    return refs.flatMap((r) => (r.id === "" ? [r] : (known.get(r.id) ?? [])));
+    return refs.flatMap((r) => (r.kindeId === "" ? [r] : (known.get(r.kindeId) ?? [])));
   };
   await replaceMembership(ctx, user, {
     orgCode,

@@ -42,20 +42,22 @@ export const refreshMembershipRefs = internalMutation({
     const field = args.kind === "role" ? "roles" : "permissions";
     const refresh = (refs: KeyRef[]) =>
       args.key === null
-        ? refs.filter((r) => r.id !== args.kindeId)
-        : refs.map((r) => (r.id === args.kindeId ? { id: r.id, key: args.key! } : r));
+        ? refs.filter((r) => r.kindeId !== args.kindeId)
+        : refs.map((r) =>
+            r.kindeId === args.kindeId ? { kindeId: r.kindeId, key: args.key! } : r,
+          );
 
     const batch = await ctx.db
       .query("kindeMemberships")
       .paginate({ cursor: args.cursor, numItems: CASCADE_BATCH_SIZE });
     for (const membership of batch.page) {
-      if (!membership[field].some((r) => r.id === args.kindeId)) continue;
+      if (!membership[field].some((r) => r.kindeId === args.kindeId)) continue;
       const user = await findUser(ctx, membership.kindeId);
       // A rename older than the user's snapshot is already reflected (or
       // superseded) in it; a deletion is final whatever the order. If the
       // snapshot's key differs, a later catalog event must look again.
       if (args.key !== null && user && isNewer(user.version, args.version)) {
-        const held = membership[field].find((r) => r.id === args.kindeId);
+        const held = membership[field].find((r) => r.kindeId === args.kindeId);
         if (held && held.key !== args.key) await noteUnsettled(ctx, args.kind, args.kindeId);
         continue;
       }

@@ -8,8 +8,10 @@ import { withoutSystemFields } from "convex-helpers";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
+import type { WithoutSystemFields } from "convex/server";
 import { compareVersions, isNewer } from "./ordering.js";
-import { addTombstone, isDeleted } from "./tombstones.js";
+import { addTombstone, isDeleted, isStale } from "./tombstones.js";
+import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
 import {
   vPermission,
   vRole,
@@ -81,11 +83,9 @@ export async function applyCatalogSnapshot(
   kind: CatalogKind,
   version: Version,
   snapshot: RoleSnapshot | PermissionSnapshot,
-): Promise<"applied" | "stale"> {
-  // A deleted entry has no row, so only a missing row needs the tombstone check.
+): Promise<ApplyResult> {
   const existing = await findById(ctx, kind, snapshot.kindeId);
-  if (!existing && (await isDeleted(ctx, kind, snapshot.kindeId))) return "stale";
-  if (existing && !isNewer(version, existing.version)) return "stale";
+  if (await isStale(ctx, kind, snapshot.kindeId, existing, version)) return STALE;
 
   // Keys are unique in Kinde: another entry claiming this key with an older
   // version is an outdated copy (its key was freed since); a newer claim stays.
@@ -114,7 +114,23 @@ export async function applyCatalogSnapshot(
       cursor: null,
     });
   }
-  return "applied";
+  const entry = toPublic(row);
+  const before = existing && toPublic(existing);
+  return applied(
+    kind === "role"
+      ? upsertChange(
+          before,
+          entry,
+          { type: "role.created", role: entry },
+          { type: "role.updated", role: entry },
+        )
+      : upsertChange(
+          before,
+          entry,
+          { type: "permission.created", permission: entry },
+          { type: "permission.updated", permission: entry },
+        ),
+  );
 }
 
 /**
@@ -128,8 +144,8 @@ export async function deleteCatalogEntry(
   version: Version,
   kindeId: string,
   keepUntil: number,
-): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, kind, kindeId, version, keepUntil))) return "stale";
+): Promise<ApplyResult> {
+  if (!(await addTombstone(ctx, kind, kindeId, version, keepUntil))) return STALE;
   const existing = await findById(ctx, kind, kindeId);
   if (existing) await ctx.db.delete(TABLES[kind], existing._id);
   await takeUnsettled(ctx, kind, kindeId);
@@ -140,7 +156,7 @@ export async function deleteCatalogEntry(
     version,
     cursor: null,
   });
-  return "applied";
+  return applied(existing ? { type: `${kind}.deleted`, kindeId } : null);
 }
 
 /**
@@ -156,7 +172,7 @@ export async function currentRefs(
 ): Promise<Map<string, KeyRef>> {
   const current = new Map<string, KeyRef>();
   const deleted = new Set<string>();
-  for (const { id, key } of refs) {
+  for (const { kindeId: id, key } of refs) {
     if (current.has(id) || deleted.has(id)) continue;
     if (await isDeleted(ctx, kind, id)) {
       deleted.add(id);
@@ -167,7 +183,7 @@ export async function currentRefs(
     // Taking the snapshot's key where the catalog does not have it, or has an
     // older, different one: the catalog's next event for this id must recheck.
     if (id !== "" && !catalogIsNewer && row?.key !== key) await noteUnsettled(ctx, kind, id);
-    current.set(id, { id, key: catalogIsNewer ? row.key : key });
+    current.set(id, { kindeId: id, key: catalogIsNewer ? row.key : key });
   }
   return current;
 }
@@ -193,7 +209,7 @@ async function takeUnsettled(ctx: MutationCtx, kind: CatalogKind, kindeId: strin
   return record !== null;
 }
 
-function toPublic<T extends CatalogDoc>(doc: T) {
+function toPublic<T extends WithoutSystemFields<CatalogDoc>>(doc: T) {
   const { version: _, ...entry } = withoutSystemFields(doc);
   return entry;
 }

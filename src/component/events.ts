@@ -30,14 +30,14 @@ export const listEvents = query({
   },
 });
 
-/** The recorded events about one entity (a user by Kinde id, an organization by code…), newest first. */
+/** The recorded events about one entity (`id`: a Kinde id, or an organization's code), newest first. */
 export const listEntityEvents = query({
-  args: { kind: vEntityKind, key: v.string(), paginationOpts: paginationOptsValidator },
+  args: { kind: vEntityKind, id: v.string(), paginationOpts: paginationOptsValidator },
   returns: paginationResultValidator(vEventRecord),
-  handler: async (ctx, { kind, key, paginationOpts }) => {
+  handler: async (ctx, { kind, id, paginationOpts }) => {
     const result = await paginator(ctx.db, schema)
       .query("webhookEvents")
-      .withIndex("entity", (q) => q.eq("entityKind", kind).eq("entityKey", key))
+      .withIndex("entity", (q) => q.eq("entityKind", kind).eq("entityId", id))
       .order("desc")
       .paginate(paginationOpts);
     return { ...result, page: result.page.map(toEventRecord) };

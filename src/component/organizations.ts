@@ -9,8 +9,10 @@ import { withoutSystemFields } from "convex-helpers";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import schema from "./schema.js";
-import { isNewer } from "./ordering.js";
-import { addTombstone, isDeleted } from "./tombstones.js";
+import type { Doc } from "./_generated/dataModel.js";
+import type { WithoutSystemFields } from "convex/server";
+import { addTombstone, isDeleted, isStale } from "./tombstones.js";
+import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
 import { findUser, profileOf } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
@@ -33,18 +35,30 @@ export async function applyOrganizationSnapshot(
   ctx: MutationCtx,
   version: Version,
   snapshot: OrganizationSnapshot,
-): Promise<"applied" | "stale"> {
-  // A deleted organization has no row, so only a missing row needs the tombstone check.
+): Promise<ApplyResult> {
   const existing = await findOrganization(ctx, snapshot.code);
-  if (!existing && (await isDeleted(ctx, "organization", snapshot.code))) return "stale";
-  if (existing && !isNewer(version, existing.version)) return "stale";
+  if (await isStale(ctx, "organization", snapshot.code, existing, version)) return STALE;
   const row = { ...snapshot, version };
   if (existing) await ctx.db.replace("kindeOrganizations", existing._id, row);
   else {
     await ctx.db.insert("kindeOrganizations", row);
     await adjustCount(ctx, "organizations", snapshot.code, 1);
   }
-  return "applied";
+  const organization = toKindeOrganization(row);
+  return applied(
+    upsertChange(
+      existing && toKindeOrganization(existing),
+      organization,
+      { type: "organization.created", organization },
+      { type: "organization.updated", organization },
+    ),
+  );
+}
+
+/** The public shape of a mirrored organization. */
+function toKindeOrganization(doc: WithoutSystemFields<Doc<"kindeOrganizations">>) {
+  const { version: _, ...organization } = withoutSystemFields(doc);
+  return organization;
 }
 
 /**
@@ -57,8 +71,8 @@ export async function deleteOrganization(
   version: Version,
   code: string,
   keepUntil: number,
-): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, "organization", code, version, keepUntil))) return "stale";
+): Promise<ApplyResult> {
+  if (!(await addTombstone(ctx, "organization", code, version, keepUntil))) return STALE;
   const existing = await findOrganization(ctx, code);
   if (existing) {
     await ctx.db.delete("kindeOrganizations", existing._id);
@@ -67,7 +81,7 @@ export async function deleteOrganization(
   await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
     orgCode: code,
   });
-  return "applied";
+  return applied(existing ? { type: "organization.deleted", orgCode: code } : null);
 }
 
 export const getOrganization = query({
@@ -75,9 +89,7 @@ export const getOrganization = query({
   returns: v.union(vOrganization, v.null()),
   handler: async (ctx, { code }) => {
     const doc = await findOrganization(ctx, code);
-    if (!doc) return null;
-    const { version: _, ...organization } = withoutSystemFields(doc);
-    return organization;
+    return doc && toKindeOrganization(doc);
   },
 });
 
@@ -91,10 +103,7 @@ export const listOrganizations = query({
       .paginate(paginationOpts);
     return {
       ...result,
-      page: result.page.map((doc) => {
-        const { version: _, ...organization } = withoutSystemFields(doc);
-        return organization;
-      }),
+      page: result.page.map(toKindeOrganization),
     };
   },
 });

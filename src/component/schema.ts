@@ -79,14 +79,14 @@ export default defineSchema({
    */
   tombstones: defineTable({
     kind: vEntityKind,
-    /** The user's or role's or permission's Kinde id, or the organization's code. */
-    key: v.string(),
+    /** The entity's id: a user's, role's or permission's Kinde id, or an organization's code. */
+    entityId: v.string(),
     /** The deleting event. */
     version: vVersion,
     /** When retention may remove this tombstone (ms since epoch). */
     expiresAt: v.number(),
   })
-    .index("kind", ["kind", "key"])
+    .index("entity", ["kind", "entityId"])
     .index("expiresAt", ["expiresAt"]),
 
   /**
@@ -98,13 +98,13 @@ export default defineSchema({
    */
   webhookEvents: defineTable({
     // eventId (Kinde's signed `event_id`), type, source, occurredAt, outcome,
-    // entityKind/entityKey, and the unsigned `webhook-id` (diagnostics only).
+    // entityKind/entityId, and the unsigned `webhook-id` (diagnostics only).
     ...storedEventFields,
     /** When retention may remove this record (ms since epoch). */
     expiresAt: v.number(),
   })
     .index("eventId", ["eventId"])
-    .index("entity", ["entityKind", "entityKey"])
+    .index("entity", ["entityKind", "entityId"])
     .index("expiresAt", ["expiresAt"]),
 
   /**

@@ -1,22 +1,39 @@
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { EntityKind, Version } from "../shared.js";
+import { isNewer } from "./ordering.js";
 
 /** The tombstone of a deleted entity, if it was deleted (and not yet pruned). */
-export async function findTombstone(ctx: QueryCtx, kind: EntityKind, key: string) {
+export async function findTombstone(ctx: QueryCtx, kind: EntityKind, entityId: string) {
   return await ctx.db
     .query("tombstones")
-    .withIndex("kind", (q) => q.eq("kind", kind).eq("key", key))
+    .withIndex("entity", (q) => q.eq("kind", kind).eq("entityId", entityId))
     .unique();
 }
 
-export async function isDeleted(ctx: QueryCtx, kind: EntityKind, key: string) {
-  return (await findTombstone(ctx, kind, key)) !== null;
+export async function isDeleted(ctx: QueryCtx, kind: EntityKind, entityId: string) {
+  return (await findTombstone(ctx, kind, entityId)) !== null;
+}
+
+/**
+ * Whether an event of `version` about an entity must leave it alone: its row
+ * holds newer state, or it was deleted. A deleted entity has no row (see
+ * {@link addTombstone}), so only a missing row costs the tombstone read.
+ */
+export async function isStale(
+  ctx: QueryCtx,
+  kind: EntityKind,
+  entityId: string,
+  existing: { version: Version } | null,
+  version: Version,
+): Promise<boolean> {
+  if (existing) return !isNewer(version, existing.version);
+  return await isDeleted(ctx, kind, entityId);
 }
 
 /**
  * Records a deletion. Invariant: an entity with a tombstone has no row (every
  * deletion removes the row with it, and nothing inserts a row for a tombstoned
- * key), so appliers look the tombstone up only when the row is missing.
+ * entity), so appliers look the tombstone up only when the row is missing.
  *
  * Deletion is final: while the tombstone exists no event
  * brings the entity back, whatever its time, since Kinde never reuses ids or
@@ -27,11 +44,11 @@ export async function isDeleted(ctx: QueryCtx, kind: EntityKind, key: string) {
 export async function addTombstone(
   ctx: MutationCtx,
   kind: EntityKind,
-  key: string,
+  entityId: string,
   version: Version,
   expiresAt: number,
 ): Promise<boolean> {
-  if (await isDeleted(ctx, kind, key)) return false;
-  await ctx.db.insert("tombstones", { kind, key, version, expiresAt });
+  if (await isDeleted(ctx, kind, entityId)) return false;
+  await ctx.db.insert("tombstones", { kind, entityId, version, expiresAt });
   return true;
 }

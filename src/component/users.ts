@@ -3,23 +3,28 @@ import { paginationOptsValidator, paginationResultValidator } from "convex/serve
 import { paginator } from "convex-helpers/server/pagination";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
+import type { WithoutSystemFields } from "convex/server";
 import schema from "./schema.js";
-import { isNewer, UNSYNCED } from "./ordering.js";
-import { addTombstone, isDeleted } from "./tombstones.js";
+import { UNSYNCED } from "./ordering.js";
+import { addTombstone, isDeleted, isStale } from "./tombstones.js";
+import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   vUser,
+  type KeyRef,
   type KindeUser,
   type MembershipSnapshot,
   type UserSnapshot,
   type Version,
 } from "../shared.js";
 
-/** The public shape of a mirrored user: role and permission keys, no internal fields. */
+/** A user row as written, with or without its system fields. */
+type UserRow = WithoutSystemFields<Doc<"kindeUsers">>;
+
 /** A user's identity and profile: what every public shape of a user starts with. */
-export function profileOf(doc: Doc<"kindeUsers">) {
+export function profileOf(doc: UserRow) {
   return {
     kindeId: doc.kindeId,
     email: doc.email,
@@ -31,13 +36,14 @@ export function profileOf(doc: Doc<"kindeUsers">) {
   };
 }
 
-export function toKindeUser(doc: Doc<"kindeUsers">): KindeUser {
+/** The public shape of a mirrored user: role and permission keys, no internal fields. */
+export function toKindeUser(doc: UserRow): KindeUser {
   return {
     ...profileOf(doc),
     isPasswordResetRequested: doc.isPasswordResetRequested,
     lastSignedInAt: doc.lastSignedInAt,
     organizations: doc.organizations.map((m) => ({
-      code: m.orgCode,
+      orgCode: m.orgCode,
       roles: m.roles.map((r) => r.key),
       permissions: m.permissions.map((p) => p.key),
     })),
@@ -61,11 +67,9 @@ export async function applyUserSnapshot(
   ctx: MutationCtx,
   version: Version,
   snapshot: UserSnapshot,
-): Promise<"applied" | "stale"> {
-  // A deleted user has no row, so only a missing row needs the tombstone check.
+): Promise<ApplyResult> {
   const existing = await findUser(ctx, snapshot.kindeId);
-  if (!existing && (await isDeleted(ctx, "user", snapshot.kindeId))) return "stale";
-  if (existing && !isNewer(version, existing.version)) return "stale";
+  if (await isStale(ctx, "user", snapshot.kindeId, existing, version)) return STALE;
 
   const { organizations: snapshotOrganizations, ...profile } = snapshot;
   const organizations = await currentMemberships(
@@ -80,17 +84,23 @@ export async function applyUserSnapshot(
     organizations,
     version,
   };
+  const row = { ...fields, lastSignedInAt: existing?.lastSignedInAt };
   if (existing) {
-    await ctx.db.replace("kindeUsers", existing._id, {
-      ...fields,
-      lastSignedInAt: existing.lastSignedInAt,
-    });
+    await ctx.db.replace("kindeUsers", existing._id, row);
   } else {
-    await ctx.db.insert("kindeUsers", fields);
+    await ctx.db.insert("kindeUsers", row);
     await adjustCount(ctx, "users", snapshot.kindeId, 1);
   }
   await syncMemberships(ctx, snapshot.kindeId, existing?.organizations ?? [], organizations);
-  return "applied";
+  const user = toKindeUser(row);
+  return applied(
+    upsertChange(
+      existing && toKindeUser(existing),
+      user,
+      { type: "user.created", user },
+      { type: "user.updated", user },
+    ),
+  );
 }
 
 /**
@@ -133,8 +143,8 @@ async function currentMemberships(
     if (await isDeleted(ctx, "organization", membership.orgCode)) continue;
     current.push({
       orgCode: membership.orgCode,
-      roles: membership.roles.flatMap((r) => roles.get(r.id) ?? []),
-      permissions: membership.permissions.flatMap((p) => permissions.get(p.id) ?? []),
+      roles: membership.roles.flatMap((r) => roles.get(r.kindeId) ?? []),
+      permissions: membership.permissions.flatMap((p) => permissions.get(p.kindeId) ?? []),
     });
   }
   return current;
@@ -167,8 +177,7 @@ async function syncMemberships(
 }
 
 function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
-  const ids = (refs: { id: string; key: string }[]) =>
-    refs.map((r) => `${r.id}\u0000${r.key}`).join("\u0001");
+  const ids = (refs: KeyRef[]) => refs.map((r) => `${r.kindeId}\u0000${r.key}`).join("\u0001");
   return ids(a.roles) === ids(b.roles) && ids(a.permissions) === ids(b.permissions);
 }
 
@@ -209,8 +218,8 @@ export async function deleteUser(
   version: Version,
   kindeId: string,
   keepUntil: number,
-): Promise<"applied" | "stale"> {
-  if (!(await addTombstone(ctx, "user", kindeId, version, keepUntil))) return "stale";
+): Promise<ApplyResult> {
+  if (!(await addTombstone(ctx, "user", kindeId, version, keepUntil))) return STALE;
   const existing = await findUser(ctx, kindeId);
   if (existing) {
     for (const { orgCode } of existing.organizations.slice(0, MAX_ORGANIZATIONS_PER_USER)) {
@@ -220,38 +229,41 @@ export async function deleteUser(
     await ctx.db.delete("kindeUsers", existing._id);
     await adjustCount(ctx, "users", kindeId, -1);
   }
-  return "applied";
+  return applied(existing ? { type: "user.deleted", kindeId } : null);
 }
 
 /**
  * Applies `user.authenticated`: moves `lastSignedInAt` forward, never back.
  * A sign-in that arrives before `user.created` creates the row with no profile
- * yet (version {@link UNSYNCED}), so the sign-in is not lost; the snapshot fills it in.
+ * yet (version {@link UNSYNCED}), so the sign-in is not lost; the snapshot
+ * fills it in. To the hooks that first sign-in is the user's `user.created`.
  */
 export async function recordSignIn(
   ctx: MutationCtx,
   version: Version,
   kindeId: string,
-): Promise<"applied" | "stale"> {
+): Promise<ApplyResult> {
   const existing = await findUser(ctx, kindeId);
   if (!existing) {
-    if (await isDeleted(ctx, "user", kindeId)) return "stale";
-    await ctx.db.insert("kindeUsers", {
+    if (await isDeleted(ctx, "user", kindeId)) return STALE;
+    const row = {
       kindeId,
       isSuspended: false,
       isPasswordResetRequested: false,
       organizations: [],
       lastSignedInAt: version.at,
       version: UNSYNCED,
-    });
+    };
+    await ctx.db.insert("kindeUsers", row);
     await adjustCount(ctx, "users", kindeId, 1);
-    return "applied";
+    return applied({ type: "user.created", user: toKindeUser(row) });
   }
   if (existing.lastSignedInAt !== undefined && existing.lastSignedInAt >= version.at) {
-    return "stale";
+    return STALE;
   }
   await ctx.db.patch("kindeUsers", existing._id, { lastSignedInAt: version.at });
-  return "applied";
+  const user = toKindeUser({ ...existing, lastSignedInAt: version.at });
+  return applied({ type: "user.authenticated", user });
 }
 
 export const getUser = query({

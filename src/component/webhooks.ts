@@ -13,10 +13,13 @@ import {
   vRoleEvent,
   vUnhandledEvent,
   vUserEvent,
+  type ChangeOrigin,
   type EntityKind,
   type KindeEvent,
+  type MirrorEvent,
   type Outcome,
 } from "../shared.js";
+import type { ApplyResult } from "./changes.js";
 
 /** What every apply mutation takes besides the event. */
 const deliveryArgs = {
@@ -74,10 +77,11 @@ async function applyOnce(
   // Older than what the component still remembers (dedupe records,
   // tombstones): applying it could resurrect a pruned deletion or replay a
   // pruned event, so it is only recorded.
-  const outcome: Outcome =
+  const result: ApplyResult | { outcome: "expired" | "ignored" } =
     event.occurredAt < now - retentionWindowMs(retentionDays)
-      ? "expired"
+      ? { outcome: "expired" }
       : await dispatch(ctx, event, expiresAt);
+  const { outcome } = result;
 
   await ctx.db.insert("webhookEvents", {
     eventId: event.eventId,
@@ -89,13 +93,25 @@ async function applyOnce(
     webhookId,
     expiresAt,
   });
-  if (outcome === "applied" && onEvent && event.type !== "unhandled") {
-    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
+  if (result.outcome === "applied" && result.change && onEvent) {
+    const origin: ChangeOrigin = {
+      kind: "webhook",
+      eventId: event.eventId,
+      kindeType: event.type,
+      source: event.source,
+      occurredAt: event.occurredAt,
+    };
+    const hookEvent: MirrorEvent = { ...result.change, origin };
+    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event: hookEvent });
   }
   return { outcome };
 }
 
-async function dispatch(ctx: MutationCtx, event: KindeEvent, keepUntil: number): Promise<Outcome> {
+async function dispatch(
+  ctx: MutationCtx,
+  event: KindeEvent,
+  keepUntil: number,
+): Promise<ApplyResult | { outcome: "ignored" }> {
   const version = { at: event.occurredAt, eventId: event.eventId };
   switch (event.type) {
     case "user.created":
@@ -121,13 +137,13 @@ async function dispatch(ctx: MutationCtx, event: KindeEvent, keepUntil: number):
     case "permission.deleted":
       return await deleteCatalogEntry(ctx, "permission", version, event.kindeId, keepUntil);
     case "unhandled":
-      return "ignored";
+      return { outcome: "ignored" };
   }
 }
 
 /** The mirrored entity an event is about, as the event log records it. */
-export function entityOf(event: KindeEvent): { entityKind?: EntityKind; entityKey?: string } {
-  const entity = (entityKind: EntityKind, entityKey: string) => ({ entityKind, entityKey });
+export function entityOf(event: KindeEvent): { entityKind?: EntityKind; entityId?: string } {
+  const entity = (entityKind: EntityKind, entityId: string) => ({ entityKind, entityId });
   switch (event.type) {
     case "user.created":
     case "user.updated":

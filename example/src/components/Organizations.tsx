@@ -33,10 +33,10 @@ export function Organizations({
         <ul className="orgs">
           {memberships.map((membership) => (
             <OrganizationItem
-              key={membership.code}
+              key={membership.orgCode}
               membership={membership}
-              isSelected={membership.code === selected}
-              onSelect={() => onSelect(membership.code)}
+              isSelected={membership.orgCode === selected}
+              onSelect={() => onSelect(membership.orgCode)}
               roleNames={roleNames}
               permissionNames={permissionNames}
             />
@@ -60,13 +60,13 @@ function OrganizationItem({
   roleNames: Map<string, string | undefined>;
   permissionNames: Map<string, string | undefined>;
 }) {
-  const organization = useQuery(api.organizations.get, { code: membership.code });
+  const organization = useQuery(api.organizations.get, { code: membership.orgCode });
   return (
     <li className={isSelected ? "org selected" : "org"}>
       <div className="row spread">
         <div>
-          <strong>{organization?.name ?? membership.code}</strong>{" "}
-          {organization?.name && <code className="muted">{membership.code}</code>}
+          <strong>{organization?.name ?? membership.orgCode}</strong>{" "}
+          {organization?.name && <code className="muted">{membership.orgCode}</code>}
         </div>
         {isSelected ? (
           <span className="badge">selected</span>

@@ -96,8 +96,8 @@ function RecentEvents() {
                   <Outcome record={record} />
                 </td>
                 <td>
-                  {record.entityKey !== undefined && (
-                    <code className="muted">{record.entityKey}</code>
+                  {record.entityId !== undefined && (
+                    <code className="muted">{record.entityId}</code>
                   )}
                 </td>
               </tr>
@@ -117,7 +117,6 @@ function RecentEvents() {
 
 const outcomeHelp: Record<EventRecord["outcome"], string> = {
   applied: "the mirror changed",
-  duplicate: "already seen; nothing written",
   stale: "older than what the mirror holds, or about a deleted entity",
   expired: "happened before the retention window; not applied",
   ignored: "an event type the component does not mirror",

@@ -12,6 +12,7 @@ import type * as authorization from "../authorization.js";
 import type * as backfill from "../backfill.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
+import type * as changes from "../changes.js";
 import type * as counters from "../counters.js";
 import type * as crons from "../crons.js";
 import type * as events from "../events.js";
@@ -35,6 +36,7 @@ const fullApi: ApiFromModules<{
   backfill: typeof backfill;
   cascade: typeof cascade;
   catalog: typeof catalog;
+  changes: typeof changes;
   counters: typeof counters;
   crons: typeof crons;
   events: typeof events;

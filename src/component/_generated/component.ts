@@ -70,7 +70,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               }
             | {
                 kind: "rolePermissions";
-                permissions: Array<{ id: string; key: string }>;
+                permissions: Array<{ key: string; kindeId: string }>;
                 roleId: string;
               }
             | {
@@ -305,7 +305,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "query",
         "internal",
         {
-          key: string;
+          id: string;
           kind: "user" | "organization" | "role" | "permission";
           paginationOpts: {
             cursor: string | null;
@@ -320,11 +320,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           continueCursor: string;
           isDone: boolean;
           page: Array<{
-            entityKey?: string;
+            entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            outcome: "applied" | "stale" | "expired" | "ignored";
             receivedAt: number;
             source?: string;
             type: string;
@@ -352,11 +352,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           continueCursor: string;
           isDone: boolean;
           page: Array<{
-            entityKey?: string;
+            entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            outcome: "applied" | "stale" | "expired" | "ignored";
             receivedAt: number;
             source?: string;
             type: string;
@@ -451,11 +451,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         {},
         {
           lastEvent: {
-            entityKey?: string;
+            entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored";
+            outcome: "applied" | "stale" | "expired" | "ignored";
             receivedAt: number;
             source?: string;
             type: string;
@@ -481,7 +481,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           lastName?: string;
           lastSignedInAt?: number;
           organizations: Array<{
-            code: string;
+            orgCode: string;
             permissions: Array<string>;
             roles: Array<string>;
           }>;
@@ -503,7 +503,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           lastName?: string;
           lastSignedInAt?: number;
           organizations: Array<{
-            code: string;
+            orgCode: string;
             permissions: Array<string>;
             roles: Array<string>;
           }>;
@@ -537,7 +537,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             lastName?: string;
             lastSignedInAt?: number;
             organizations: Array<{
-              code: string;
+              orgCode: string;
               permissions: Array<string>;
               roles: Array<string>;
             }>;
@@ -580,7 +580,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
         Name
       >;
       applyPermissionEvent: FunctionReference<
@@ -611,7 +611,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
         Name
       >;
       applyRoleEvent: FunctionReference<
@@ -643,7 +643,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
         Name
       >;
       applyUserEvent: FunctionReference<
@@ -665,8 +665,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   lastName?: string;
                   organizations: Array<{
                     orgCode: string;
-                    permissions: Array<{ id: string; key: string }>;
-                    roles: Array<{ id: string; key: string }>;
+                    permissions: Array<{ key: string; kindeId: string }>;
+                    roles: Array<{ key: string; kindeId: string }>;
                   }>;
                   phone?: string;
                   username?: string;
@@ -683,7 +683,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
         Name
       >;
       recordUnhandledEvent: FunctionReference<
@@ -701,7 +701,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "duplicate" | "stale" | "expired" | "ignored" },
+        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
         Name
       >;
     };
