@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import kindeTest, {
