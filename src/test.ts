@@ -19,10 +19,12 @@ import {
 } from "convex/server";
 import schema from "./component/schema.js";
 import type { KeyRef } from "./shared.js";
+import type { ValueLimitViolation } from "./testing/valueLimits.js";
 
 export * from "./testing/issuer.js";
 export * from "./testing/events.js";
 export * from "./testing/managementApi.js";
+export * from "./testing/valueLimits.js";
 
 const modules = import.meta.glob("./component/**/*.ts");
 
@@ -37,6 +39,7 @@ type AnyTestConvex = TestConvex<SchemaDefinition<GenericSchema, boolean>>;
  * @param options `inspect: true` adds a test-only query that {@link readKindeTables} uses.
  */
 function register(t: AnyTestConvex, name = "kinde", options: { inspect?: boolean } = {}) {
+  if (options.inspect) inspected?.push({ t, name });
   t.registerComponent(
     name,
     schema,
@@ -104,6 +107,66 @@ export async function pruneKinde(
   name = "kinde",
 ): Promise<{ events: number; tombstones: number }> {
   return await runInspectMutation(t, name, "prune", {});
+}
+
+/**
+ * Every way a document in the component's tables (all of its schema's tables)
+ * breaks a limit a Convex deployment enforces on one document and convex-test
+ * does not: see {@link checkConvexValueLimits}. Registered with `inspect: true`.
+ */
+export async function findKindeValueLimitViolations(
+  t: AnyTestConvex,
+  name = "kinde",
+): Promise<ValueLimitViolation[]> {
+  type From = { table: string; after: number };
+  const ref = inspectRef(name, "valueLimitViolations") as FunctionReference<
+    "query",
+    "internal",
+    { from?: From },
+    { violations: ValueLimitViolation[]; next: From | null }
+  >;
+  const violations: ValueLimitViolation[] = [];
+  let from: From | undefined;
+  do {
+    const args = from === undefined ? {} : { from };
+    const page = await t.run(async (ctx) => await ctx.runQuery(ref, args));
+    violations.push(...page.violations);
+    from = page.next ?? undefined;
+  } while (from !== undefined);
+  return violations;
+}
+
+/**
+ * Inserts `document` into the component's `table` as it is, unchecked by
+ * anything but convex-test (registered with `inspect: true`): for tests of
+ * {@link findKindeValueLimitViolations}. Returns the new document's id.
+ */
+export async function insertKindeDocument(
+  t: AnyTestConvex,
+  args: { table: string; document: Record<string, unknown> },
+  name = "kinde",
+): Promise<string> {
+  return await runInspectMutation<typeof args, string>(t, name, "insertDocument", args);
+}
+
+/** A convex-test instance registered with `inspect: true`, and the component's name in it. */
+export interface InspectedKindeTest {
+  t: AnyTestConvex;
+  name: string;
+}
+
+let inspected: InspectedKindeTest[] | undefined;
+
+/**
+ * Starts recording every instance that {@link register} registers with
+ * `inspect: true`, so that a suite can check what each test wrote (for
+ * example with {@link findKindeValueLimitViolations} in an `afterEach`).
+ * Returns a function that hands over the instances registered since its last
+ * call and forgets them.
+ */
+export function trackInspectedKindeTests(): () => InspectedKindeTest[] {
+  inspected ??= [];
+  return () => inspected!.splice(0);
 }
 
 /** Runs one of the test-only inspection module's mutations in the component `name`. */

@@ -144,7 +144,7 @@ describe("200: verified events", () => {
       schema,
       modules: { ...modules, "./http.ts": async () => ({ default: http }) },
     });
-    kindeTest.register(custom);
+    kindeTest.register(custom, "kinde", { inspect: true });
     const token = await app.issuer.sign(userCreated({ id: kindeUserId() }));
     const response = await custom.fetch("/hooks/kinde", { method: "POST", body: token });
     expect(response.status).toBe(200);

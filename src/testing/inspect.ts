@@ -4,11 +4,14 @@
  * registered next to the component's own modules by `register(t, name, { inspect: true })`
  * and never ships in the built package.
  */
-import { v } from "convex/values";
+import { getDocumentSize, v } from "convex/values";
 import { mutation, query } from "../component/_generated/server.js";
+import type { TableNames } from "../component/_generated/dataModel.js";
+import schema from "../component/schema.js";
 import { vKeyRef } from "../shared.js";
 import { adjustCount } from "../component/counters.js";
 import { pruneExpired } from "../component/maintenance.js";
+import { checkConvexValueLimits, type ValueLimitViolation } from "./valueLimits.js";
 
 const TABLES = [
   "counters",
@@ -79,4 +82,58 @@ export const seedEventRecords = mutation({
 export const prune = mutation({
   args: {},
   handler: async (ctx) => await pruneExpired(ctx),
+});
+
+/** Every table of the component's schema, in the schema's order. */
+const SCHEMA_TABLES = Object.keys(schema.tables) as TableNames[];
+
+/** What one call reads at most: half a query's 16 MiB and 32,000 documents, so the next document always fits. */
+const SCAN_BUDGET = { bytes: 8 << 20, documents: 16_000 };
+
+/**
+ * Checks every document of every table in the schema against the limits a
+ * Convex deployment enforces on one document (`valueLimits.ts`), from where
+ * the previous call stopped (`from`) until this call has read its budget.
+ * Call again with `next` until it is `null`.
+ */
+export const valueLimitViolations = query({
+  args: { from: v.optional(v.object({ table: v.string(), after: v.number() })) },
+  handler: async (ctx, { from }) => {
+    const violations: ValueLimitViolation[] = [];
+    let bytes = 0;
+    let documents = 0;
+    const first = from === undefined ? 0 : SCHEMA_TABLES.indexOf(from.table as TableNames);
+    if (first < 0) throw new Error(`No table ${from!.table} in the component's schema`);
+    for (const [i, table] of SCHEMA_TABLES.entries()) {
+      if (i < first) continue;
+      const after = i === first && from !== undefined ? from.after : 0;
+      // convex-test gives every document a distinct `_creationTime`, so it is a complete cursor.
+      const docs = ctx.db
+        .query(table)
+        .withIndex("by_creation_time", (q) => q.gt("_creationTime", after));
+      for await (const doc of docs) {
+        violations.push(...checkConvexValueLimits(table, doc));
+        bytes += getDocumentSize(doc);
+        documents += 1;
+        if (bytes >= SCAN_BUDGET.bytes || documents >= SCAN_BUDGET.documents) {
+          return { violations, next: { table, after: doc._creationTime } };
+        }
+      }
+    }
+    return { violations, next: null };
+  },
+});
+
+/**
+ * Inserts `document` into `table` as it is: for tests of the value-limit
+ * guard, which need a document a deployment would refuse (convex-test stores it).
+ */
+export const insertDocument = mutation({
+  args: { table: v.string(), document: v.any() },
+  handler: async (ctx, { table, document }) => {
+    if (!SCHEMA_TABLES.includes(table as TableNames)) {
+      throw new Error(`No table ${table} in the component's schema`);
+    }
+    return await ctx.db.insert(table as TableNames, document);
+  },
 });
