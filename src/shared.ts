@@ -358,6 +358,33 @@ export const vBackfillCounts = v.object({
 });
 export type BackfillCounts = Infer<typeof vBackfillCounts>;
 
+/**
+ * How far a run has paged one listing, to notice a `next_token` that loops
+ * back to an earlier one: the pages read so far, the token received at the
+ * last power-of-two page and the latest few tokens (see `followPaging` in
+ * src/client/backfill.ts).
+ */
+export const vPagingState = v.object({
+  pages: v.number(),
+  checkpoint: v.string(),
+  recent: v.array(v.string()),
+});
+export type PagingState = Infer<typeof vPagingState>;
+
+/** At most this many vanished organization codes are listed in a run's status; `count` has them all. */
+export const MAX_VANISHED_LISTED = 50;
+
+/**
+ * Organizations the mirror has but Kinde no longer lists members for (deleted
+ * in Kinde): their members were skipped, and a `reconcile` run removes them.
+ */
+export const vVanishedOrganizations = v.object({
+  count: v.number(),
+  /** The first {@link MAX_VANISHED_LISTED}. */
+  orgCodes: v.array(v.string()),
+});
+export type VanishedOrganizations = Infer<typeof vVanishedOrganizations>;
+
 /** The state of the latest backfill run, as `getBackfillStatus` reports it. */
 export const vBackfillStatus = v.object({
   runId: v.string(),
@@ -365,8 +392,13 @@ export const vBackfillStatus = v.object({
   phase: vBackfillPhase,
   /** Kinde's `next_token` within the phase, and the organization being read in `memberships`. */
   cursor: v.optional(v.string()),
+  /** The loop check of the listing `cursor` belongs to. */
+  paging: v.optional(vPagingState),
   orgCode: v.optional(v.string()),
   reconcile: v.boolean(),
+  /** Whether each member's permissions are read from Kinde instead of expanded from their roles. */
+  exactPermissions: v.optional(v.boolean()),
+  vanished: v.optional(vVanishedOrganizations),
   startedAt: v.number(),
   /** When the run last made progress. A running run silent for minutes has stopped and resumes on the next start. */
   heartbeatAt: v.number(),
@@ -381,8 +413,16 @@ export type BackfillStatus = Infer<typeof vBackfillStatus>;
 export const vBackfillUser = v.object({ ...profileFields, orgCodes: v.array(v.string()) });
 export type BackfillUser = Infer<typeof vBackfillUser>;
 
-/** One member of an organization as the Management API lists it: role keys only. */
-export const vBackfillMember = v.object({ kindeId: v.string(), roleKeys: v.array(v.string()) });
+/**
+ * One member of an organization as the Management API lists it: role keys
+ * only, plus, in an `exactPermissions` run, the permissions Kinde says the
+ * member holds there (granted directly or through a role).
+ */
+export const vBackfillMember = v.object({
+  kindeId: v.string(),
+  roleKeys: v.array(v.string()),
+  permissions: v.optional(v.array(vKeyRef)),
+});
 export type BackfillMember = Infer<typeof vBackfillMember>;
 
 /**
@@ -399,7 +439,13 @@ export const vBackfillPage = v.union(
   v.object({ kind: v.literal("permissions"), items: v.array(vPermissionSnapshot) }),
   v.object({ kind: v.literal("organizations"), items: v.array(vOrganizationSnapshot) }),
   v.object({ kind: v.literal("users"), items: v.array(vBackfillUser) }),
-  v.object({ kind: v.literal("members"), orgCode: v.string(), items: v.array(vBackfillMember) }),
+  v.object({
+    kind: v.literal("members"),
+    orgCode: v.string(),
+    items: v.array(vBackfillMember),
+    /** Kinde no longer has the organization: note it in the run's status. */
+    vanished: v.optional(v.literal(true)),
+  }),
 );
 export type BackfillPage = Infer<typeof vBackfillPage>;
 
@@ -407,6 +453,7 @@ export type BackfillPage = Infer<typeof vBackfillPage>;
 export const vBackfillPosition = v.object({
   phase: vBackfillPhase,
   cursor: v.optional(v.string()),
+  paging: v.optional(vPagingState),
   orgCode: v.optional(v.string()),
 });
 export type BackfillPosition = Infer<typeof vBackfillPosition>;

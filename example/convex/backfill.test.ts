@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import kindeTest, {
@@ -14,22 +14,18 @@ import kindeTest, {
   type ManagementApiStandIn,
   type Tenant,
 } from "convex-kinde/test";
-import { Kinde, type BackfillResult } from "convex-kinde";
-import { RETRY } from "../../src/client/managementApi.js";
+import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
 import { api, components, internal } from "./_generated/api.js";
 import schema from "./schema.js";
 import { modules, useWebhookTest } from "./setup.test.js";
 
 const app = useWebhookTest();
 let kinde: ManagementApiStandIn | undefined;
-const saved = { ...RETRY };
 
-beforeEach(() => {
-  // Retries back off for seconds in production; milliseconds are enough against a local stand-in.
-  Object.assign(RETRY, { baseDelayMs: 5, maxDelayMs: 20 });
-});
+/** Retries back off for seconds in production; milliseconds are enough against a local stand-in. */
+const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
+
 afterEach(async () => {
-  Object.assign(RETRY, saved);
   await kinde?.close();
   kinde = undefined;
 });
@@ -42,27 +38,50 @@ async function serve(tenant: Tenant) {
   return kinde;
 }
 
-const runBackfill = (args: { reconcile?: boolean; restart?: boolean } = {}) =>
-  app.t.action(internal.kinde.backfill, args) as Promise<BackfillResult>;
+interface BackfillArgs {
+  reconcile?: boolean;
+  restart?: boolean;
+  exactPermissions?: boolean;
+}
 
-/** The example app with a backfill that hands over to a new action after every step. */
-function appWithSteppingBackfill() {
-  const stepping = { backfill: new Kinde(components.kinde).backfillAction({ timeBudgetMs: 0 }) };
+/**
+ * The example app with a backfill built as a host builds it, from `options`
+ * (fast retries unless they say otherwise): `run` starts it as
+ * `npx convex run` would. `timeBudgetMs: 0` hands over to a new action after
+ * every step, so the run's stored position is all that carries it on.
+ */
+function backfillApp(options: BackfillActionOptions = {}) {
+  const host = {
+    backfill: new Kinde(components.kinde).backfillAction({ retry: FAST_RETRY, ...options }),
+  };
   const t = convexTest({
     schema,
-    modules: { ...modules, "./stepping.ts": async () => stepping },
+    modules: { ...modules, "./host.ts": async () => host },
     transactionLimits: true,
   });
   kindeTest.register(t, "kinde", { inspect: true });
-  const run = (args: { reconcile?: boolean } = {}) =>
-    t.action(makeFunctionReference<"action">("stepping:backfill"), args) as Promise<BackfillResult>;
-  return { t, run };
+  const run = (args: BackfillArgs = {}) =>
+    t.action(makeFunctionReference<"action">("host:backfill"), args) as Promise<BackfillResult>;
+  const deliver = async (payload: object) =>
+    await (
+      await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) })
+    ).text();
+  const status = () => t.query(api.diagnostics.backfillStatus, {});
+  return { t, run, deliver, status };
 }
+
+/** The example app's own `kinde:backfill` export, with its default options. */
+const runExampleBackfill = (args: BackfillArgs = {}) =>
+  app.t.action(internal.kinde.backfill, args) as Promise<BackfillResult>;
 
 const requestsTo = (path: string) => kinde!.requests.filter((r) => r.path === path);
 
-/** What the mirror should hold for `tenant`: each user's organizations, role keys and granted permissions. */
-function expectedMemberships(tenant: Tenant, userId: string) {
+/**
+ * What the mirror should hold for `tenant`: each user's organizations, role
+ * keys and permissions (those their roles grant, plus, with `direct`, those
+ * granted to them directly).
+ */
+function expectedMemberships(tenant: Tenant, userId: string, { direct = false } = {}) {
   return Object.entries(tenant.members)
     .filter(([, members]) => userId in members)
     .map(([code, members]) => {
@@ -71,6 +90,7 @@ function expectedMemberships(tenant: Tenant, userId: string) {
         const role = tenant.roles.find((r) => r.key === key)!;
         return tenant.rolePermissions[role.id] ?? [];
       });
+      if (direct) ids.push(...(tenant.directPermissions?.[code]?.[userId] ?? []));
       const permissions = tenant.permissions.filter((p) => ids.includes(p.id)).map((p) => p.key);
       return { orgCode: code, roles, permissions: permissions.sort() };
     });
@@ -93,7 +113,7 @@ describe("backfill", () => {
       const tenant = makeTenant({ users: 2000, organizations: 12 });
       await serve(tenant);
       const started = Date.now();
-      const result = await runBackfill();
+      const result = await runExampleBackfill();
       const seconds = (Date.now() - started) / 1000;
 
       expect(result).toMatchObject({ outcome: "started", continuing: false });
@@ -154,17 +174,50 @@ describe("backfill", () => {
 
   test("429 with RateLimit-Reset is waited out, and transient 500s are retried", async () => {
     await serve(makeTenant({ users: 20, organizations: 2 }));
+    const { run } = backfillApp();
     kinde!.rateLimitNext(2, 1);
     const before = Date.now();
-    const first = await runBackfill();
+    const first = await run();
     expect(first.run.status).toBe("done");
     expect(Date.now() - before).toBeGreaterThanOrEqual(2000); // waited the reset twice
     const limited = kinde!.requests.filter((r) => r.path === "/api/v1/roles");
     expect(limited).toHaveLength(3); // two 429s, then the page
 
     kinde!.failNext(3, 503);
-    const second = await runBackfill({ restart: true });
+    const second = await run({ restart: true });
     expect(second.run).toMatchObject({ status: "done", counts: { users: 20 } });
+  });
+
+  test("retry options: a request is tried `attempts` times, and `rateLimitAttempts` times while rate-limited", async () => {
+    const tenant = makeTenant({ users: 20, organizations: 2 });
+    await serve(tenant);
+    const { run, status } = backfillApp({
+      retry: { ...FAST_RETRY, attempts: 2, rateLimitAttempts: 3 },
+    });
+    kinde!.failPath("/api/v1/roles");
+    await expect(run()).rejects.toThrow(/GET \/api\/v1\/roles .*500 2 times/);
+    expect(requestsTo("/api/v1/roles")).toHaveLength(2);
+
+    kinde!.failPath(null);
+    kinde!.rateLimitNext(5, 0);
+    await expect(run()).rejects.toThrow(/kept rate-limiting GET \/api\/v1\/roles \(429 3 times\)/);
+    expect(requestsTo("/api/v1/roles")).toHaveLength(5);
+    expect(await status()).toMatchObject({ status: "failed", phase: "roles" });
+
+    // Nothing stays of a policy between runs: the default allows 10 tries while rate-limited.
+    const patient = backfillApp();
+    kinde!.rateLimitNext(4, 0);
+    expect((await patient.run()).run.status).toBe("done");
+  });
+
+  test("retry options that would never try, or never stop, are refused when the backfill is built", () => {
+    const kindeClient = new Kinde(components.kinde);
+    expect(() => kindeClient.backfillAction({ retry: { attempts: 0 } })).toThrow(
+      /`attempts` must be a whole number of at least 1, not 0/,
+    );
+    expect(() => kindeClient.backfillAction({ retry: { maxRateLimitWaitMs: Infinity } })).toThrow(
+      /`maxRateLimitWaitMs` must be a finite number of milliseconds/,
+    );
   });
 
   test("an empty page that still carries a next_token ends the paging", async () => {
@@ -172,9 +225,68 @@ describe("backfill", () => {
     await serve(tenant);
     const code = tenant.organizations[1]!.code;
     kinde!.emptyPageWithToken(`/api/v1/organizations/${code}/users`);
-    const result = await runBackfill();
+    const result = await backfillApp().run();
     expect(result.run.status).toBe("done");
     expect(requestsTo(`/api/v1/organizations/${code}/users`)).toHaveLength(1);
+  });
+
+  test("a next_token that loops back (A→B→A) ends the listing, across actions, for users and members", async () => {
+    const tenant = makeTenant({ users: 45, organizations: 1 });
+    await serve(tenant);
+    const code = tenant.organizations[0]!.code;
+    kinde!.capPageSize(10);
+    kinde!.loopPaging("/api/v1/users", { from: 2, to: 1 });
+    kinde!.loopPaging(`/api/v1/organizations/${code}/users`, { from: 2, to: 1 });
+    // Every page in a new action: the loop is noticed from what the run stored.
+    const { t, run, status } = backfillApp({ timeBudgetMs: 0 });
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await run();
+    await t.finishAllScheduledFunctions(() => {});
+    const loops = warnings.mock.calls.filter(([, message]) =>
+      String(message).includes("returned a next_token it had returned before"),
+    );
+    expect(loops.map(([, message]) => String(message).split(" returned")[0])).toEqual([
+      "backfill: GET /api/v1/users",
+      `backfill: GET /api/v1/organizations/${code}/users`,
+    ]);
+    warnings.mockRestore();
+
+    expect(await status()).toMatchObject({ status: "done", counts: { users: 30 } });
+    // Pages 0, 1 (its answer is A), 2 (B); page 2 answers A again, which ends the listing.
+    const tokens = (path: string) => requestsTo(path).map((r) => r.query.next_token);
+    expect(tokens("/api/v1/users")).toHaveLength(3);
+    expect(new Set(tokens("/api/v1/users")).size).toBe(3);
+    expect(tokens(`/api/v1/organizations/${code}/users`)).toHaveLength(3);
+    // Users on the pages the loop hid were never served; the others are mirrored with their roles.
+    const tables = await readKindeTables(t);
+    expect(tables.kindeUsers).toHaveLength(30);
+    const member = tenant.users[12]!;
+    expect(
+      normalize((await t.query(api.users.byKindeId, { kindeId: member.id }))?.organizations),
+    ).toEqual(normalize(expectedMemberships(tenant, member.id)));
+  });
+
+  test("a loop longer than the remembered tokens ends too, from the checkpoint the run stored", async () => {
+    const tenant = makeTenant({ users: 45, organizations: 1 });
+    await serve(tenant);
+    const code = tenant.organizations[0]!.code;
+    const path = `/api/v1/organizations/${code}/users`;
+    kinde!.capPageSize(3);
+    // 15 pages of members; the 14th (page 13) answers the token of page 1: a loop of 13 pages.
+    kinde!.loopPaging(path, { from: 13, to: 1 });
+    const { t, run, status } = backfillApp({ timeBudgetMs: 0 });
+    await run();
+    await t.finishAllScheduledFunctions(() => {}, 1000);
+
+    expect(await status()).toMatchObject({ status: "done", counts: { users: 45 } });
+    const reads = requestsTo(path).length;
+    expect(reads).toBeGreaterThan(14); // past the first repeat, which is no longer remembered
+    expect(reads).toBeLessThanOrEqual(2 * 13 + 13 + 1); // Brent's bound
+    for (const user of tenant.users.slice(0, 42)) {
+      expect(
+        normalize((await t.query(api.users.byKindeId, { kindeId: user.id }))?.organizations),
+      ).toEqual(normalize(expectedMemberships(tenant, user.id)));
+    }
   });
 
   test(
@@ -183,49 +295,43 @@ describe("backfill", () => {
     async () => {
       const tenant = makeTenant({ users: 1100, organizations: 4 });
       await serve(tenant);
+      const { run, status, t } = backfillApp({ retry: { ...FAST_RETRY, attempts: 3 } });
       // Organization member lists keep failing, past every retry: after three pages of users.
       kinde!.failPath("/api/v1/organizations/");
-      const requestsBefore = kinde!.requests.length;
-      let failed = false;
-      try {
-        await app.t.action(internal.kinde.backfill, {});
-      } catch {
-        failed = true;
-      }
-      expect(failed).toBe(true);
-      expect(kinde!.requests.length - requestsBefore).toBeGreaterThan(RETRY.attempts - 1);
-      const status = await app.t.query(api.diagnostics.backfillStatus, {});
-      expect(status).toMatchObject({
+      await expect(run()).rejects.toThrow(/500 3 times/);
+      const first = tenant.organizations[0]!.code;
+      expect(requestsTo(`/api/v1/organizations/${first}/users`)).toHaveLength(3);
+      expect(await status()).toMatchObject({
         status: "failed",
         phase: "memberships",
         counts: { users: 1100 },
         lastError: expect.stringMatching(
-          /GET \/api\/v1\/organizations\/org_\w+\/users .*500 6 times/,
+          /GET \/api\/v1\/organizations\/org_\w+\/users .*500 3 times/,
         ),
       });
 
       kinde!.failPath(null);
-      const resumed = await runBackfill();
+      const resumed = await run();
       expect(resumed.outcome).toBe("resumed");
       expect(resumed.run).toMatchObject({ status: "done", counts: { users: 1100 } });
       // Everything before the failure was read once: the run did not start over.
       expect(requestsTo("/api/v1/roles")).toHaveLength(1);
       expect(requestsTo("/api/v1/organizations")).toHaveLength(1);
       expect(requestsTo("/api/v1/users")).toHaveLength(3);
-      expect((await readKindeTables(app.t)).kindeUsers).toHaveLength(1100);
+      expect((await readKindeTables(t)).kindeUsers).toHaveLength(1100);
     },
   );
 
   test("one run at a time: starting while one runs reports it; a stepping run continues by itself", async () => {
     await serve(makeTenant({ users: 40, organizations: 3 }));
-    const { t, run } = appWithSteppingBackfill();
+    const { t, run, status } = backfillApp({ timeBudgetMs: 0 });
     const first = await run();
     expect(first).toMatchObject({ outcome: "started", continuing: true });
     const second = await run();
     expect(second).toMatchObject({ outcome: "running", continuing: false });
     expect(second.run.runId).toBe(first.run.runId);
     await t.finishAllScheduledFunctions(() => {});
-    expect(await t.query(api.diagnostics.backfillStatus, {})).toMatchObject({
+    expect(await status()).toMatchObject({
       runId: first.run.runId,
       status: "done",
       counts: { users: 40 },
@@ -235,11 +341,7 @@ describe("backfill", () => {
   test("webhooks during a run: newer events win and deletions hold", async () => {
     const tenant = makeTenant({ users: 60, organizations: 3 });
     await serve(tenant);
-    const { t, run } = appWithSteppingBackfill();
-    const deliver = async (payload: object) =>
-      await (
-        await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) })
-      ).text();
+    const { t, run, deliver, status } = backfillApp({ timeBudgetMs: 0 });
     const renamed = tenant.users[10]!.id;
     const deleted = tenant.users[20]!.id;
     const joinedDuringRun = kindeUserId();
@@ -253,7 +355,7 @@ describe("backfill", () => {
     );
     await t.finishAllScheduledFunctions(() => {});
 
-    expect(await t.query(api.diagnostics.backfillStatus, {})).toMatchObject({ status: "done" });
+    expect(await status()).toMatchObject({ status: "done" });
     const get = (kindeId: string) => t.query(api.users.byKindeId, { kindeId });
     expect((await get(renamed))?.firstName).toBe("Renamed");
     expect(await get(deleted)).toBeNull();
@@ -261,14 +363,92 @@ describe("backfill", () => {
     expect((await get(tenant.users[30]!.id))?.lastName).toBe("31");
   });
 
+  test.each([400, 404] as const)(
+    "an organization gone from Kinde (%i on its members) is noted, the run goes on, and reconcile removes it",
+    async (missingStatus) => {
+      const tenant = makeTenant({ users: 30, organizations: 3 });
+      await serve(tenant);
+      kinde!.missingOrganizationStatus(missingStatus);
+      const { t, run, deliver, status } = backfillApp();
+      // Mirrored by webhooks an hour ago, deleted in Kinde while the endpoint was down:
+      // an organization, a user who was only in it, and a membership of a user Kinde still has.
+      const gone = kindeOrgCode();
+      const onlyThere = kindeUserId();
+      const stayed = tenant.users[4]!;
+      const at = Date.now() - 60 * 60_000;
+      const inGone = { code: gone, roles: null, permissions: null };
+      expect(await deliver(organizationCreated({ code: gone, name: "Gone" }, { at }))).toMatch(
+        /^applied/,
+      );
+      expect(
+        await deliver(userCreated({ id: onlyThere, organizations: [inGone] }, { at })),
+      ).toMatch(/^applied/);
+      expect(
+        await deliver(userCreated({ id: stayed.id, organizations: [inGone] }, { at })),
+      ).toMatch(/^applied/);
+
+      const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+      const plain = await run();
+      expect(warnings).toHaveBeenCalledWith(
+        "[convex-kinde]",
+        expect.stringContaining(`organization ${gone} is in the mirror but gone from Kinde`),
+      );
+      warnings.mockRestore();
+      expect(plain.run).toMatchObject({
+        status: "done",
+        vanished: { count: 1, orgCodes: [gone] },
+        counts: { users: 30, removed: 0 },
+      });
+      expect(requestsTo(`/api/v1/organizations/${gone}/users`)).toHaveLength(1);
+      // A 400 is ambiguous, so it is confirmed once; a 404 is not.
+      const confirmations = requestsTo("/api/v1/organization").filter((r) => r.query.code === gone);
+      expect(confirmations).toHaveLength(missingStatus === 400 ? 1 : 0);
+      // Without reconcile nothing is removed; the user Kinde still has lost the membership it no longer lists.
+      expect(await t.query(api.organizations.get, { code: gone })).not.toBeNull();
+      expect(
+        normalize((await t.query(api.users.byKindeId, { kindeId: stayed.id }))?.organizations),
+      ).toEqual(normalize(expectedMemberships(tenant, stayed.id)));
+
+      const reconciled = await run({ reconcile: true });
+      expect(reconciled.run).toMatchObject({
+        status: "done",
+        vanished: { count: 1, orgCodes: [gone] },
+        counts: { removed: 2 },
+      });
+      await t.finishAllScheduledFunctions(() => {});
+      expect(await t.query(api.organizations.get, { code: gone })).toBeNull();
+      expect(await t.query(api.users.byKindeId, { kindeId: onlyThere })).toBeNull();
+      const tables = await readKindeTables(t);
+      expect(tables.kindeMemberships.filter((m) => m.orgCode === gone)).toEqual([]);
+      expect(tables.kindeOrganizations).toHaveLength(3);
+      expect(await status()).toMatchObject({ status: "done", vanished: { count: 1 } });
+    },
+  );
+
+  test("a 400 on the members of an organization Kinde still has fails the run, saying so", async () => {
+    const tenant = makeTenant({ users: 10, organizations: 2 });
+    await serve(tenant);
+    const code = tenant.organizations[1]!.code;
+    kinde!.failPath(`/api/v1/organizations/${code}/users`, 400);
+    const { run, status } = backfillApp();
+    await expect(run()).rejects.toThrow(
+      new RegExp(
+        `GET /api/v1/organizations/${code}/users with 400: INVALID_REQUEST: Down \\(Kinde still has organization ${code}: the request was refused, not the organization deleted\\)`,
+      ),
+    );
+    expect(await status()).toMatchObject({ status: "failed", phase: "memberships", orgCode: code });
+    expect((await status())?.vanished).toBeUndefined();
+  });
+
   test("reconciliation removes exactly what Kinde no longer has", async () => {
     const tenant = makeTenant({ users: 30, organizations: 3 });
     await serve(tenant);
+    const { t, run, deliver } = backfillApp();
     // Mirrored earlier by webhooks, since deleted in Kinde while the endpoint was down.
     const vanishedUser = kindeUserId();
     const vanishedOrg = kindeOrgCode();
     const hourAgo = Date.now() - 60 * 60_000;
-    await app.deliver(
+    await deliver(
       userCreated(
         {
           id: vanishedUser,
@@ -277,52 +457,120 @@ describe("backfill", () => {
         { at: hourAgo },
       ),
     );
-    await app.deliver(organizationCreated({ code: vanishedOrg, name: "Gone" }, { at: hourAgo }));
+    await deliver(organizationCreated({ code: vanishedOrg, name: "Gone" }, { at: hourAgo }));
     // A user who still exists keeps a membership of an organization that vanished.
     const survivor = tenant.users[0]!.id;
 
-    const result = await runBackfill({ reconcile: true });
+    const result = await run({ reconcile: true });
     expect(result.run).toMatchObject({ status: "done", counts: { users: 30, removed: 2 } });
-    expect(await app.t.query(api.users.byKindeId, { kindeId: vanishedUser })).toBeNull();
-    expect(await app.t.query(api.organizations.get, { code: vanishedOrg })).toBeNull();
-    await app.t.finishAllScheduledFunctions(() => {});
-    const tables = await readKindeTables(app.t);
+    expect(await t.query(api.users.byKindeId, { kindeId: vanishedUser })).toBeNull();
+    expect(await t.query(api.organizations.get, { code: vanishedOrg })).toBeNull();
+    await t.finishAllScheduledFunctions(() => {});
+    const tables = await readKindeTables(t);
     expect(tables.kindeUsers).toHaveLength(30);
     expect(tables.kindeOrganizations).toHaveLength(3);
     expect(tables.kindeMemberships.some((m) => m.orgCode === vanishedOrg)).toBe(false);
     expect(tables.tombstones.map((t) => t.entityId).sort()).toEqual(
       [vanishedOrg, vanishedUser].sort(),
     );
-    expect(await app.t.query(api.users.byKindeId, { kindeId: survivor })).not.toBeNull();
+    expect(await t.query(api.users.byKindeId, { kindeId: survivor })).not.toBeNull();
     // A late retry of the vanished user's creation cannot bring it back.
-    expect((await app.deliver(userCreated({ id: vanishedUser }, { at: hourAgo }))).text).toMatch(
-      /^stale/,
-    );
+    expect(await deliver(userCreated({ id: vanishedUser }, { at: hourAgo }))).toMatch(/^stale/);
   });
 
   test("without reconcile, nothing is removed", async () => {
     await serve(makeTenant({ users: 5, organizations: 1 }));
+    const { t, run, deliver } = backfillApp();
     const stray = kindeUserId();
-    await app.deliver(userCreated({ id: stray }, { at: Date.now() - 60_000 }));
-    const result = await runBackfill();
+    await deliver(userCreated({ id: stray }, { at: Date.now() - 60_000 }));
+    const result = await run();
     expect(result.run.counts.removed).toBe(0);
-    expect(await app.t.query(api.users.byKindeId, { kindeId: stray })).not.toBeNull();
+    expect(await t.query(api.users.byKindeId, { kindeId: stray })).not.toBeNull();
+  });
+
+  test("exactPermissions: permissions granted directly are mirrored, at one request per membership", async () => {
+    const tenant = makeTenant({ users: 24, organizations: 3 });
+    const [readDocs, , publishDocs, adminAll] = tenant.permissions.map((p) => p.id);
+    // User 1 is a "viewer" (read:docs) in org 1 and was granted publish:docs there directly;
+    // user 4 holds no role in org 2 (a second membership) but was granted admin:all.
+    const viewer = tenant.users[0]!.id;
+    const roleless = tenant.users[3]!.id;
+    const [org1, org2] = tenant.organizations.map((o) => o.code);
+    expect(tenant.members[org1!]![viewer]).toEqual(["viewer"]);
+    expect(tenant.members[org2!]![roleless]).toEqual([]);
+    tenant.directPermissions = {
+      [org1!]: { [viewer]: [publishDocs!, readDocs!] },
+      [org2!]: { [roleless]: [adminAll!] },
+    };
+    await serve(tenant);
+    const { t, run, status } = backfillApp({ timeBudgetMs: 0 });
+    const permissionsOf = async (kindeId: string, orgCode: string) =>
+      (await t.query(api.users.byKindeId, { kindeId }))?.organizations
+        .find((o) => o.orgCode === orgCode)
+        ?.permissions.sort();
+
+    // Without the flag, roles are expanded: the direct grants are missing.
+    await run();
+    await t.finishAllScheduledFunctions(() => {});
+    expect(await permissionsOf(viewer, org1!)).toEqual(["read:docs"]);
+    expect(await permissionsOf(roleless, org2!)).toEqual([]);
+    const memberPermissionRequests = () =>
+      kinde!.requests.filter((r) =>
+        /^\/api\/v1\/organizations\/[^/]+\/users\/[^/]+\/permissions$/.test(r.path),
+      );
+    expect(memberPermissionRequests()).toHaveLength(0);
+
+    // With it (kept by every continuation of the run), Kinde's own lists are mirrored.
+    const started = await run({ exactPermissions: true });
+    expect(started).toMatchObject({ outcome: "started", run: { exactPermissions: true } });
+    await t.finishAllScheduledFunctions(() => {});
+    expect(await status()).toMatchObject({ status: "done", exactPermissions: true });
+    expect(await permissionsOf(viewer, org1!)).toEqual(["publish:docs", "read:docs"]);
+    expect(await permissionsOf(roleless, org2!)).toEqual(["admin:all"]);
+    for (const user of tenant.users) {
+      expect(
+        normalize((await t.query(api.users.byKindeId, { kindeId: user.id }))?.organizations),
+      ).toEqual(normalize(expectedMemberships(tenant, user.id, { direct: true })));
+    }
+    const memberships = Object.values(tenant.members).reduce(
+      (n, m) => n + Object.keys(m).length,
+      0,
+    );
+    expect(memberPermissionRequests()).toHaveLength(memberships);
+    expect(new Set(memberPermissionRequests().map((r) => r.path)).size).toBe(memberships);
+  });
+
+  test("exactPermissions without the read:organization_user_permissions scope fails, naming it", async () => {
+    await serve(makeTenant({ users: 5, organizations: 1 }));
+    kinde!.revokeScope("read:organization_user_permissions");
+    const { run, status } = backfillApp();
+    await expect(run({ exactPermissions: true })).rejects.toThrow(
+      /GET \/api\/v1\/organizations\/org_\w+\/users\/kp_\w+\/permissions \(403\): the machine-to-machine application needs the scope `read:organization_user_permissions`/,
+    );
+    expect(await status()).toMatchObject({
+      status: "failed",
+      phase: "memberships",
+      exactPermissions: true,
+    });
+    // Without the flag the same tenant backfills: only the opt-in needs the scope.
+    expect((await run({ restart: true })).run.status).toBe("done");
   });
 
   test("wrong credentials and missing scopes fail with an error that says what to fix", async () => {
     await serve(makeTenant({ users: 5, organizations: 1 }));
+    const { run, status } = backfillApp();
     vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", "wrong");
-    await expect(runBackfill()).rejects.toThrow(
+    await expect(run()).rejects.toThrow(
       /refused the client credentials .*\(401\): invalid_client: Client authentication failed\. Check KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET/,
     );
-    expect(await app.t.query(api.diagnostics.backfillStatus, {})).toMatchObject({
+    expect(await status()).toMatchObject({
       status: "failed",
       lastError: expect.stringMatching(/refused the client credentials/),
     });
 
     vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde!.clientSecret);
     kinde!.revokeScope("read:organization_users");
-    await expect(runBackfill()).rejects.toThrow(
+    await expect(run()).rejects.toThrow(
       /GET \/api\/v1\/organizations\/org_\w+\/users \(403\): the machine-to-machine application needs the scope `read:organization_users`/,
     );
   });
@@ -330,7 +578,7 @@ describe("backfill", () => {
   test("missing configuration is named before anything runs", async () => {
     vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", "");
     vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", "");
-    await expect(runBackfill()).rejects.toThrow(
+    await expect(runExampleBackfill()).rejects.toThrow(
       /needs KINDE_MANAGEMENT_CLIENT_ID, KINDE_MANAGEMENT_CLIENT_SECRET/,
     );
     expect(await app.t.query(api.diagnostics.backfillStatus, {})).toBeNull();

@@ -23,11 +23,18 @@ import {
   type BackfillUser,
   type KeyRef,
   type OrganizationSnapshot,
+  type PagingState,
   type PermissionSnapshot,
   type RoleSnapshot,
 } from "../shared.js";
 import { createLogger, type Logger } from "./log.js";
-import { MANAGEMENT_ENV, ManagementApi, ManagementApiError } from "./managementApi.js";
+import {
+  MANAGEMENT_ENV,
+  ManagementApi,
+  ManagementApiError,
+  retryPolicy,
+  type RetryPolicy,
+} from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
 import { ISSUER_ENV_VAR } from "./webhook.js";
 
@@ -43,6 +50,12 @@ export const DEFAULT_TIME_BUDGET_MS = 5 * 60_000;
 export const vBackfillArgs = {
   /** After a complete pass, remove users and organizations Kinde no longer has. */
   reconcile: v.optional(v.boolean()),
+  /**
+   * Read each member's permissions in each organization from Kinde (one request
+   * per membership, scope `read:organization_user_permissions`) instead of
+   * expanding their roles, so permissions granted directly are mirrored too.
+   */
+  exactPermissions: v.optional(v.boolean()),
   /** Start a new run even if the last one failed or stopped part-way (default: resume it). */
   restart: v.optional(v.boolean()),
   /** Set by the action's own continuation. */
@@ -168,20 +181,52 @@ export function toMember(user: Infer<typeof vApiOrganizationUser>): BackfillMemb
   return { kindeId: user.id, roleKeys: [...new Set(user.roles ?? [])] };
 }
 
+/** Where paging goes after one page: on to `next`, or the listing is over (and why). */
+export type PagingStep =
+  { next: string; paging: PagingState } | { end: "last page" | "empty page" | "repeated token" };
+
+/** How many of a listing's latest tokens the run remembers exactly. */
+export const RECENT_TOKENS = 8;
+
 /**
- * Whether paging should go on after a page: Kinde signals the end with a
- * missing or empty `next_token`, and some endpoints return a token with an
- * empty page, or the same token again; all three stop.
+ * Follows Kinde's `next_token` through one listing. It ends on a missing or
+ * empty token, on an empty page (org-user paging returns a token with one),
+ * and on any token seen before in the listing, not just the one just sent.
+ *
+ * Remembering every token would grow the run's document with the listing and
+ * rewrite it with every page, so `paging` keeps two bounded things:
+ * - the last {@link RECENT_TOKENS} tokens: a loop that short (A→B→A) ends at
+ *   its first repeated token, before any page is read twice;
+ * - the token received at the last power-of-two page (1, 2, 4, …), Brent's
+ *   cycle detection: if tokens repeat from page `μ` with period `λ`, the
+ *   checkpoint taken at the first power of two `≥ max(μ, λ)` comes round
+ *   again within `λ` pages, before the next checkpoint. So any longer loop
+ *   ends within about `2·max(μ, λ) + λ` pages. Re-reading a page of a loop
+ *   changes nothing: its rows already carry the run's version.
+ * The state travels in the run's stored position, so it survives the
+ * mutations and actions a listing spans.
  */
-export function nextPageToken(
+export function followPaging(
+  paging: PagingState | undefined,
   sent: string | undefined,
   received: unknown,
   itemCount: number,
-): string | undefined {
-  if (typeof received !== "string" || received === "" || received === sent || itemCount === 0) {
-    return undefined;
+): PagingStep {
+  if (typeof received !== "string" || received === "") return { end: "last page" };
+  if (itemCount === 0) return { end: "empty page" };
+  if (received === sent || received === paging?.checkpoint || paging?.recent.includes(received)) {
+    return { end: "repeated token" };
   }
-  return received;
+  const pages = (paging?.pages ?? 0) + 1;
+  const isPowerOfTwo = (pages & (pages - 1)) === 0;
+  return {
+    next: received,
+    paging: {
+      pages,
+      checkpoint: paging && !isPowerOfTwo ? paging.checkpoint : received,
+      recent: [...(paging?.recent ?? []), received].slice(-RECENT_TOKENS),
+    },
+  };
 }
 
 /** Splits users so that no mutation writes more than {@link MEMBERSHIPS_PER_MUTATION} memberships. */
@@ -201,6 +246,76 @@ export function chunkByMemberships(users: BackfillUser[]): BackfillUser[][] {
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/**
+ * Whether `error`, from listing an organization's members, says Kinde no longer
+ * has the organization. A 404 does. Kinde's spec documents 400 (an
+ * `error_response`, `{ errors: [{ code, message }] }`) rather than 404 for
+ * this endpoint, and a 400 can also mean our request was wrong (a page size,
+ * a stale `next_token`): so a 400 is confirmed by asking for the organization
+ * itself, one request per vanished organization. If Kinde still has it, the
+ * 400 is a real failure: this throws, saying so.
+ */
+export async function organizationIsGone(
+  api: Pick<ManagementApi, "get">,
+  orgCode: string,
+  error: unknown,
+): Promise<boolean> {
+  if (!(error instanceof ManagementApiError)) return false;
+  if (error.status === 404) return true;
+  if (error.status !== 400) return false;
+  try {
+    await api.get("/api/v1/organization", { code: orgCode }, "read:organizations");
+  } catch (confirmation) {
+    if (
+      confirmation instanceof ManagementApiError &&
+      (confirmation.status === 400 || confirmation.status === 404)
+    ) {
+      return true;
+    }
+    throw confirmation;
+  }
+  throw new ManagementApiError(
+    `${error.message} (Kinde still has organization ${orgCode}: the request was refused, not the organization deleted)`,
+    400,
+  );
+}
+
+const vApiMemberPermission = v.object({ id: v.string(), key: v.string() });
+
+/** How many members' permissions are read at once: a handful, to stay clear of Kinde's concurrency limiter. */
+export const MEMBER_PERMISSION_READS_AT_ONCE = 4;
+
+/**
+ * Each member's permissions in `orgCode` as Kinde lists them (direct grants and
+ * those through roles), one request per member. Any failure fails the run, as
+ * a member list's would: resuming reads the page again.
+ */
+async function withExactPermissions(
+  api: ManagementApi,
+  orgCode: string,
+  members: BackfillMember[],
+  log: Logger,
+): Promise<BackfillMember[]> {
+  const read = async (member: BackfillMember): Promise<BackfillMember> => {
+    const body = await api.get(
+      `/api/v1/organizations/${encodeURIComponent(orgCode)}/users/${encodeURIComponent(member.kindeId)}/permissions`,
+      {},
+      "read:organization_user_permissions",
+    );
+    const listed = parseItems(vApiMemberPermission, body.permissions, (message) =>
+      log.warn(`backfill: skipped a permission of ${member.kindeId} in ${orgCode}: ${message}`),
+    );
+    const distinct = new Map(listed.map(({ id, key }) => [id, { kindeId: id, key }]));
+    return { ...member, permissions: [...distinct.values()] };
+  };
+  const result: BackfillMember[] = [];
+  for (let i = 0; i < members.length; i += MEMBER_PERMISSION_READS_AT_ONCE) {
+    const batch = members.slice(i, i + MEMBER_PERMISSION_READS_AT_ONCE);
+    result.push(...(await Promise.all(batch.map(read))));
+  }
+  return result;
 }
 
 // ---- The run ----
@@ -235,12 +350,22 @@ function managementConfig(options: KindeOptions) {
   return { domain, clientId: clientId!, clientSecret: clientSecret! };
 }
 
+/** How the host's backfill action works; every field is optional. */
+export interface BackfillActionOptions {
+  /** How long one action works before scheduling its continuation. */
+  timeBudgetMs?: number;
+  /** Retries of each Management API request; unset fields keep their defaults. */
+  retry?: Partial<RetryPolicy>;
+}
+
 /** Builds the host's backfill action (see `Kinde.backfillAction`). */
 export function backfillAction(
   component: ComponentApi,
   options: KindeOptions,
-  timeBudgetMs = DEFAULT_TIME_BUDGET_MS,
+  { timeBudgetMs = DEFAULT_TIME_BUDGET_MS, retry: retryOverrides }: BackfillActionOptions = {},
 ) {
+  // Checked when the module loads, so a bad value fails the deploy, not a run.
+  const retry = retryPolicy(retryOverrides);
   return internalActionGeneric({
     args: vBackfillArgs,
     returns: vBackfillResult,
@@ -259,9 +384,10 @@ export function backfillAction(
         }) as typeof actionCtx.runMutation,
       };
       const log = createLogger(options.logLevel === undefined ? "INFO" : options.logLevel);
-      const api = new ManagementApi(managementConfig(options));
+      const api = new ManagementApi(managementConfig(options), retry);
       const started = await ctx.runMutation(component.backfill.start, {
         reconcile: args.reconcile ?? false,
+        exactPermissions: args.exactPermissions,
         restart: args.restart,
         runId: args.runId,
       });
@@ -331,18 +457,36 @@ async function step(
     await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next });
   const warn = (what: string) => (message: string) =>
     log.warn(`backfill: skipped a ${what} Kinde listed without the expected fields: ${message}`);
-  const list = async (path: string, field: string, scope: string, extra = {}) => {
+  const warnOfLoop = (paged: PagingStep, path: string) => {
+    if ("end" in paged && paged.end === "repeated token") {
+      log.warn(
+        `backfill: GET ${path} returned a next_token it had returned before; ending that listing there`,
+      );
+    }
+  };
+  /** One page of the listing the run is in; `next` is where the listing continues, if it does. */
+  const list = async (
+    path: string,
+    field: string,
+    scope: string,
+    query: Record<string, string> = {},
+  ) => {
     const sent = run.cursor;
     const body = await api.get(
       path,
-      { page_size: String(PAGE_SIZE), next_token: sent, ...extra },
+      { page_size: String(PAGE_SIZE), next_token: sent, ...query },
       scope,
     );
     const items = body[field];
-    return {
-      items,
-      next: nextPageToken(sent, body.next_token, Array.isArray(items) ? items.length : 0),
-    };
+    const paged = followPaging(
+      run.paging,
+      sent,
+      body.next_token,
+      Array.isArray(items) ? items.length : 0,
+    );
+    warnOfLoop(paged, path);
+    const next = "next" in paged ? { cursor: paged.next, paging: paged.paging } : undefined;
+    return { items, next };
   };
 
   switch (run.phase) {
@@ -351,7 +495,7 @@ async function step(
       const roles = parseItems(vApiCatalogEntry, items, warn("role")).map(toRole);
       return await advance({
         page: { kind: "roles", items: roles },
-        next: next ? { phase: "roles", cursor: next } : { phase: "rolePermissions" },
+        next: next ? { phase: "roles", ...next } : { phase: "rolePermissions" },
       });
     }
     case "rolePermissions": {
@@ -361,16 +505,21 @@ async function step(
       const roleId = pending[0];
       if (roleId === undefined) return await advance({ next: { phase: "permissions" } });
       const permissions: KeyRef[] = [];
+      // One role's permissions are read within this action, so the paging state stays here.
       let cursor: string | undefined;
+      let paging: PagingState | undefined;
       do {
+        const path = `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`;
         const body = await api.get(
-          `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`,
+          path,
           { page_size: String(PAGE_SIZE), next_token: cursor },
           "read:role_permissions",
         );
         const page = parseItems(vApiCatalogEntry, body.permissions, warn("permission"));
         permissions.push(...page.map(({ id, key }) => ({ kindeId: id, key })));
-        cursor = nextPageToken(cursor, body.next_token, page.length);
+        const paged = followPaging(paging, cursor, body.next_token, page.length);
+        warnOfLoop(paged, path);
+        [cursor, paging] = "next" in paged ? [paged.next, paged.paging] : [undefined, undefined];
       } while (cursor);
       return await advance({
         page: { kind: "rolePermissions", roleId, permissions },
@@ -382,7 +531,7 @@ async function step(
       const permissions = parseItems(vApiCatalogEntry, items, warn("permission")).map(toPermission);
       return await advance({
         page: { kind: "permissions", items: permissions },
-        next: next ? { phase: "permissions", cursor: next } : { phase: "organizations" },
+        next: next ? { phase: "permissions", ...next } : { phase: "organizations" },
       });
     }
     case "organizations": {
@@ -396,7 +545,7 @@ async function step(
       );
       return await advance({
         page: { kind: "organizations", items: organizations },
-        next: next ? { phase: "organizations", cursor: next } : { phase: "users" },
+        next: next ? { phase: "organizations", ...next } : { phase: "users" },
       });
     }
     case "users": {
@@ -410,14 +559,14 @@ async function step(
       for (const chunk of chunks.slice(0, -1)) {
         await advance({
           page: { kind: "users", items: chunk },
-          next: { phase: "users", cursor: run.cursor },
+          next: { phase: "users", cursor: run.cursor, paging: run.paging },
         });
       }
       const firstOrg = next
         ? undefined
         : await ctx.runQuery(component.backfill.nextOrganization, {});
       const after: BackfillPosition = next
-        ? { phase: "users", cursor: next }
+        ? { phase: "users", ...next }
         : firstOrg
           ? { phase: "memberships", orgCode: firstOrg }
           : { phase: run.reconcile ? "reconcile" : "done" };
@@ -427,7 +576,8 @@ async function step(
     case "memberships": {
       const orgCode = run.orgCode!;
       let members: BackfillMember[] = [];
-      let next: string | undefined;
+      let next: Pick<BackfillPosition, "cursor" | "paging"> | undefined;
+      let vanished = false;
       try {
         const page = await list(
           `/api/v1/organizations/${encodeURIComponent(orgCode)}/users`,
@@ -437,18 +587,30 @@ async function step(
         members = parseItems(vApiOrganizationUser, page.items, warn("member")).map(toMember);
         next = page.next;
       } catch (error) {
-        // Deleted in Kinde since the organizations phase: nothing to read.
-        if (!(error instanceof ManagementApiError && error.status === 404)) throw error;
+        if (!(await organizationIsGone(api, orgCode, error))) throw error;
+        log.warn(
+          `backfill: organization ${orgCode} is in the mirror but gone from Kinde (${(error as Error).message}); skipping its members. A reconcile run removes it.`,
+        );
+        vanished = true;
       }
+      if (run.exactPermissions) members = await withExactPermissions(api, orgCode, members, log);
       const nextOrg = next
         ? undefined
         : await ctx.runQuery(component.backfill.nextOrganization, { after: orgCode });
       const after: BackfillPosition = next
-        ? { phase: "memberships", orgCode, cursor: next }
+        ? { phase: "memberships", orgCode, ...next }
         : nextOrg
           ? { phase: "memberships", orgCode: nextOrg }
           : { phase: run.reconcile ? "reconcile" : "done" };
-      return await advance({ page: { kind: "members", orgCode, items: members }, next: after });
+      return await advance({
+        page: {
+          kind: "members",
+          orgCode,
+          items: members,
+          ...(vanished ? { vanished: true as const } : {}),
+        },
+        next: after,
+      });
     }
     case "reconcile":
       return await ctx.runMutation(component.backfill.reconcileBatch, {

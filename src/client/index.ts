@@ -24,11 +24,12 @@ import {
 } from "../shared.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
-import { backfillAction } from "./backfill.js";
+import { backfillAction, type BackfillActionOptions } from "./backfill.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
-export type { BackfillResult } from "./backfill.js";
+export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
+export { DEFAULT_RETRY, type RetryPolicy } from "./managementApi.js";
 export {
   vUser,
   vOrganizationMembership,
@@ -312,10 +313,13 @@ export class Kinde {
    * failed or stopped resumes where it stopped (`{"restart": true}` starts over).
    *
    * @param options `timeBudgetMs`: how long one action works before scheduling
-   *   its continuation (default 5 minutes; actions may run 10).
+   *   its continuation (default 5 minutes; actions may run 10). `retry`: how
+   *   often and how patiently each Management API request is retried
+   *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs }`,
+   *   each optional; see the README, "Backfill an existing tenant").
    */
-  backfillAction(options: { timeBudgetMs?: number } = {}) {
-    return backfillAction(this.component, this.options, options.timeBudgetMs);
+  backfillAction(options: BackfillActionOptions = {}) {
+    return backfillAction(this.component, this.options, options);
   }
 
   /**

@@ -26,16 +26,62 @@ export class ManagementApiError extends Error {
 }
 
 /**
- * Retry tuning. Waits are capped so one call never outlives an action.
- * Mutable so tests can shorten the delays; apps have no reason to.
+ * How hard one Management API request tries before it fails the run. Waits are
+ * capped so that one request never outlives the action that makes it.
  */
-export const RETRY = {
+export interface RetryPolicy {
+  /** Tries per request on 5xx answers and network errors, the first included. */
+  attempts: number;
+  /** The first backoff window; it doubles with each retry. */
+  baseDelayMs: number;
+  /** The largest backoff window. */
+  maxDelayMs: number;
+  /** Tries per request while Kinde answers 429. */
+  rateLimitAttempts: number;
+  /** The longest wait for one 429, whatever `RateLimit-Reset` asks for. */
+  maxRateLimitWaitMs: number;
+}
+
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   attempts: 6,
-  rateLimitAttempts: 10,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
+  rateLimitAttempts: 10,
   maxRateLimitWaitMs: 60_000,
-};
+});
+
+/**
+ * The defaults overridden by `overrides`, refused when a value would make the
+ * backfill never try (0 attempts), never stop (Infinity) or wait forever.
+ */
+export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  const policy = { ...DEFAULT_RETRY };
+  for (const [name, value] of Object.entries(overrides) as [keyof RetryPolicy, unknown][]) {
+    if (value === undefined) continue;
+    if (!(name in DEFAULT_RETRY)) {
+      throw new Error(
+        `backfillAction({ retry }): unknown option \`${name}\` (known: ${Object.keys(DEFAULT_RETRY).join(", ")})`,
+      );
+    }
+    const counts = name === "attempts" || name === "rateLimitAttempts";
+    const valid =
+      typeof value === "number" &&
+      Number.isFinite(value) &&
+      (counts ? Number.isInteger(value) && value >= 1 : value >= 0);
+    if (!valid) {
+      throw new Error(
+        `backfillAction({ retry }): \`${name}\` must be ${counts ? "a whole number of at least 1" : "a finite number of milliseconds"}, not ${String(value)}`,
+      );
+    }
+    policy[name] = value;
+  }
+  if (policy.maxDelayMs < policy.baseDelayMs) {
+    throw new Error(
+      `backfillAction({ retry }): \`maxDelayMs\` (${policy.maxDelayMs}) is below \`baseDelayMs\` (${policy.baseDelayMs})`,
+    );
+  }
+  return policy;
+}
 
 /** The environment variables the backfill reads, named as Kinde's Management API SDK names them. */
 export const MANAGEMENT_ENV = {
@@ -55,8 +101,11 @@ const tokens = new Map<string, CachedToken>();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Exponential backoff with jitter: a random wait in the upper half of the capped window. */
-export function backoffMs(attempt: number): number {
-  const window = Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** attempt);
+export function backoffMs(
+  attempt: number,
+  { baseDelayMs, maxDelayMs }: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">,
+): number {
+  const window = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
   return window / 2 + Math.random() * (window / 2);
 }
 
@@ -79,7 +128,14 @@ export class ManagementApi {
   /** Requests sent, retries included: for progress lines and benchmarks. */
   requests = 0;
 
-  constructor(private readonly config: ManagementApiConfig) {}
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly config: ManagementApiConfig,
+    retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.retry = retry;
+  }
 
   /**
    * GETs a Management API path and returns its JSON body.
@@ -103,35 +159,35 @@ export class ManagementApi {
         });
       } catch (error) {
         if (error instanceof ManagementApiError) throw error;
-        if (++failures >= RETRY.attempts) {
+        if (++failures >= this.retry.attempts) {
           throw new ManagementApiError(
             `GET ${url.pathname} failed ${failures} times: ${error instanceof Error ? error.message : String(error)}`,
           );
         }
-        await sleep(backoffMs(failures));
+        await sleep(backoffMs(failures, this.retry));
         continue;
       }
       if (response.ok) return (await response.json()) as Record<string, unknown>;
       const detail = await errorDetail(response);
       if (response.status === 429) {
-        if (++rateLimited >= RETRY.rateLimitAttempts) {
+        if (++rateLimited >= this.retry.rateLimitAttempts) {
           throw new ManagementApiError(
             `Kinde kept rate-limiting GET ${url.pathname} (429 ${rateLimited} times)`,
             429,
           );
         }
-        const wait = rateLimitWaitMs(response.headers) ?? backoffMs(rateLimited);
-        await sleep(Math.min(wait, RETRY.maxRateLimitWaitMs) + Math.random() * 250);
+        const wait = rateLimitWaitMs(response.headers) ?? backoffMs(rateLimited, this.retry);
+        await sleep(Math.min(wait, this.retry.maxRateLimitWaitMs) + Math.random() * 250);
         continue;
       }
       if (response.status >= 500) {
-        if (++failures >= RETRY.attempts) {
+        if (++failures >= this.retry.attempts) {
           throw new ManagementApiError(
             `Kinde answered GET ${url.pathname} with ${response.status} ${failures} times${detail}`,
             response.status,
           );
         }
-        await sleep(backoffMs(failures));
+        await sleep(backoffMs(failures, this.retry));
         continue;
       }
       if (response.status === 401 && !refreshedToken) {
@@ -178,14 +234,16 @@ export class ManagementApi {
         });
         if (response.status < 500 && response.status !== 429) break;
       } catch (error) {
-        if (attempt >= RETRY.attempts) {
+        if (attempt >= this.retry.attempts) {
           throw new ManagementApiError(
             `Could not reach ${url.href}: ${error instanceof Error ? error.message : String(error)}`,
           );
         }
       }
-      if (attempt >= RETRY.attempts) break;
-      await sleep((response && rateLimitWaitMs(response.headers)) ?? backoffMs(attempt));
+      if (attempt >= this.retry.attempts) break;
+      await sleep(
+        (response && rateLimitWaitMs(response.headers)) ?? backoffMs(attempt, this.retry),
+      );
     }
     if (!response?.ok) {
       const detail = response ? await errorDetail(response) : "";

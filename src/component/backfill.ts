@@ -21,6 +21,7 @@ import {
 import { applyUserSnapshot, deleteUser, findUser, replaceMembership } from "./users.js";
 import {
   expiresAtFor,
+  MAX_VANISHED_LISTED,
   vBackfillPage,
   vBackfillPosition,
   vBackfillStatus,
@@ -29,6 +30,7 @@ import {
   type BackfillPage,
   type BackfillStatus,
   type KeyRef,
+  type VanishedOrganizations,
   type Version,
 } from "../shared.js";
 
@@ -46,8 +48,11 @@ function toStatus(run: Run): BackfillStatus {
     status: run.status,
     phase: run.phase,
     cursor: run.cursor,
+    paging: run.paging,
     orgCode: run.orgCode,
     reconcile: run.reconcile,
+    exactPermissions: run.exactPermissions,
+    vanished: run.vanished,
     startedAt: run.startedAt,
     heartbeatAt: run.heartbeatAt,
     finishedAt: run.finishedAt,
@@ -92,6 +97,7 @@ const ZERO_COUNTS: BackfillCounts = {
 export const start = mutation({
   args: {
     reconcile: v.boolean(),
+    exactPermissions: v.optional(v.boolean()),
     restart: v.optional(v.boolean()),
     runId: v.optional(v.string()),
   },
@@ -104,7 +110,7 @@ export const start = mutation({
     ),
     run: vBackfillStatus,
   }),
-  handler: async (ctx, { reconcile, restart, runId }) => {
+  handler: async (ctx, { reconcile, exactPermissions, restart, runId }) => {
     const now = Date.now();
     if (runId !== undefined) {
       const run = await runningRun(ctx, runId);
@@ -120,6 +126,7 @@ export const start = mutation({
         status: "running" as const,
         heartbeatAt: now,
         reconcile: reconcile || latest.reconcile,
+        exactPermissions: exactPermissions || latest.exactPermissions,
         lastError: undefined,
       };
       await ctx.db.patch("backfillRuns", latest._id, resumed);
@@ -136,6 +143,7 @@ export const start = mutation({
       status: "running",
       phase: "roles",
       reconcile,
+      exactPermissions,
       rolePermissions: [],
       counts: ZERO_COUNTS,
       pages: 0,
@@ -170,10 +178,16 @@ export const advance = mutation({
     }
     const now = Date.now();
     const done = next.phase === "done";
+    const vanished =
+      page?.kind === "members" && page.vanished
+        ? noteVanished(run.vanished, page.orgCode)
+        : run.vanished;
     const patch = {
       phase: next.phase,
       cursor: next.cursor,
+      paging: next.paging,
       orgCode: next.orgCode,
+      vanished,
       counts,
       rolePermissions,
       pages: run.pages + (page ? 1 : 0),
@@ -184,6 +198,17 @@ export const advance = mutation({
     return toStatus({ ...run, ...patch });
   },
 });
+
+function noteVanished(
+  vanished: VanishedOrganizations | undefined,
+  orgCode: string,
+): VanishedOrganizations {
+  const orgCodes = vanished?.orgCodes ?? [];
+  return {
+    count: (vanished?.count ?? 0) + 1,
+    orgCodes: orgCodes.length < MAX_VANISHED_LISTED ? [...orgCodes, orgCode] : orgCodes,
+  };
+}
 
 async function applyPage(
   ctx: MutationCtx,
@@ -245,7 +270,7 @@ async function applyMember(
   ctx: MutationCtx,
   run: Run,
   orgCode: string,
-  { kindeId, roleKeys }: BackfillMember,
+  { kindeId, roleKeys, permissions }: BackfillMember,
 ): Promise<boolean> {
   const user = await findUser(ctx, kindeId);
   if (!user || user.version.at > run.startedAt) return false;
@@ -266,7 +291,8 @@ async function applyMember(
   await replaceMembership(ctx, user, {
     orgCode,
     roles: await current("role", roles),
-    permissions: await current("permission", [...granted.values()]),
+    // Kinde's own list, where the run read it, also has permissions granted directly.
+    permissions: await current("permission", permissions ?? [...granted.values()]),
   });
   return true;
 }

@@ -8,9 +8,11 @@ import {
   vKeyRef,
   vMembershipSnapshot,
   vOrganizationSnapshot,
+  vPagingState,
   vPermissionSnapshot,
   vRoleSnapshot,
   vUserSnapshot,
+  vVanishedOrganizations,
   vVersion,
 } from "../shared.js";
 
@@ -128,8 +130,11 @@ export default defineSchema({
     status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
     phase: vBackfillPhase,
     cursor: v.optional(v.string()),
+    paging: v.optional(vPagingState),
     orgCode: v.optional(v.string()),
     reconcile: v.boolean(),
+    exactPermissions: v.optional(v.boolean()),
+    vanished: v.optional(vVanishedOrganizations),
     /** Each role's permissions, so backfilled memberships carry what their roles grant. */
     rolePermissions: v.array(v.object({ roleId: v.string(), permissions: v.array(vKeyRef) })),
     counts: vBackfillCounts,

@@ -3,8 +3,12 @@
  * backfills: the token endpoint and the list endpoints the backfill reads,
  * with Kinde's response shapes and `next_token` paging, and switches for the
  * failures real tenants produce (429 with `RateLimit-Reset`, transient 5xx,
- * an empty page that still carries a `next_token`, wrong credentials, a
- * missing scope, an endpoint that fails until told otherwise).
+ * an empty page that still carries a `next_token`, a `next_token` that loops
+ * back to an earlier page, pages smaller than asked for, wrong credentials, a
+ * missing scope, an endpoint that fails until told otherwise). Written from
+ * Kinde's OpenAPI spec: where the spec allows an unfriendly answer (a 400
+ * rather than a 404 for an organization that is gone, a 403 without a body),
+ * this gives it.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -48,6 +52,8 @@ export interface Tenant {
   users: TenantUser[];
   /** Organization code → user id → role keys held there. Membership is having an entry. */
   members: Record<string, Record<string, string[]>>;
+  /** Organization code → user id → ids of permissions granted to that member directly, not through a role. */
+  directPermissions?: Record<string, Record<string, string[]>>;
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
@@ -126,10 +132,23 @@ export interface ManagementApiStandIn {
   rateLimitNext(count: number, resetSeconds: number): void;
   /** The next `count` API requests answer `status` (default 500). */
   failNext(count: number, status?: number): void;
-  /** Requests whose path starts with `prefix` answer 500 until called again with null. */
-  failPath(prefix: string | null): void;
+  /** Requests whose path starts with `prefix` answer `status` (default 500) until called again with null. */
+  failPath(prefix: string | null, status?: number): void;
   /** Requests whose path starts with `prefix` answer an empty page that still carries a `next_token`. */
   emptyPageWithToken(prefix: string): void;
+  /**
+   * Listings at exactly `path`: page `from` (0 is the first) answers the
+   * `next_token` of the earlier page `to` instead of its own, so paging that
+   * follows tokens blindly never ends (`{ from: 2, to: 1 }`: A→B→A→B…).
+   */
+  loopPaging(path: string, loop: { from: number; to: number }): void;
+  /** Pages hold at most `size` items, whatever `page_size` asks for (null: up to Kinde's 500). */
+  capPageSize(size: number | null): void;
+  /**
+   * What the member list of an organization Kinde does not have answers: 400
+   * (the spec's documented `bad_request`, the default) or 404.
+   */
+  missingOrganizationStatus(status: 400 | 404): void;
   /** Scopes the M2M application lacks: requests needing them answer 403. */
   revokeScope(scope: string): void;
   close(): Promise<void>;
@@ -140,6 +159,11 @@ const SCOPES: [RegExp, string][] = [
   [/^\/api\/v1\/roles$/, "read:roles"],
   [/^\/api\/v1\/permissions$/, "read:permissions"],
   [/^\/api\/v1\/organizations$/, "read:organizations"],
+  [/^\/api\/v1\/organization$/, "read:organizations"],
+  [
+    /^\/api\/v1\/organizations\/[^/]+\/users\/[^/]+\/permissions$/,
+    "read:organization_user_permissions",
+  ],
   [/^\/api\/v1\/organizations\/[^/]+\/users$/, "read:organization_users"],
   [/^\/api\/v1\/users$/, "read:users"],
 ];
@@ -166,7 +190,11 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
   let failures = 0;
   let failureStatus = 500;
   let failingPath: string | null = null;
+  let failingPathStatus = 500;
   const emptyPages = new Set<string>();
+  const loops = new Map<string, { from: number; to: number }>();
+  let maxPageSize = 500;
+  let missingOrgStatus: 400 | 404 = 400;
   const revoked = new Set<string>();
 
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
@@ -175,18 +203,31 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     headers: { "content-type": "application/json; charset=utf-8", ...headers },
   });
 
-  function page<T>(items: T[], query: Record<string, string>, field: string) {
-    const size = Math.min(Number(query.page_size) || 10, 500);
+  function page<T>(items: T[], query: Record<string, string>, field: string, path: string) {
+    const size = Math.min(Number(query.page_size) || 10, maxPageSize);
     const offset = decodeToken(query.next_token);
     const slice = items.slice(offset, offset + size);
+    const loop = loops.get(path);
+    const loopsBack = loop !== undefined && offset === loop.from * size;
     const more = offset + size < items.length;
     return json(200, {
       code: "OK",
       message: "Success",
       [field]: slice,
-      ...(more ? { next_token: encodeToken(offset + size) } : {}),
+      ...(loopsBack
+        ? { next_token: encodeToken(loop.to * size) }
+        : more
+          ? { next_token: encodeToken(offset + size) }
+          : {}),
     });
   }
+
+  const organizationNotFound = () =>
+    json(missingOrgStatus, {
+      errors: [
+        { code: "ORGANIZATION_NOT_FOUND", message: "Organization not found", field: "org_code" },
+      ],
+    });
 
   async function answer(req: IncomingMessage) {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -222,11 +263,19 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       return json(failureStatus, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
     }
     if (failingPath !== null && path.startsWith(failingPath)) {
-      return json(500, { errors: [{ code: "INTERNAL", message: "Down" }] });
+      return json(failingPathStatus, {
+        errors: [
+          { code: failingPathStatus === 400 ? "INVALID_REQUEST" : "INTERNAL", message: "Down" },
+        ],
+      });
     }
     const scope = SCOPES.find(([pattern]) => pattern.test(path))?.[1];
     if (scope === undefined) return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
     if (revoked.has(scope)) {
+      // The spec gives this endpoint's 403 no body at all.
+      if (scope === "read:organization_user_permissions") {
+        return { status: 403, body: "", headers: {} as Record<string, string> };
+      }
       return json(403, { errors: [{ code: "FORBIDDEN", message: "Missing required scope" }] });
     }
     for (const prefix of emptyPages) {
@@ -239,21 +288,41 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     }
 
     let m: RegExpMatchArray | null;
-    if (path === "/api/v1/roles") return page(tenant.roles, query, "roles");
+    if (path === "/api/v1/roles") return page(tenant.roles, query, "roles", path);
     if ((m = path.match(/^\/api\/v1\/roles\/([^/]+)\/permissions$/))) {
       const ids = tenant.rolePermissions[decodeURIComponent(m[1]!)] ?? [];
       const granted = tenant.permissions.filter((p) => ids.includes(p.id));
-      return page(granted, query, "permissions");
+      return page(granted, query, "permissions", path);
     }
-    if (path === "/api/v1/permissions") return page(tenant.permissions, query, "permissions");
-    if (path === "/api/v1/organizations") return page(tenant.organizations, query, "organizations");
+    if (path === "/api/v1/permissions") {
+      return page(tenant.permissions, query, "permissions", path);
+    }
+    if (path === "/api/v1/organizations") {
+      return page(tenant.organizations, query, "organizations", path);
+    }
+    if (path === "/api/v1/organization") {
+      const org = tenant.organizations.find((o) => o.code === query.code);
+      if (!org) return organizationNotFound();
+      return json(200, { ...org, is_default: false, is_auto_membership_enabled: false });
+    }
+    if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)\/users\/([^/]+)\/permissions$/))) {
+      const code = decodeURIComponent(m[1]!);
+      const userId = decodeURIComponent(m[2]!);
+      // The spec documents only 200, 403 and 429 here: a non-member has no permissions.
+      const roleKeys = tenant.members[code]?.[userId] ?? [];
+      const roles = tenant.roles.filter((r) => roleKeys.includes(r.key));
+      const direct = tenant.directPermissions?.[code]?.[userId] ?? [];
+      const permissions = tenant.permissions.flatMap((p) => {
+        const through = roles.filter((r) => tenant.rolePermissions[r.id]?.includes(p.id));
+        if (through.length === 0 && !direct.includes(p.id)) return [];
+        return [{ ...p, roles: through.map((r) => ({ id: r.id, key: r.key })) }];
+      });
+      return json(200, { code: "OK", message: "Success", permissions });
+    }
     if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)\/users$/))) {
       const code = decodeURIComponent(m[1]!);
       const org = tenant.members[code];
-      if (!org)
-        return json(404, {
-          errors: [{ code: "ORGANIZATION_INVALID", message: "No such organization" }],
-        });
+      if (!org) return organizationNotFound();
       const members = Object.entries(org).map(([id, roles]) => {
         const user = tenant.users.find((u) => u.id === id);
         return {
@@ -267,7 +336,7 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
           roles,
         };
       });
-      return page(members, query, "organization_users");
+      return page(members, query, "organization_users", path);
     }
     if (path === "/api/v1/users") {
       const expand = (query.expand ?? "").split(",");
@@ -286,7 +355,7 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
             }
           : {}),
       }));
-      return page(users, query, "users");
+      return page(users, query, "users", path);
     }
     return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
   }
@@ -314,11 +383,22 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       failures = count;
       failureStatus = status;
     },
-    failPath(prefix) {
+    failPath(prefix, status = 500) {
       failingPath = prefix;
+      failingPathStatus = status;
     },
     emptyPageWithToken(prefix) {
       emptyPages.add(prefix);
+    },
+    loopPaging(path, loop) {
+      if (!(loop.to < loop.from)) throw new Error("loopPaging: `to` must be an earlier page");
+      loops.set(path, loop);
+    },
+    capPageSize(size) {
+      maxPageSize = size ?? 500;
+    },
+    missingOrganizationStatus(status) {
+      missingOrgStatus = status;
     },
     revokeScope(scope) {
       revoked.add(scope);

@@ -47,6 +47,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           next: {
             cursor?: string;
             orgCode?: string;
+            paging?: {
+              checkpoint: string;
+              pages: number;
+              recent: Array<string>;
+            };
             phase:
               | "roles"
               | "rolePermissions"
@@ -106,9 +111,14 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 kind: "users";
               }
             | {
-                items: Array<{ kindeId: string; roleKeys: Array<string> }>;
+                items: Array<{
+                  kindeId: string;
+                  permissions?: Array<{ key: string; kindeId: string }>;
+                  roleKeys: Array<string>;
+                }>;
                 kind: "members";
                 orgCode: string;
+                vanished?: true;
               };
           runId: string;
         },
@@ -122,11 +132,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             users: number;
           };
           cursor?: string;
+          exactPermissions?: boolean;
           finishedAt?: number;
           heartbeatAt: number;
           lastError?: string;
           orgCode?: string;
           pages: number;
+          paging?: { checkpoint: string; pages: number; recent: Array<string> };
           phase:
             | "roles"
             | "rolePermissions"
@@ -140,6 +152,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           runId: string;
           startedAt: number;
           status: "running" | "done" | "failed";
+          vanished?: { count: number; orgCodes: Array<string> };
         },
         Name
       >;
@@ -164,11 +177,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             users: number;
           };
           cursor?: string;
+          exactPermissions?: boolean;
           finishedAt?: number;
           heartbeatAt: number;
           lastError?: string;
           orgCode?: string;
           pages: number;
+          paging?: { checkpoint: string; pages: number; recent: Array<string> };
           phase:
             | "roles"
             | "rolePermissions"
@@ -182,6 +197,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           runId: string;
           startedAt: number;
           status: "running" | "done" | "failed";
+          vanished?: { count: number; orgCodes: Array<string> };
         } | null,
         Name
       >;
@@ -213,11 +229,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             users: number;
           };
           cursor?: string;
+          exactPermissions?: boolean;
           finishedAt?: number;
           heartbeatAt: number;
           lastError?: string;
           orgCode?: string;
           pages: number;
+          paging?: { checkpoint: string; pages: number; recent: Array<string> };
           phase:
             | "roles"
             | "rolePermissions"
@@ -231,13 +249,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           runId: string;
           startedAt: number;
           status: "running" | "done" | "failed";
+          vanished?: { count: number; orgCodes: Array<string> };
         },
         Name
       >;
       start: FunctionReference<
         "mutation",
         "internal",
-        { reconcile: boolean; restart?: boolean; runId?: string },
+        {
+          exactPermissions?: boolean;
+          reconcile: boolean;
+          restart?: boolean;
+          runId?: string;
+        },
         {
           outcome: "started" | "resumed" | "continued" | "running";
           run: {
@@ -250,11 +274,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               users: number;
             };
             cursor?: string;
+            exactPermissions?: boolean;
             finishedAt?: number;
             heartbeatAt: number;
             lastError?: string;
             orgCode?: string;
             pages: number;
+            paging?: {
+              checkpoint: string;
+              pages: number;
+              recent: Array<string>;
+            };
             phase:
               | "roles"
               | "rolePermissions"
@@ -268,6 +298,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             runId: string;
             startedAt: number;
             status: "running" | "done" | "failed";
+            vanished?: { count: number; orgCodes: Array<string> };
           };
         },
         Name
