@@ -51,7 +51,7 @@ test("the guard passes what deliveries wrote, and names each document a deployme
   // The guard has checked (and forgotten) app.t; register a fresh one as the next test would.
   const t = initConvexTest();
   const id = await insertKindeDocument(t, { table: "kindeUsers", document });
-  const roles = Array.from({ length: 8193 }, (_, i) => ({ id: `rol_${i}`, key: `r${i}` }));
+  const roles = Array.from({ length: 8193 }, (_, i) => ({ kindeId: `rol_${i}`, key: `r${i}` }));
   const many = await insertKindeDocument(t, {
     table: "kindeUsers",
     document: {
