@@ -233,10 +233,10 @@ export class Kinde {
   }
 
   /**
-   * The event log, newest first: every verified event with its outcome
-   * (`applied`, `duplicate` is never logged twice, `stale`, `expired`,
-   * `ignored`), the entity it touched and Kinde's `webhook-id`. Records are
-   * kept for the retention period.
+   * The event log, newest first: every verified event once, with its outcome
+   * (`applied`, `stale`, `expired` or `ignored`; a duplicate delivery is not
+   * recorded again), the entity it is about and Kinde's `webhook-id`.
+   * Records are kept for the retention period.
    *
    * ```ts
    * export const recentEvents = query({
@@ -376,9 +376,8 @@ export class Kinde {
    * ```
    */
   async getAuthUser(ctx: RunQueryAuthCtx): Promise<KindeUser | null> {
-    const identity = await ctx.auth.getUserIdentity();
-    if (!identity) return null;
-    return await this.getUser(ctx, identity.subject);
+    const kindeId = await signedInKindeId(ctx);
+    return kindeId === null ? null : await this.getUser(ctx, kindeId);
   }
 
   /**

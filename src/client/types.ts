@@ -1,4 +1,4 @@
-import type { Auth, GenericQueryCtx, GenericDataModel } from "convex/server";
+import type { GenericQueryCtx, GenericDataModel } from "convex/server";
 import type { LogLevel } from "./log.js";
 
 /**
@@ -9,8 +9,6 @@ export type RunQueryCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery">;
 
 /** A host ctx that can also tell who is signed in. */
 export type RunQueryAuthCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery" | "auth">;
-
-export type { Auth };
 
 /** Options of {@link Kinde}. All are optional. */
 export interface KindeOptions {

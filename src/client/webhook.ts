@@ -32,6 +32,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
 
 class Rejection extends Error {
+  override name = "Rejection";
   constructor(
     readonly status: number,
     message: string,
