@@ -1,16 +1,23 @@
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
-import { kinde } from "./kinde.js";
+import { kinde, orgMutation, orgQuery } from "./kinde.js";
 
 /**
- * The README's authorization example: only members of the organization who
- * hold `publish:docs` there may publish, checked against the live mirror.
+ * The README's authorization example: only members of the organization (the
+ * `orgCode` argument, or the token's `org_code`) who hold `publish:docs` there
+ * may publish, checked against the live mirror before the handler runs.
  */
-export const publish = mutation({
-  args: { orgCode: v.string(), title: v.string() },
-  handler: async (ctx, { orgCode, title }) => {
-    const kindeId = await kinde.requirePermission(ctx, { orgCode, permission: "publish:docs" });
-    return await ctx.db.insert("documents", { orgCode, title, publishedBy: kindeId });
+export const publish = orgMutation({
+  permission: "publish:docs",
+  args: { title: v.string() },
+  handler: async (ctx, { title }) => {
+    const { user, orgCode } = ctx.kinde;
+    // The permission check needed an organization, so there is one.
+    return await ctx.db.insert("documents", {
+      orgCode: orgCode!,
+      title,
+      publishedBy: user.kindeId,
+    });
   },
 });
 
@@ -32,5 +39,26 @@ export const list = query({
     await ctx.db
       .query("documents")
       .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
+      .take(100),
+});
+
+/** The organization's documents, for those who hold `read:docs` there (`orgCode`, or the token's). */
+export const readable = orgQuery({
+  permission: "read:docs",
+  args: {},
+  handler: async (ctx) =>
+    await ctx.db
+      .query("documents")
+      .withIndex("orgCode", (q) => q.eq("orgCode", ctx.kinde.orgCode!))
+      .take(100),
+});
+
+/** What the signed-in user published, in any organization: signed in and mirrored is enough. */
+export const mine = orgQuery({
+  args: {},
+  handler: async (ctx) =>
+    await ctx.db
+      .query("documents")
+      .withIndex("publishedBy", (q) => q.eq("publishedBy", ctx.kinde.user.kindeId))
       .take(100),
 });

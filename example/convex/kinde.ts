@@ -1,10 +1,18 @@
 import { Kinde } from "convex-kinde";
 import { components } from "./_generated/api.js";
 import type { DataModel } from "./_generated/dataModel.js";
-import type { QueryCtx } from "./_generated/server.js";
+import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { KindeUser } from "convex-kinde";
 
 export const kinde = new Kinde(components.kinde);
+
+/**
+ * Query and mutation builders whose `ctx.kinde` holds the signed-in, mirrored user; name a
+ * `permission` or `role` next to `args` to refuse everyone else. Every function made with them
+ * takes an optional `orgCode` argument (default: the token's `org_code`).
+ */
+export const orgQuery = kinde.customQuery(query);
+export const orgMutation = kinde.customMutation(mutation);
 
 /** `npx convex run kinde:backfill` (add `'{"reconcile": true}'` to remove what Kinde no longer has). */
 export const backfill = kinde.backfillAction();

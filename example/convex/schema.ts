@@ -8,7 +8,9 @@ export default defineSchema({
     title: v.string(),
     /** The Kinde user id (kp_…) of the publisher. */
     publishedBy: v.string(),
-  }).index("orgCode", ["orgCode"]),
+  })
+    .index("orgCode", ["orgCode"])
+    .index("publishedBy", ["publishedBy"]),
   /** Written by the event hooks in kinde.ts, in the same transaction as the mirror. */
   profiles: defineTable({
     kindeId: v.string(),

@@ -3,10 +3,14 @@ import {
   type GenericDataModel,
   type GenericMutationCtx,
   type HttpRouter,
+  type MutationBuilder,
+  type QueryBuilder,
+  type FunctionVisibility,
   type PaginationOptions,
   type PaginationResult,
 } from "convex/server";
 import { ConvexError, v } from "convex/values";
+import { customMutation, customQuery } from "convex-helpers/server/customFunctions";
 import type { ComponentApi } from "../component/_generated/component.js";
 import {
   vMirrorEvent,
@@ -25,11 +29,24 @@ import {
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
+import { checkTarget, noOrganizationError } from "./identity.js";
+import { forbidden, unauthenticated } from "./errors.js";
+import { userQueries } from "./hostQueries.js";
+import { kindeCustomization } from "./customFunctions.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
 export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./managementApi.js";
+export {
+  ORGANIZATION_DETAILS_LIMIT,
+  vSignedInOrganization,
+  vCanArgs,
+  type SignedInOrganization,
+  type CanArgs,
+} from "./hostQueries.js";
+export type { KindeRequirement, KindeFunctionContext } from "./customFunctions.js";
+export { ORG_CODE_CLAIM, organizationOf } from "./identity.js";
 export {
   vUser,
   vOrganizationMembership,
@@ -97,15 +114,19 @@ export function isKindeAuthorizationError(
   );
 }
 
-/** What an authorization check asks about; `kindeId` defaults to the signed-in user. */
+/**
+ * What an authorization check asks about. `kindeId` defaults to the signed-in
+ * user, `orgCode` to the organization the signed-in token names (`org_code`,
+ * in Kinde's access tokens).
+ */
 export interface RoleCheck {
-  orgCode: string;
+  orgCode?: string;
   role: string;
   kindeId?: string;
 }
-/** What an authorization check asks about; `kindeId` defaults to the signed-in user. */
+/** What an authorization check asks about; defaults as in {@link RoleCheck}. */
 export interface PermissionCheck {
-  orgCode: string;
+  orgCode?: string;
   permission: string;
   kindeId?: string;
 }
@@ -484,20 +505,81 @@ export class Kinde {
   }
 
   /**
+   * The queries a client needs about the signed-in user, to export from one
+   * module in one line; the hooks of `convex-kinde/react` take that module:
+   *
+   * ```ts
+   * // convex/kindeUser.ts
+   * export const { user, organizations, can } = kinde.userQueries();
+   * ```
+   * ```tsx
+   * const canPublish = useHasPermission(api.kindeUser, "publish:docs", { orgCode });
+   * ```
+   *
+   * - `user`: the signed-in user's mirrored profile, or null.
+   * - `organizations`: the user's organizations with name, handle, the role
+   *   and permission keys held there, and `isCurrent` for the token's
+   *   `org_code`.
+   * - `can({ permission } | { role }, orgCode?)`: {@link Kinde.hasPermission}
+   *   or {@link Kinde.hasRole} for the signed-in user.
+   *
+   * All three are reactive: a webhook that changes the user re-runs them.
+   */
+  userQueries() {
+    return userQueries(this);
+  }
+
+  /**
+   * A query builder in the style of convex-helpers' `customQuery`, for
+   * queries about the signed-in user: `ctx.kinde` holds the mirrored `user`,
+   * the `orgCode` the call is about (an optional argument every such query
+   * takes, defaulting to the token's `org_code`) and the user's `membership`
+   * there. Name a `permission` or `role` next to `args` to refuse everyone
+   * else with the same errors as {@link Kinde.requirePermission}.
+   *
+   * ```ts
+   * // convex/functions.ts
+   * export const orgQuery = kinde.customQuery(query);
+   *
+   * // convex/docs.ts
+   * export const list = orgQuery({
+   *   permission: "read:docs",
+   *   args: {},
+   *   handler: async (ctx) =>
+   *     await ctx.db.query("docs").withIndex("orgCode", (q) => q.eq("orgCode", ctx.kinde.orgCode!)).take(50),
+   * });
+   * ```
+   */
+  customQuery<DataModel extends GenericDataModel, Visibility extends FunctionVisibility>(
+    query: QueryBuilder<DataModel, Visibility>,
+  ) {
+    return customQuery(query, kindeCustomization<DataModel>(this));
+  }
+
+  /** The mutation builder matching {@link Kinde.customQuery}: same `ctx.kinde`, same checks. */
+  customMutation<DataModel extends GenericDataModel, Visibility extends FunctionVisibility>(
+    mutation: MutationBuilder<DataModel, Visibility>,
+  ) {
+    return customMutation(mutation, kindeCustomization<DataModel>(this));
+  }
+
+  /**
    * Whether the user (default: the signed-in user) holds the role `role`
-   * (a key, like `"admin"`) in the organization `orgCode`. False when nobody is
-   * signed in, for unknown and suspended users, and for deleted organizations
-   * and roles. Reactive, and a few point reads whatever the size of the tenant.
+   * (a key, like `"admin"`) in the organization `orgCode` (default: the
+   * `org_code` of the signed-in token). False when nobody is signed in, when
+   * no organization is given or named by the token, for unknown and suspended
+   * users, and for deleted organizations and roles. Reactive, and a few point
+   * reads whatever the size of the tenant.
    *
    * ```ts
    * if (await kinde.hasRole(ctx, { orgCode, role: "admin" })) { … }
    * ```
    */
-  async hasRole(ctx: RunQueryAuthCtx, { orgCode, role, kindeId }: RoleCheck): Promise<boolean> {
-    const subject = kindeId ?? (await signedInKindeId(ctx));
-    if (subject === null) return false;
+  async hasRole(ctx: RunQueryAuthCtx, { role, ...given }: RoleCheck): Promise<boolean> {
+    const { kindeId, orgCode } = await checkTarget(ctx.auth, given);
+    if (kindeId === null || orgCode === null) return false;
     return await ctx.runQuery(this.component.authorization.hasRole, {
-      kindeId: subject,
+      kindeId,
       orgCode,
       key: role,
     });
@@ -505,8 +587,8 @@ export class Kinde {
 
   /**
    * Whether the user (default: the signed-in user) holds the permission
-   * `permission` (a key, like `"write:docs"`) in the organization `orgCode`.
-   * Same rules as {@link Kinde.hasRole}.
+   * `permission` (a key, like `"write:docs"`) in the organization `orgCode`
+   * (default: the token's `org_code`). Same rules as {@link Kinde.hasRole}.
    *
    * ```ts
    * const canEdit = await kinde.hasPermission(ctx, { orgCode, permission: "write:docs" });
@@ -514,12 +596,12 @@ export class Kinde {
    */
   async hasPermission(
     ctx: RunQueryAuthCtx,
-    { orgCode, permission, kindeId }: PermissionCheck,
+    { permission, ...given }: PermissionCheck,
   ): Promise<boolean> {
-    const subject = kindeId ?? (await signedInKindeId(ctx));
-    if (subject === null) return false;
+    const { kindeId, orgCode } = await checkTarget(ctx.auth, given);
+    if (kindeId === null || orgCode === null) return false;
     return await ctx.runQuery(this.component.authorization.hasPermission, {
-      kindeId: subject,
+      kindeId,
       orgCode,
       key: permission,
     });
@@ -529,7 +611,9 @@ export class Kinde {
    * Throws unless the user holds the role: a `ConvexError` whose data is
    * `{ kind: "unauthenticated" }` when nobody is signed in (and no `kindeId`
    * was given), or `{ kind: "forbidden", orgCode, role }`. Returns the Kinde
-   * user id that was checked. Call it first thing in a mutation.
+   * user id that was checked. Call it first thing in a mutation. `orgCode`
+   * defaults to the token's `org_code`; with neither, it throws an `Error`
+   * (a mistake in the code, not a refusal).
    *
    * ```ts
    * export const removeMember = mutation({
@@ -541,10 +625,10 @@ export class Kinde {
    * });
    * ```
    */
-  async requireRole(ctx: RunQueryAuthCtx, check: RoleCheck): Promise<string> {
-    const kindeId = await requireKindeId(ctx, check.kindeId);
-    if (!(await this.hasRole(ctx, { ...check, kindeId }))) {
-      throw forbidden(check.orgCode, { role: check.role });
+  async requireRole(ctx: RunQueryAuthCtx, { role, ...given }: RoleCheck): Promise<string> {
+    const { kindeId, orgCode } = await requireTarget(ctx, given, "requireRole");
+    if (!(await this.hasRole(ctx, { kindeId, orgCode, role }))) {
+      throw forbidden(orgCode, { role });
     }
     return kindeId;
   }
@@ -563,37 +647,26 @@ export class Kinde {
    * });
    * ```
    */
-  async requirePermission(ctx: RunQueryAuthCtx, check: PermissionCheck): Promise<string> {
-    const kindeId = await requireKindeId(ctx, check.kindeId);
-    if (!(await this.hasPermission(ctx, { ...check, kindeId }))) {
-      throw forbidden(check.orgCode, { permission: check.permission });
+  async requirePermission(
+    ctx: RunQueryAuthCtx,
+    { permission, ...given }: PermissionCheck,
+  ): Promise<string> {
+    const { kindeId, orgCode } = await requireTarget(ctx, given, "requirePermission");
+    if (!(await this.hasPermission(ctx, { kindeId, orgCode, permission }))) {
+      throw forbidden(orgCode, { permission });
     }
     return kindeId;
   }
 }
 
-/** The signed-in user's Kinde id (`identity.subject`), or null. */
-async function signedInKindeId(ctx: RunQueryAuthCtx): Promise<string | null> {
-  return (await ctx.auth.getUserIdentity())?.subject ?? null;
-}
-
-async function requireKindeId(ctx: RunQueryAuthCtx, kindeId: string | undefined) {
-  const subject = kindeId ?? (await signedInKindeId(ctx));
-  if (subject === null) {
-    throw new ConvexError<KindeAuthorizationErrorData>({
-      kind: "unauthenticated",
-      message: "Sign in to do this.",
-    });
-  }
-  return subject;
-}
-
-function forbidden(orgCode: string, what: { role: string } | { permission: string }) {
-  const name = "role" in what ? `the role "${what.role}"` : `the permission "${what.permission}"`;
-  return new ConvexError<KindeAuthorizationErrorData>({
-    kind: "forbidden",
-    message: `This needs ${name} in organization ${orgCode}.`,
-    orgCode,
-    ...what,
-  });
+/** The check's user and organization, or the reason there is none to check. */
+async function requireTarget(
+  ctx: RunQueryAuthCtx,
+  given: { kindeId?: string; orgCode?: string },
+  what: string,
+): Promise<{ kindeId: string; orgCode: string }> {
+  const { kindeId, orgCode } = await checkTarget(ctx.auth, given);
+  if (kindeId === null) throw unauthenticated();
+  if (orgCode === null) throw noOrganizationError(what);
+  return { kindeId, orgCode };
 }

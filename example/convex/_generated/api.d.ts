@@ -12,6 +12,7 @@ import type * as diagnostics from "../diagnostics.js";
 import type * as documents from "../documents.js";
 import type * as http from "../http.js";
 import type * as kinde from "../kinde.js";
+import type * as kindeUser from "../kindeUser.js";
 import type * as organizations from "../organizations.js";
 import type * as users from "../users.js";
 
@@ -26,6 +27,7 @@ declare const fullApi: ApiFromModules<{
   documents: typeof documents;
   http: typeof http;
   kinde: typeof kinde;
+  kindeUser: typeof kindeUser;
   organizations: typeof organizations;
   users: typeof users;
 }>;

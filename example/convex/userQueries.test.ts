@@ -1,0 +1,313 @@
+// The generated host queries (kinde.userQueries), the custom function builders
+// (kinde.customQuery / customMutation) and the org_code default of the checks,
+// against real signed webhooks.
+import { describe, expect, test } from "vitest";
+import { makeFunctionReference, queryGeneric } from "convex/server";
+import { convexTest } from "convex-test";
+import kindeTest, {
+  kindeOrgCode,
+  kindeUserId,
+  kindeUuid,
+  organizationCreated,
+  permissionDeleted,
+  userUpdated,
+} from "convex-kinde/test";
+import {
+  ORGANIZATION_DETAILS_LIMIT,
+  isKindeAuthorizationError,
+  organizationOf,
+} from "convex-kinde";
+import { api } from "./_generated/api.js";
+import { kinde } from "./kinde.js";
+import schema from "./schema.js";
+import { modules, useWebhookTest } from "./setup.test.js";
+
+const app = useWebhookTest();
+
+async function deliver(payload: object) {
+  const { status, text } = await app.deliver(payload);
+  expect(status, text).toBe(200);
+}
+
+const ADMIN = { id: kindeUuid(), key: "admin" };
+const PUBLISH = { id: kindeUuid(), key: "publish:docs" };
+const READ = { id: kindeUuid(), key: "read:docs" };
+
+type Ref = { id: string; key: string };
+const membership = (code: string, roles: Ref[], permissions: Ref[]) => ({
+  code,
+  roles,
+  permissions,
+});
+
+/** The refusal a call ended in, or null if it succeeded. */
+async function refusal(call: Promise<unknown>) {
+  return await call.then(
+    () => null,
+    (error: unknown) => error,
+  );
+}
+
+describe("organizationOf", () => {
+  test("reads a non-empty string org_code claim, nothing else", () => {
+    const base = { subject: "kp_1", issuer: "https://acme.kinde.com", tokenIdentifier: "t" };
+    expect(organizationOf({ ...base, org_code: "org_1a2b3c4d5e6" })).toBe("org_1a2b3c4d5e6");
+    expect(organizationOf(base)).toBeNull();
+    expect(organizationOf({ ...base, org_code: "" })).toBeNull();
+    expect(organizationOf({ ...base, org_code: ["org_1a2b3c4d5e6"] })).toBeNull();
+    // Kinde's ID tokens list every organization; none of them is "the" current one.
+    expect(organizationOf({ ...base, org_codes: ["org_1a2b3c4d5e6"] })).toBeNull();
+    expect(organizationOf(null)).toBeNull();
+  });
+});
+
+describe("generated queries: kindeUser.user / organizations / can", () => {
+  test("unauthenticated: no user, no organizations, can nothing", async () => {
+    expect(await app.t.query(api.kindeUser.user, {})).toBeNull();
+    expect(await app.t.query(api.kindeUser.organizations, {})).toEqual([]);
+    expect(
+      await app.t.query(api.kindeUser.can, { orgCode: "org_1", permission: "publish:docs" }),
+    ).toBe(false);
+    expect(await app.t.query(api.kindeUser.can, { role: "admin" })).toBe(false);
+  });
+
+  test("allowed, forbidden, and the organization from the token", async () => {
+    const acme = kindeOrgCode();
+    const other = kindeOrgCode();
+    const ada = kindeUserId();
+    await deliver(organizationCreated({ code: acme, name: "Acme", handle: "acme" }));
+    await deliver(
+      userUpdated({
+        id: ada,
+        first_name: "Ada",
+        organizations: [membership(acme, [ADMIN], [PUBLISH]), membership(other, [], [READ])],
+      }),
+    );
+    const signedIn = app.t.withIdentity({ subject: ada });
+    // An access token for acme: Kinde's org_code claim, passed through by Convex.
+    const inAcme = app.t.withIdentity({ subject: ada, org_code: acme });
+
+    expect(await signedIn.query(api.kindeUser.user, {})).toMatchObject({
+      kindeId: ada,
+      firstName: "Ada",
+    });
+    expect(
+      await signedIn.query(api.kindeUser.can, { orgCode: acme, permission: "publish:docs" }),
+    ).toBe(true);
+    expect(await signedIn.query(api.kindeUser.can, { orgCode: acme, role: "admin" })).toBe(true);
+    expect(
+      await signedIn.query(api.kindeUser.can, { orgCode: other, permission: "publish:docs" }),
+    ).toBe(false);
+    expect(await signedIn.query(api.kindeUser.can, { orgCode: other, role: "admin" })).toBe(false);
+    // No orgCode and no org_code claim (an ID token): nothing to check in.
+    expect(await signedIn.query(api.kindeUser.can, { permission: "publish:docs" })).toBe(false);
+    // No orgCode: the token's organization.
+    expect(await inAcme.query(api.kindeUser.can, { permission: "publish:docs" })).toBe(true);
+    expect(await inAcme.query(api.kindeUser.can, { permission: "read:docs" })).toBe(false);
+    // An explicit orgCode wins over the token's.
+    expect(await inAcme.query(api.kindeUser.can, { orgCode: other, permission: "read:docs" })).toBe(
+      true,
+    );
+
+    expect(await inAcme.query(api.kindeUser.organizations, {})).toEqual([
+      {
+        orgCode: acme,
+        name: "Acme",
+        handle: "acme",
+        roles: ["admin"],
+        permissions: ["publish:docs"],
+        isCurrent: true,
+      },
+      { orgCode: other, roles: [], permissions: ["read:docs"], isCurrent: false },
+    ]);
+  });
+
+  test("a revoking webhook changes what the queries answer, with no new token", async () => {
+    const acme = kindeOrgCode();
+    const ada = kindeUserId();
+    const inAcme = app.t.withIdentity({ subject: ada, org_code: acme });
+    const T0 = Date.now() - 60_000;
+    await deliver(
+      userUpdated(
+        { id: ada, organizations: [membership(acme, [ADMIN], [PUBLISH, READ])] },
+        { at: T0 },
+      ),
+    );
+    expect(await inAcme.query(api.kindeUser.can, { permission: "publish:docs" })).toBe(true);
+
+    // Kinde removes publish:docs from Ada's membership.
+    await deliver(
+      userUpdated({ id: ada, organizations: [membership(acme, [ADMIN], [READ])] }, { at: T0 + 1 }),
+    );
+    expect(await inAcme.query(api.kindeUser.can, { permission: "publish:docs" })).toBe(false);
+    expect(await inAcme.query(api.kindeUser.organizations, {})).toMatchObject([
+      { orgCode: acme, permissions: ["read:docs"] },
+    ]);
+
+    // Kinde deletes the read:docs permission: refused at once, before any clean-up runs.
+    await deliver(permissionDeleted(READ.id, { at: T0 + 2 }));
+    expect(await inAcme.query(api.kindeUser.can, { permission: "read:docs" })).toBe(false);
+    expect(await inAcme.query(api.kindeUser.can, { role: "admin" })).toBe(true);
+  });
+
+  test(`organizations looks up at most ${ORGANIZATION_DETAILS_LIMIT} organizations, whatever the memberships`, async () => {
+    const ada = kindeUserId();
+    const codes = Array.from({ length: ORGANIZATION_DETAILS_LIMIT + 50 }, () => kindeOrgCode());
+    const first = codes[0]!;
+    const past = codes[ORGANIZATION_DETAILS_LIMIT]!;
+    const events = [
+      organizationCreated({ code: first, name: "First" }),
+      organizationCreated({ code: past, name: "Past the limit" }),
+      userUpdated({ id: ada, organizations: codes.map((code) => membership(code, [], [])) }),
+    ];
+
+    const probe = queryGeneric({
+      args: {},
+      handler: async (ctx) => {
+        const organizations = await ctx.runQuery(api.kindeUser.organizations, {});
+        const metrics = await ctx.meta.getTransactionMetrics();
+        return {
+          count: organizations.length,
+          named: organizations.flatMap((o) => (o.name ? [o.name] : [])),
+          documentsRead: metrics.documentsRead.used,
+          indexRanges: metrics.databaseQueries.used,
+        };
+      },
+    });
+    // The example app plus a probe that runs the registered query and reads what it cost.
+    const t = convexTest({
+      schema,
+      modules: { ...modules, "./probe.ts": async () => ({ probe }) },
+      transactionLimits: true,
+    });
+    kindeTest.register(t, "kinde");
+    for (const payload of events) {
+      const response = await t.fetch("/kinde/webhook", {
+        method: "POST",
+        headers: { "content-type": "application/jwt" },
+        body: await app.issuer.sign(payload),
+      });
+      expect(response.status).toBe(200);
+    }
+    const cost = await t
+      .withIdentity({ subject: ada })
+      .query(makeFunctionReference<"query">("probe:probe"), {});
+    // One user, then one organization per membership up to the limit (two of them exist).
+    expect(cost).toEqual({
+      count: codes.length,
+      named: ["First"],
+      documentsRead: 1 + 1,
+      indexRanges: 1 + ORGANIZATION_DETAILS_LIMIT,
+    });
+  });
+});
+
+describe("custom functions: kinde.customQuery / customMutation", () => {
+  async function setUp() {
+    const acme = kindeOrgCode();
+    const editor = kindeUserId();
+    const reader = kindeUserId();
+    await deliver(userUpdated({ id: editor, organizations: [membership(acme, [], [PUBLISH])] }));
+    await deliver(userUpdated({ id: reader, organizations: [membership(acme, [], [READ])] }));
+    return { acme, editor, reader };
+  }
+
+  test("unauthenticated, forbidden, allowed, and the organization from the token", async () => {
+    const { acme, editor, reader } = await setUp();
+
+    const nobody = await refusal(app.t.mutation(api.documents.publish, { title: "x" }));
+    expect(isKindeAuthorizationError(nobody) && nobody.data).toMatchObject({
+      kind: "unauthenticated",
+    });
+
+    const readerInAcme = app.t.withIdentity({ subject: reader, org_code: acme });
+    const forbidden = await refusal(readerInAcme.mutation(api.documents.publish, { title: "x" }));
+    expect(isKindeAuthorizationError(forbidden) && forbidden.data).toEqual({
+      kind: "forbidden",
+      orgCode: acme,
+      permission: "publish:docs",
+      message: `This needs the permission "publish:docs" in organization ${acme}.`,
+    });
+
+    // No orgCode argument: the token's org_code says where.
+    const editorInAcme = app.t.withIdentity({ subject: editor, org_code: acme });
+    await editorInAcme.mutation(api.documents.publish, { title: "From the token" });
+    // An explicit orgCode, with an ID token (no org_code).
+    await app.t
+      .withIdentity({ subject: editor })
+      .mutation(api.documents.publish, { orgCode: acme, title: "Explicit" });
+
+    expect(
+      (await readerInAcme.query(api.documents.readable, {})).map((d) => [d.title, d.publishedBy]),
+    ).toEqual([
+      ["From the token", editor],
+      ["Explicit", editor],
+    ]);
+    const editorCannotRead = await refusal(editorInAcme.query(api.documents.readable, {}));
+    expect(isKindeAuthorizationError(editorCannotRead) && editorCannotRead.data).toMatchObject({
+      kind: "forbidden",
+      permission: "read:docs",
+    });
+    // No requirement: signed in and mirrored is enough; ctx.kinde.user is the caller.
+    expect(
+      (await app.t.withIdentity({ subject: editor }).query(api.documents.mine, {})).length,
+    ).toBe(2);
+    expect(await app.t.withIdentity({ subject: reader }).query(api.documents.mine, {})).toEqual([]);
+  });
+
+  test("refused before the handler runs: nothing is written", async () => {
+    const { acme, reader } = await setUp();
+    await refusal(
+      app.t.withIdentity({ subject: reader }).mutation(api.documents.publish, {
+        orgCode: acme,
+        title: "Nope",
+      }),
+    );
+    expect(await app.t.query(api.documents.list, { orgCode: acme })).toEqual([]);
+  });
+
+  test("a signed-in user the mirror does not know, and a check with no organization", async () => {
+    const { editor } = await setUp();
+    const stranger = app.t.withIdentity({ subject: kindeUserId() });
+    const unknown = await refusal(stranger.query(api.documents.mine, {}));
+    expect(isKindeAuthorizationError(unknown) && unknown.data).toMatchObject({
+      kind: "unauthenticated",
+      message: expect.stringContaining("not told this app about your account") as string,
+    });
+    const nowhere = await refusal(
+      app.t.withIdentity({ subject: editor }).mutation(api.documents.publish, { title: "x" }),
+    );
+    expect(isKindeAuthorizationError(nowhere)).toBe(false);
+    expect(String(nowhere)).toContain('no "org_code" claim');
+  });
+});
+
+describe("hasRole / requirePermission default orgCode to the token's org_code", () => {
+  test("the check runs in the token's organization; explicit orgCode wins", async () => {
+    const acme = kindeOrgCode();
+    const other = kindeOrgCode();
+    const ada = kindeUserId();
+    await deliver(
+      userUpdated({
+        id: ada,
+        organizations: [membership(acme, [ADMIN], []), membership(other, [], [])],
+      }),
+    );
+    const inAcme = app.t.withIdentity({ subject: ada, org_code: acme });
+    const inOther = app.t.withIdentity({ subject: ada, org_code: other });
+    const isAdmin = (orgCode?: string) => ({ role: "admin", orgCode });
+    expect(await inAcme.run((ctx) => kinde.hasRole(ctx, isAdmin()))).toBe(true);
+    expect(await inOther.run((ctx) => kinde.hasRole(ctx, isAdmin()))).toBe(false);
+    expect(await inOther.run((ctx) => kinde.hasRole(ctx, isAdmin(acme)))).toBe(true);
+    expect(await inAcme.run((ctx) => kinde.requireRole(ctx, isAdmin()))).toBe(ada);
+    await expect(inOther.run((ctx) => kinde.requireRole(ctx, isAdmin()))).rejects.toMatchObject({
+      data: { kind: "forbidden", orgCode: other, role: "admin" },
+    });
+    // With neither, the has* checks answer false and the require* checks name the mistake.
+    const idToken = app.t.withIdentity({ subject: ada });
+    expect(await idToken.run((ctx) => kinde.hasRole(ctx, isAdmin()))).toBe(false);
+    await expect(
+      idToken.run((ctx) => kinde.requirePermission(ctx, { permission: "publish:docs" })),
+    ).rejects.toThrow(/requirePermission needs an orgCode/);
+  });
+});
