@@ -20,7 +20,7 @@ export default [
   pluginJs.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["src/**/*.ts", "example/convex/**/*.ts", "bench/**/*.ts", "demo/**/*.ts"],
+    files: ["src/**/*.{ts,tsx}", "example/convex/**/*.{ts,tsx}", "bench/**/*.ts", "demo/**/*.ts"],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: {
@@ -50,8 +50,13 @@ export default [
     rules: sharedRules,
   },
   {
-    files: ["**/*.test.ts", "src/testing/**", "src/test.ts", "bench/**", "demo/**"],
+    files: ["**/*.test.{ts,tsx}", "src/testing/**", "src/test.ts", "bench/**", "demo/**"],
     languageOptions: { globals: { ...globals.worker, ...globals.node } },
+  },
+  {
+    // convex-kinde/react and its tests run in the browser.
+    files: ["src/react/**", "**/*.test.tsx"],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
   {
     files: ["scripts/**/*.{js,mjs}"],

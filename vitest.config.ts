@@ -7,6 +7,10 @@ export default defineConfig({
     // (scripts/consumer-check.sh tests the packed package itself.)
     alias: [
       {
+        find: /^convex-kinde\/react$/,
+        replacement: fileURLToPath(new URL("./src/react/index.ts", import.meta.url)),
+      },
+      {
         find: /^convex-kinde$/,
         replacement: fileURLToPath(new URL("./src/client/index.ts", import.meta.url)),
       },

@@ -1,0 +1,79 @@
+import { useConvexAuth, useQuery } from "convex/react";
+import type { FunctionReference } from "convex/server";
+import type { KindeUser } from "../shared.js";
+import type { CanArgs, SignedInOrganization } from "../client/hostQueries.js";
+
+/**
+ * The module an app exports `kinde.userQueries()` from, as `api.<module>`:
+ *
+ * ```ts
+ * // convex/kindeUser.ts
+ * export const { user, organizations, can } = kinde.userQueries();
+ * ```
+ *
+ * Each hook takes only the reference it needs, so any object with it will do.
+ */
+export interface KindeUserQueries {
+  user: FunctionReference<"query", "public", Record<string, never>, KindeUser | null>;
+  organizations: FunctionReference<
+    "query",
+    "public",
+    Record<string, never>,
+    SignedInOrganization[]
+  >;
+  can: FunctionReference<"query", "public", CanArgs, boolean>;
+}
+
+/**
+ * Whether Convex has settled who is signed in. Until then a query would run
+ * as nobody and answer "no" for a moment, so the hooks wait (`undefined`).
+ */
+function useAuthSettled(): boolean {
+  return !useConvexAuth().isLoading;
+}
+
+/** The signed-in user's mirrored profile; null if signed out or not mirrored yet, undefined while loading. */
+export function useKindeUser(
+  queries: Pick<KindeUserQueries, "user">,
+): KindeUser | null | undefined {
+  return useQuery(queries.user, useAuthSettled() ? {} : "skip");
+}
+
+/** The signed-in user's organizations, with the roles and permissions held in each; undefined while loading. */
+export function useKindeOrganizations(
+  queries: Pick<KindeUserQueries, "organizations">,
+): SignedInOrganization[] | undefined {
+  return useQuery(queries.organizations, useAuthSettled() ? {} : "skip");
+}
+
+/** Where a check applies: `orgCode`, or (without it) the organization the signed-in token names. */
+export interface CheckOptions {
+  orgCode?: string;
+}
+
+/**
+ * Whether the signed-in user holds `permission` (a key) in the organization;
+ * undefined while loading. Live: it changes when a webhook changes the
+ * mirror, without waiting for a new token.
+ *
+ * ```tsx
+ * const canPublish = useHasPermission(api.kindeUser, "publish:docs", { orgCode });
+ * return <button disabled={!canPublish}>Publish</button>;
+ * ```
+ */
+export function useHasPermission(
+  queries: Pick<KindeUserQueries, "can">,
+  permission: string,
+  { orgCode }: CheckOptions = {},
+): boolean | undefined {
+  return useQuery(queries.can, useAuthSettled() ? { permission, orgCode } : "skip");
+}
+
+/** Whether the signed-in user holds `role` (a key) in the organization; see {@link useHasPermission}. */
+export function useHasRole(
+  queries: Pick<KindeUserQueries, "can">,
+  role: string,
+  { orgCode }: CheckOptions = {},
+): boolean | undefined {
+  return useQuery(queries.can, useAuthSettled() ? { role, orgCode } : "skip");
+}
