@@ -1,7 +1,9 @@
 import { useKindeAuth } from "@kinde-oss/kinde-auth-react";
-import { useConvexAuth, useQuery } from "convex/react";
+import { useConvexAuth } from "convex/react";
+import { useKindeUser } from "convex-kinde/react";
 import { useState } from "react";
 import { api } from "../convex/_generated/api";
+import { ConvexUnreachable } from "./components/ConvexUnreachable";
 import { Documents } from "./components/Documents";
 import { Organizations } from "./components/Organizations";
 import { Profile } from "./components/Profile";
@@ -13,6 +15,7 @@ export function App() {
     <div className="page">
       <Header />
       <main className="content">
+        <ConvexUnreachable />
         <Body />
         <SyncStatus />
       </main>
@@ -79,7 +82,7 @@ function Body() {
 }
 
 function SignedIn() {
-  const me = useQuery(api.users.me);
+  const me = useKindeUser(api.kindeUser);
   const [chosenOrg, setChosenOrg] = useState<string | null>(null);
 
   if (me === undefined) return <p className="card muted">Loading your profile…</p>;

@@ -1,5 +1,5 @@
 // Reads a JWT's claims without verifying it: only to explain things to a developer
-// (which token Convex got, and when it expires). Never trust these claims for access.
+// (which token Convex got). Never trust these claims for access.
 
 export type TokenClaims = {
   iss?: string;
@@ -24,10 +24,4 @@ export function readClaims(token: string | null | undefined): TokenClaims | null
   } catch {
     return null;
   }
-}
-
-/** Seconds until the token expires (negative once it has), or null if it has no `exp`. */
-export function secondsLeft(token: string | null | undefined): number | null {
-  const exp = readClaims(token)?.exp;
-  return typeof exp === "number" ? exp - Date.now() / 1000 : null;
 }

@@ -1,11 +1,11 @@
-import { KindeProvider } from "@kinde-oss/kinde-auth-react";
-import { ConvexProviderWithAuth, ConvexReactClient } from "convex/react";
+import { KindeProvider, useKindeAuth } from "@kinde-oss/kinde-auth-react";
+import { ConvexReactClient } from "convex/react";
+import { ConvexProviderWithKinde } from "convex-kinde/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { MissingConfig } from "./components/MissingConfig";
 import { convexUrl, kindeConfig, missingConfig } from "./config";
-import { useAuthFromKinde } from "./useAuthFromKinde";
 import "./styles.css";
 
 const root = createRoot(document.getElementById("root")!);
@@ -26,12 +26,19 @@ if (missingConfig.length > 0) {
         clientId={kindeConfig.clientId}
         redirectUri={kindeConfig.redirectUri}
         logoutUri={kindeConfig.logoutUri}
-        // Option B (access token with an API audience, see useAuthFromKinde.ts):
+        // Access tokens instead (they carry org_code): register an API with audience "convex"
+        // in Kinde, uncomment this and tokenType below, and see the README's "React" section.
         // audience="convex"
       >
-        <ConvexProviderWithAuth client={convex} useAuth={useAuthFromKinde}>
+        <ConvexProviderWithKinde
+          client={convex}
+          useKindeAuth={useKindeAuth}
+          domain={kindeConfig.domain}
+          clientId={kindeConfig.clientId}
+          // tokenType="access"
+        >
           <App />
-        </ConvexProviderWithAuth>
+        </ConvexProviderWithKinde>
       </KindeProvider>
     </StrictMode>,
   );

@@ -1,4 +1,5 @@
 import { useMutation, useQuery } from "convex/react";
+import { useHasPermission, useHasRole } from "convex-kinde/react";
 import { useState, type FormEvent } from "react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
@@ -14,11 +15,9 @@ const PUBLISH_PERMISSION = "publish:docs";
 export function Documents({ orgCode, myKindeId }: { orgCode: string; myKindeId: string }) {
   const documents = useQuery(api.documents.list, { orgCode });
   // Only a hint for the UI; the mutation checks again, in its own transaction.
-  const canPublish = useQuery(api.organizations.hasPermission, {
-    orgCode,
-    permission: PUBLISH_PERMISSION,
-  });
-  const isAdmin = useQuery(api.organizations.hasRole, { orgCode, role: "admin" });
+  // Live: a webhook that revokes the permission in Kinde updates this, with no new token.
+  const canPublish = useHasPermission(api.kindeUser, PUBLISH_PERMISSION, { orgCode });
+  const isAdmin = useHasRole(api.kindeUser, "admin", { orgCode });
   const publish = useMutation(api.documents.publish);
   const remove = useMutation(api.documents.remove);
 

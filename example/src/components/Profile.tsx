@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import { api } from "../../convex/_generated/api";
 import { TimeAgo } from "./TimeAgo";
 
-/** The signed-in user as the mirror holds it (`api.users.me`), live. */
+/** The signed-in user as the mirror holds it (`api.kindeUser.user`), live. */
 export function Profile({ user }: { user: KindeUser }) {
   // The app's own row, written by the event hooks in example/convex/kinde.ts in the same
   // transaction as the mirror's change.

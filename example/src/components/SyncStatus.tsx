@@ -1,6 +1,7 @@
 import { useConvexConnectionState, usePaginatedQuery, useQuery } from "convex/react";
 import type { EventRecord } from "convex-kinde";
 import { api } from "../../convex/_generated/api";
+import { useConvexUnreachable } from "./ConvexUnreachable";
 import { TimeAgo } from "./TimeAgo";
 
 /**
@@ -11,13 +12,14 @@ import { TimeAgo } from "./TimeAgo";
 export function SyncStatus() {
   const status = useQuery(api.diagnostics.syncStatus);
   const connection = useConvexConnectionState();
+  const unreachable = useConvexUnreachable();
 
   return (
     <section className="card">
       <div className="row spread">
         <h2>Sync status</h2>
         <span className={connection.isWebSocketConnected ? "badge ok" : "badge"}>
-          {connection.isWebSocketConnected ? "live" : "connecting…"}
+          {connection.isWebSocketConnected ? "live" : unreachable ? "unreachable" : "connecting…"}
         </span>
       </div>
       {status === undefined ? (
