@@ -397,8 +397,8 @@ export class Kinde {
    * ```
    */
   async getAuthUser(ctx: RunQueryAuthCtx): Promise<KindeUser | null> {
-    const kindeId = await signedInKindeId(ctx);
-    return kindeId === null ? null : await this.getUser(ctx, kindeId);
+    const identity = await ctx.auth.getUserIdentity();
+    return identity ? await this.getUser(ctx, identity.subject) : null;
   }
 
   /**
