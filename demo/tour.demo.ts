@@ -270,6 +270,8 @@ test("the offline tour", async () => {
     lastEvent: null,
     users: 0,
     organizations: 0,
+    unappliedEvents: 0,
+    lastUnappliedEvent: null,
   });
   vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
-import { httpRouter, makeFunctionReference } from "convex/server";
+import { httpRouter } from "convex/server";
 import kindeTest, {
   kindeEvent,
   kindeOrgCode,
@@ -17,7 +17,7 @@ import { Kinde, type MirrorEvent } from "convex-kinde";
 import { api, components } from "./_generated/api.js";
 import schema from "./schema.js";
 import { kinde } from "./kinde.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { initConvexTestWithHooks, modules, useWebhookTest } from "./setup.test.js";
 
 const app = useWebhookTest();
 const HOUR = 60 * 60_000;
@@ -55,20 +55,7 @@ function appWithCountingHook() {
       },
     }),
   };
-  const http = httpRouter();
-  kinde.registerRoutes(http, {
-    onEvent: makeFunctionReference<"mutation">("testHooks:onKindeEvent") as never,
-  });
-  const t = convexTest({
-    schema,
-    modules: {
-      ...modules,
-      "./http.ts": async () => ({ default: http }),
-      "./testHooks.ts": async () => hooks,
-    },
-    transactionLimits: true,
-  });
-  kindeTest.register(t, "kinde", { inspect: true });
+  const t = initConvexTestWithHooks(hooks);
   const deliver = async (payload: object) => {
     const response = await t.fetch("/kinde/webhook", {
       method: "POST",
@@ -277,6 +264,8 @@ describe("the event log", () => {
       lastEvent: null,
       users: 0,
       organizations: 0,
+      unappliedEvents: 0,
+      lastUnappliedEvent: null,
     });
     const ids = [kindeUserId(), kindeUserId(), kindeUserId()];
     for (const id of ids) await app.deliver(userCreated({ id }));
@@ -288,6 +277,8 @@ describe("the event log", () => {
       lastEvent: { eventId: last.event_id, type: "user.deleted", outcome: "applied" },
       users: 2,
       organizations: 1,
+      unappliedEvents: 0,
+      lastUnappliedEvent: null,
     });
   });
 });

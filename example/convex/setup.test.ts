@@ -1,6 +1,7 @@
 /// <reference types="vite/client" />
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
 import { convexTest } from "convex-test";
+import { httpRouter, makeFunctionReference } from "convex/server";
 import kindeTest, {
   findKindeValueLimitViolations,
   startKindeTestIssuer,
@@ -10,6 +11,7 @@ import kindeTest, {
   type ValueLimitViolation,
 } from "convex-kinde/test";
 import schema from "./schema.js";
+import { kinde } from "./kinde.js";
 
 export const modules = import.meta.glob("./**/*.*s");
 
@@ -80,13 +82,39 @@ afterEach(async ({ task }) => {
 });
 
 /** A fresh example app with the component registered, Convex's transaction limits enforced. */
-export function initConvexTest() {
-  const t = convexTest({ schema, modules, transactionLimits: true });
+export function initConvexTest(extraModules: Record<string, () => Promise<unknown>> = {}) {
+  const t = convexTest({
+    schema,
+    modules: { ...modules, ...extraModules },
+    transactionLimits: true,
+  });
   kindeTest.register(t, "kinde", { inspect: true });
   return t;
 }
 
 export type ExampleTest = ReturnType<typeof initConvexTest>;
+
+/**
+ * The example app with its webhook route running `hooks.onKindeEvent` (made
+ * by `kinde.events`) instead of the app's own hooks.
+ */
+export function initConvexTestWithHooks(hooks: { onKindeEvent: unknown }) {
+  const http = httpRouter();
+  kinde.registerRoutes(http, {
+    onEvent: makeFunctionReference<"mutation">("testHooks:onKindeEvent") as never,
+  });
+  const t = convexTest({
+    schema,
+    modules: {
+      ...modules,
+      "./http.ts": async () => ({ default: http }),
+      "./testHooks.ts": async () => hooks,
+    },
+    transactionLimits: true,
+  });
+  kindeTest.register(t, "kinde", { inspect: true });
+  return t;
+}
 
 /** What the webhook answered. */
 export interface WebhookAnswer {

@@ -154,13 +154,13 @@ describe("400: verified, but not a usable event", () => {
       /data\.user\.id/,
     ],
     [
-      "roles typed as strings",
+      "roles that are neither key strings nor { id, key } objects",
       () =>
         userUpdated({
           id: "kp_1",
-          organizations: [{ code: "o", roles: ["admin"] as never, permissions: null }],
+          organizations: [{ code: "o", roles: [7] as never, permissions: null }],
         }),
-      /roles/,
+      /roles\[0\]/,
     ],
     [
       "data not an object for a user event",

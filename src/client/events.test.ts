@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { InvalidPayloadError, parseKindeTimestamp, toKindeEvent } from "./events.js";
+import { InvalidPayloadError, parseKindeTimestamp, toKeyRefs, toKindeEvent } from "./events.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared.js";
 
 const envelope = (type: string, data: unknown, extra: object = {}) => ({
@@ -131,6 +131,53 @@ describe("toKindeEvent", () => {
       envelope("user.updated", { user: { ...fullUser, organizations: null } }),
     );
     expect(noOrgs.type === "user.updated" && noOrgs.user.organizations).toEqual([]);
+  });
+
+  test("roles and permissions as key strings (@kinde/webhooks 1.0.0's type) are key-only refs", () => {
+    const event = toKindeEvent(
+      envelope("user.updated", {
+        user: {
+          ...fullUser,
+          organizations: [
+            {
+              code: "org_a",
+              roles: ["admin", " editor ", "admin", ""],
+              permissions: ["read:docs"],
+            },
+          ],
+        },
+      }),
+    );
+    if (event.type !== "user.updated") throw new Error(event.type);
+    expect(event.user.organizations).toEqual([
+      {
+        orgCode: "org_a",
+        roles: [
+          { kindeId: "", key: "admin" },
+          { kindeId: "", key: "editor" },
+        ],
+        permissions: [{ kindeId: "", key: "read:docs" }],
+      },
+    ]);
+  });
+
+  test("mixed arrays: a string naming the key of an object in the same list is that object", () => {
+    expect(
+      toKeyRefs(["viewer", { id: "r1", key: "admin" }, "admin", { id: "r1", key: "admin" }]),
+    ).toEqual([
+      { kindeId: "r1", key: "admin" },
+      { kindeId: "", key: "viewer" },
+    ]);
+  });
+
+  test("the distinct-roles bound counts key-only refs by key", () => {
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `perm:${i}`);
+    const user = (n: number) =>
+      envelope("user.updated", {
+        user: { ...fullUser, organizations: [{ code: "o", roles: null, permissions: keys(n) }] },
+      });
+    expect(() => toKindeEvent(user(300))).not.toThrow();
+    expect(() => toKindeEvent(user(301))).toThrow(/holds 301 distinct roles and permissions/);
   });
 
   test("unknown fields anywhere are stripped, not refused", () => {
@@ -273,14 +320,14 @@ describe("toKindeEvent", () => {
       /data\.user\.id/,
     ],
     [
-      "roles as strings",
+      "a role that is neither a key string nor an { id, key } object",
       envelope("user.updated", {
         user: {
           ...fullUser,
-          organizations: [{ code: "o", roles: ["admin"], permissions: null }],
+          organizations: [{ code: "o", roles: [true], permissions: null }],
         },
       }),
-      /roles/,
+      /roles\[0\]/,
     ],
     ["email as number", envelope("user.updated", { user: { ...fullUser, email: 7 } }), /email/],
     ["claims not an object", "a string", /envelope/],

@@ -21,8 +21,13 @@ export class InvalidPayloadError extends Error {
 
 const vNullableString = v.optional(v.union(v.string(), v.null()));
 const vNullableBoolean = v.optional(v.union(v.boolean(), v.null()));
+/**
+ * A user's roles or permissions in one organization. Real payloads carry
+ * `{ id, key }` objects; `@kinde/webhooks` 1.0.0, the release on npm,
+ * declares plain key strings. Both are accepted, mixed too: a string is a key.
+ */
 const vRawKeyRefs = v.optional(
-  v.union(v.null(), v.array(v.object({ id: v.string(), key: v.string() }))),
+  v.union(v.null(), v.array(v.union(v.string(), v.object({ id: v.string(), key: v.string() })))),
 );
 
 /** The envelope every Kinde webhook shares. `data` is checked per event type. */
@@ -229,10 +234,11 @@ export function toUserSnapshot(user: RawUser): UserSnapshot {
       `user ${user.id} belongs to ${organizations.size} organizations; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user`,
     );
   }
+  const identity = (r: KeyRef) => (r.kindeId === "" ? `key ${r.key}` : `id ${r.kindeId}`);
   const distinct = new Set(
     [...organizations.values()].flatMap((m) => [
-      ...m.roles.map((r) => `role ${r.kindeId}`),
-      ...m.permissions.map((p) => `permission ${p.kindeId}`),
+      ...m.roles.map((r) => `role ${identity(r)}`),
+      ...m.permissions.map((p) => `permission ${identity(p)}`),
     ]),
   );
   if (distinct.size > MAX_ROLES_AND_PERMISSIONS_PER_USER) {
@@ -258,10 +264,27 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Kinde's `{ id, key }` refs, each id once (a repeated role is held once). */
-function toKeyRefs(refs: { id: string; key: string }[] | null | undefined): KeyRef[] {
-  const byId = new Map((refs ?? []).map(({ id, key }) => [id, { kindeId: id, key }]));
-  return [...byId.values()];
+/**
+ * Kinde's refs, each held once: `{ id, key }` objects by id, and key strings
+ * as key-only refs (`kindeId: ""`, resolved against the catalog when
+ * applied), dropped where an object in the same list names the same key.
+ * A blank string names nothing.
+ */
+export function toKeyRefs(
+  refs: ({ id: string; key: string } | string)[] | null | undefined,
+): KeyRef[] {
+  const byId = new Map<string, KeyRef>();
+  const keyOnly = new Map<string, KeyRef>();
+  for (const ref of refs ?? []) {
+    if (typeof ref !== "string") {
+      byId.set(ref.id, { kindeId: ref.id, key: ref.key });
+      continue;
+    }
+    const key = present(ref);
+    if (key !== undefined) keyOnly.set(key, { kindeId: "", key });
+  }
+  const keysWithId = new Set([...byId.values()].map((r) => r.key));
+  return [...byId.values(), ...[...keyOnly.values()].filter((r) => !keysWithId.has(r.key))];
 }
 
 /** `""`, whitespace and `null` mean "not set" in Kinde payloads. */

@@ -76,6 +76,7 @@ export {
   type KindeRole,
   type KindePermission,
   type Outcome,
+  MAX_CLOCK_SKEW_MS,
 } from "../shared.js";
 
 /**

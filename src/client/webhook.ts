@@ -18,7 +18,14 @@ import type { ComponentApi } from "../component/_generated/component.js";
 import { InvalidPayloadError, toKindeEvent } from "./events.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
-import type { KindeEvent, MirrorEvent, Outcome } from "../shared.js";
+import {
+  entityOf,
+  MAX_RECORDED_ERROR_LENGTH,
+  type KindeEvent,
+  type MirrorEvent,
+  type Outcome,
+} from "../shared.js";
+import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError } from "./verify.js";
 
 /**
@@ -60,7 +67,8 @@ export function webhookHandler(
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
       const event = toKindeEvent(claims);
-      let outcome;
+      const type = event.type === "unhandled" ? event.kindeType : event.type;
+      let outcome: Outcome;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
         ({ outcome } = await applyEvent(ctx, component, event, {
@@ -69,13 +77,24 @@ export function webhookHandler(
           retentionDays: options.retentionDays,
         }));
       } catch (error) {
-        throw new Rejection(
-          500,
-          `failed to apply ${event.eventId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        const reason = messageOf(error);
+        if (!isPermanentFailure(reason)) {
+          throw new Rejection(500, `failed to apply ${event.eventId}: ${reason}`);
+        }
+        // The apply mutation rolled back whole; record the event as failed
+        // in a second one, so Kinde stops retrying what no retry can fix.
+        ({ outcome } = await recordFailure(ctx, component, event, {
+          error: reason,
+          webhookId,
+          retentionDays: options.retentionDays,
+        }));
+        if (outcome === "failed") {
+          log.error(`${type} ${event.eventId}: failed, recorded and not retried: ${reason}`);
+        }
       }
-      const type = event.type === "unhandled" ? event.kindeType : event.type;
-      (outcome === "applied" ? log.info : log.debug)(`${type} ${event.eventId}: ${outcome}`);
+      (outcome === "applied" ? log.info : outcome === "future" ? log.warn : log.debug)(
+        `${type} ${event.eventId}: ${outcome}`,
+      );
       return new Response(`${outcome} ${event.eventId}\n`, {
         status: 200,
         headers: { "content-type": "text/plain; charset=utf-8" },
@@ -131,10 +150,42 @@ export async function applyEvent(
   }
 }
 
+/**
+ * Records `event` as failed with a bounded summary of it. A failure to record
+ * is answered 500: Kinde's retry then tries the event again.
+ */
+async function recordFailure(
+  ctx: Pick<GenericActionCtx<GenericDataModel>, "runMutation">,
+  component: ComponentApi,
+  event: KindeEvent,
+  delivery: { error: string; webhookId?: string; retentionDays?: number },
+): Promise<{ outcome: Outcome }> {
+  try {
+    return await ctx.runMutation(component.webhooks.recordFailedEvent, {
+      eventId: event.eventId,
+      type: event.type === "unhandled" ? event.kindeType : event.type,
+      source: event.source,
+      occurredAt: event.occurredAt,
+      ...entityOf(event),
+      ...delivery,
+      error: delivery.error.slice(0, MAX_RECORDED_ERROR_LENGTH),
+    });
+  } catch (error) {
+    throw new Rejection(
+      500,
+      `failed to apply ${event.eventId} (${delivery.error}), then to record it: ${messageOf(error)}`,
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function toRejection(error: unknown): { status: number; message: string } {
   if (error instanceof Rejection || error instanceof VerificationError) return error;
   if (error instanceof InvalidPayloadError) return { status: 400, message: error.message };
-  return { status: 500, message: error instanceof Error ? error.message : String(error) };
+  return { status: 500, message: messageOf(error) };
 }
 
 /** The issuer from the option or, at request time, the environment; a missing value must not break deploys. */

@@ -1,11 +1,11 @@
 /**
- * Counts of mirrored users and organizations, for `getSyncStatus`, without a
+ * Counts of mirrored users and organizations, and of events not applied, for `getSyncStatus`, without a
  * hot document: each count is split over shards chosen by the entity's key,
  * so concurrent inserts of different users rarely write the same document.
  */
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 
-export type CounterName = "users" | "organizations";
+export type CounterName = "users" | "organizations" | "unappliedEvents";
 
 /** Enough to make conflicts between concurrent sign-ups rare; a read sums them all. */
 export const COUNTER_SHARDS = 16;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { compareVersions, isNewer, UNSYNCED } from "./ordering.js";
+import { compareVersions, isFutureDated, isNewer, UNSYNCED } from "./ordering.js";
+import { MAX_CLOCK_SKEW_MS } from "../shared.js";
 
 describe("versions", () => {
   const v = (at: number, eventId: string) => ({ at, eventId });
@@ -24,5 +25,20 @@ describe("versions", () => {
     expect(isNewer(v(4, "e"), v(5, "e"))).toBe(false);
     expect(isNewer(v(4, "e"), undefined)).toBe(true);
     expect(isNewer(v(1, "event_a"), UNSYNCED)).toBe(true);
+  });
+});
+
+describe("future-dated events", () => {
+  const receivedAt = Date.UTC(2026, 11, 1, 12);
+
+  test("within the clock-skew allowance an event takes part in ordering", () => {
+    expect(isFutureDated(receivedAt, receivedAt)).toBe(false);
+    expect(isFutureDated(receivedAt + MAX_CLOCK_SKEW_MS, receivedAt)).toBe(false);
+    expect(isFutureDated(receivedAt - 36 * 3_600_000, receivedAt)).toBe(false);
+  });
+
+  test("beyond it, by as little as a microsecond, it does not", () => {
+    expect(isFutureDated(receivedAt + MAX_CLOCK_SKEW_MS + 0.001, receivedAt)).toBe(true);
+    expect(isFutureDated(Date.UTC(9999, 11, 31, 23, 59, 59, 999.999), receivedAt)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import type { Version } from "../shared.js";
+import { MAX_CLOCK_SKEW_MS, type Version } from "../shared.js";
 
 /**
  * Orders two versions: by event time, then by event id. Kinde delivers events
@@ -23,3 +23,16 @@ export function isNewer(incoming: Version, stored: Version | undefined): boolean
  * a sign-in that arrived before `user.created`): every real event is newer.
  */
 export const UNSYNCED: Version = { at: 0, eventId: "" };
+
+/**
+ * Whether an event dated `occurredAt` is too far ahead of `receivedAt` to
+ * take part in ordering. Versions compare by time first, so an event dated
+ * in the year 9999 would outrank every real event for its entity forever:
+ * one clock fault in Kinde, or one bad event in a replayed archive, would
+ * freeze the entity. Such an event is recorded (`future`) and not applied;
+ * clamping its time instead would still let it outrank the real events of
+ * the next few minutes.
+ */
+export function isFutureDated(occurredAt: number, receivedAt: number): boolean {
+  return occurredAt > receivedAt + MAX_CLOCK_SKEW_MS;
+}

@@ -107,15 +107,18 @@ export default defineSchema({
   })
     .index("eventId", ["eventId"])
     .index("entity", ["entityKind", "entityId"])
+    // For getSyncStatus: the latest event of a rare outcome (`failed`, `future`).
+    .index("outcome", ["outcome"])
     .index("expiresAt", ["expiresAt"]),
 
   /**
-   * How many users and organizations are mirrored, split over shards so that
+   * How many users and organizations are mirrored, and how many verified
+   * events were recorded but not applied, split over shards so that
    * concurrent sign-ups rarely touch the same document. Written only when a
-   * row is inserted or deleted, never by every event.
+   * row is inserted or deleted, or an event is not applied; never by every event.
    */
   counters: defineTable({
-    name: v.union(v.literal("users"), v.literal("organizations")),
+    name: v.union(v.literal("users"), v.literal("organizations"), v.literal("unappliedEvents")),
     shard: v.number(),
     count: v.number(),
   }).index("name", ["name", "shard"]),

@@ -122,17 +122,16 @@ async function currentMemberships(
     const previous = unchanged.get(m.orgCode);
     return !previous || !sameMembership(previous, m);
   });
-  const roles = await currentRefs(
-    ctx,
-    "role",
-    changed.flatMap((m) => m.roles),
-    version,
+  // Key-only refs (no Kinde id; the catalog did not know the key) have no
+  // tombstone or catalog row to consult: they are kept as the snapshot says.
+  const withId = (refs: KeyRef[]) => refs.filter((r) => r.kindeId !== "");
+  const keptAsIs = (current: Map<string, KeyRef>) => (r: KeyRef) =>
+    r.kindeId === "" ? [r] : (current.get(r.kindeId) ?? []);
+  const roles = keptAsIs(
+    await currentRefs(ctx, "role", withId(changed.flatMap((m) => m.roles)), version),
   );
-  const permissions = await currentRefs(
-    ctx,
-    "permission",
-    changed.flatMap((m) => m.permissions),
-    version,
+  const permissions = keptAsIs(
+    await currentRefs(ctx, "permission", withId(changed.flatMap((m) => m.permissions)), version),
   );
   const current: MembershipSnapshot[] = [];
   for (const membership of organizations) {
@@ -143,8 +142,8 @@ async function currentMemberships(
     if (await isDeleted(ctx, "organization", membership.orgCode)) continue;
     current.push({
       orgCode: membership.orgCode,
-      roles: membership.roles.flatMap((r) => roles.get(r.kindeId) ?? []),
-      permissions: membership.permissions.flatMap((p) => permissions.get(p.kindeId) ?? []),
+      roles: membership.roles.flatMap(roles),
+      permissions: membership.permissions.flatMap(permissions),
     });
   }
   return current;

@@ -4,9 +4,17 @@ import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
+import { adjustCount } from "./counters.js";
+import { findByKey, type CatalogKind } from "./catalog.js";
+import { isFutureDated } from "./ordering.js";
 import {
+  entityOf,
   expiresAtFor,
+  HOOK_FAILURE,
+  MAX_RECORDED_ERROR_LENGTH,
   retentionWindowMs,
+  UNAPPLIED_OUTCOMES,
+  vEntityKind,
   vOrganizationEvent,
   vOutcome,
   vPermissionEvent,
@@ -14,12 +22,15 @@ import {
   vUnhandledEvent,
   vUserEvent,
   type ChangeOrigin,
-  type EntityKind,
+  type KeyRef,
   type KindeEvent,
   type MirrorEvent,
   type Outcome,
+  type RecordedOutcome,
+  type UserSnapshot,
 } from "../shared.js";
 import type { ApplyResult } from "./changes.js";
+import type { Doc } from "./_generated/dataModel.js";
 
 /** What every apply mutation takes besides the event. */
 const deliveryArgs = {
@@ -76,19 +87,21 @@ async function applyOnce(
   const expiresAt = expiresAtFor(now, retentionDays);
   // Older than what the component still remembers (dedupe records,
   // tombstones): applying it could resurrect a pruned deletion or replay a
-  // pruned event, so it is only recorded.
-  const result: ApplyResult | { outcome: "expired" | "ignored" } =
+  // pruned event, so it is only recorded. Dated in the future: applying it
+  // would outrank every real event for the entity until that date.
+  const result: ApplyResult | { outcome: "expired" | "ignored" | "future" } =
     event.occurredAt < now - retentionWindowMs(retentionDays)
       ? { outcome: "expired" }
-      : await dispatch(ctx, event, expiresAt);
+      : isFutureDated(event.occurredAt, now)
+        ? { outcome: "future" }
+        : await dispatch(ctx, event, expiresAt);
   const { outcome } = result;
 
-  await ctx.db.insert("webhookEvents", {
+  await recordEvent(ctx, outcome, {
     eventId: event.eventId,
     type: event.type === "unhandled" ? event.kindeType : event.type,
     source: event.source,
     occurredAt: event.occurredAt,
-    outcome,
     ...entityOf(event),
     webhookId,
     expiresAt,
@@ -102,9 +115,73 @@ async function applyOnce(
       occurredAt: event.occurredAt,
     };
     const hookEvent: MirrorEvent = { ...result.change, origin };
-    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event: hookEvent });
+    try {
+      await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event: hookEvent });
+    } catch (error) {
+      // Marked so the webhook keeps it retryable: the host's code may fail
+      // for reasons a retry fixes, whatever its error says.
+      throw new Error(`${HOOK_FAILURE}${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
   }
   return { outcome };
+}
+
+/** What an event record holds besides its outcome. */
+type RecordFields = Omit<Doc<"webhookEvents">, "_id" | "_creationTime" | "outcome">;
+
+/** Inserts the event's record (its dedupe record); an unapplied one also counts for getSyncStatus. */
+async function recordEvent(ctx: MutationCtx, outcome: RecordedOutcome, fields: RecordFields) {
+  await ctx.db.insert("webhookEvents", { ...fields, outcome });
+  if ((UNAPPLIED_OUTCOMES as readonly string[]).includes(outcome)) {
+    await adjustCount(ctx, "unappliedEvents", fields.eventId, 1);
+  }
+}
+
+/**
+ * Records a verified event that could not be applied for a reason no retry
+ * changes (the webhook classified the error), exactly once: an event already
+ * recorded (an earlier delivery applied or recorded it) is a duplicate.
+ * It takes a bounded summary, never the event, so it cannot itself exceed a
+ * Convex limit where the event did.
+ */
+export const recordFailedEvent = mutation({
+  args: {
+    eventId: v.string(),
+    type: v.string(),
+    source: v.optional(v.string()),
+    occurredAt: v.number(),
+    entityKind: v.optional(vEntityKind),
+    entityId: v.optional(v.string()),
+    error: v.string(),
+    webhookId: deliveryArgs.webhookId,
+    retentionDays: deliveryArgs.retentionDays,
+  },
+  returns: v.object({ outcome: v.union(v.literal("failed"), v.literal("duplicate")) }),
+  handler: async (ctx, { retentionDays, ...summary }) => {
+    const seen = await ctx.db
+      .query("webhookEvents")
+      .withIndex("eventId", (q) => q.eq("eventId", summary.eventId))
+      .first();
+    if (seen) return { outcome: "duplicate" as const };
+    await recordEvent(ctx, "failed", {
+      ...summary,
+      type: bounded(summary.type, MAX_SUMMARY_FIELD_LENGTH),
+      source: summary.source && bounded(summary.source, MAX_SUMMARY_FIELD_LENGTH),
+      entityId: summary.entityId && bounded(summary.entityId, MAX_SUMMARY_FIELD_LENGTH),
+      error: bounded(summary.error, MAX_RECORDED_ERROR_LENGTH),
+      expiresAt: expiresAtFor(Date.now(), retentionDays),
+    });
+    return { outcome: "failed" as const };
+  },
+});
+
+/** Kinde's types, sources and ids are tens of characters; a failure record keeps at most this many. */
+const MAX_SUMMARY_FIELD_LENGTH = 200;
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 async function dispatch(
@@ -116,7 +193,7 @@ async function dispatch(
   switch (event.type) {
     case "user.created":
     case "user.updated":
-      return await applyUserSnapshot(ctx, version, event.user);
+      return await applyUserSnapshot(ctx, version, await withCatalogIds(ctx, event.user));
     case "user.deleted":
       return await deleteUser(ctx, version, event.kindeId, keepUntil);
     case "user.authenticated":
@@ -141,32 +218,41 @@ async function dispatch(
   }
 }
 
-/** The mirrored entity an event is about, as the event log records it. */
-export function entityOf(event: KindeEvent): { entityKind?: EntityKind; entityId?: string } {
-  const entity = (entityKind: EntityKind, entityId: string) => ({ entityKind, entityId });
-  switch (event.type) {
-    case "user.created":
-    case "user.updated":
-      return entity("user", event.user.kindeId);
-    case "user.deleted":
-    case "user.authenticated":
-      return entity("user", event.kindeId);
-    case "organization.created":
-    case "organization.updated":
-      return entity("organization", event.organization.code);
-    case "organization.deleted":
-      return entity("organization", event.orgCode);
-    case "role.created":
-    case "role.updated":
-      return entity("role", event.role.kindeId);
-    case "role.deleted":
-      return entity("role", event.kindeId);
-    case "permission.created":
-    case "permission.updated":
-      return entity("permission", event.permission.kindeId);
-    case "permission.deleted":
-      return entity("permission", event.kindeId);
-    case "unhandled":
-      return {};
+/**
+ * Gives key-only refs (Kinde's published types declare roles and permissions
+ * as plain keys) the Kinde id of the catalog entry holding that key now, so
+ * deletions and renames of that entry reach them. A key the catalog does not
+ * know stays key-only (`kindeId: ""`) and is checked by its key. One index
+ * range per distinct key, and none for a snapshot of `{ id, key }` refs.
+ */
+async function withCatalogIds(ctx: MutationCtx, user: UserSnapshot): Promise<UserSnapshot> {
+  const keyOnly = (refs: KeyRef[]) => refs.some((r) => r.kindeId === "");
+  if (!user.organizations.some((m) => keyOnly(m.roles) || keyOnly(m.permissions))) return user;
+  const resolved = new Map<string, string>();
+  const resolve = async (kind: CatalogKind, refs: KeyRef[]) => {
+    const byId = new Map<string, KeyRef>();
+    for (const ref of refs) {
+      let kindeId = ref.kindeId;
+      if (kindeId === "") {
+        const cacheKey = `${kind} ${ref.key}`;
+        if (!resolved.has(cacheKey)) {
+          resolved.set(cacheKey, (await findByKey(ctx, kind, ref.key))?.kindeId ?? "");
+        }
+        kindeId = resolved.get(cacheKey)!;
+      }
+      // A key-only ref resolved to an id the snapshot also lists is held once.
+      const identity = kindeId === "" ? `key ${ref.key}` : kindeId;
+      if (!byId.has(identity)) byId.set(identity, { kindeId, key: ref.key });
+    }
+    return [...byId.values()];
+  };
+  const organizations = [];
+  for (const membership of user.organizations) {
+    organizations.push({
+      orgCode: membership.orgCode,
+      roles: await resolve("role", membership.roles),
+      permissions: await resolve("permission", membership.permissions),
+    });
   }
+  return { ...user, organizations };
 }

@@ -36,6 +36,20 @@ export function SyncStatus() {
               <td>{status.organizations}</td>
             </tr>
             <tr>
+              <th>Events not applied</th>
+              <td>
+                {status.unappliedEvents}
+                {status.lastUnappliedEvent && (
+                  <>
+                    {" "}
+                    (last: <code>{status.lastUnappliedEvent.type}</code>{" "}
+                    <Outcome record={status.lastUnappliedEvent} />{" "}
+                    <TimeAgo ms={status.lastUnappliedEvent.receivedAt} />)
+                  </>
+                )}
+              </td>
+            </tr>
+            <tr>
               <th>Last event</th>
               <td>
                 {status.lastEvent === null ? (
@@ -122,13 +136,21 @@ const outcomeHelp: Record<EventRecord["outcome"], string> = {
   stale: "older than what the mirror holds, or about a deleted entity",
   expired: "happened before the retention window; not applied",
   ignored: "an event type the component does not mirror",
+  future: "dated further ahead than the clock-skew allowance; recorded, not applied",
+  failed: "no retry could apply it (a Convex limit); recorded, not applied",
 };
 
 function Outcome({ record }: { record: EventRecord }) {
   return (
     <span
-      className={record.outcome === "applied" ? "badge ok" : "badge"}
-      title={outcomeHelp[record.outcome]}
+      className={
+        record.outcome === "applied"
+          ? "badge ok"
+          : record.outcome === "failed" || record.outcome === "future"
+            ? "badge danger"
+            : "badge"
+      }
+      title={record.error ?? outcomeHelp[record.outcome]}
     >
       {record.outcome}
     </span>

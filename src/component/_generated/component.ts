@@ -353,9 +353,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           page: Array<{
             entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
+            error?: string;
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "stale" | "expired" | "ignored";
+            outcome:
+              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -385,9 +387,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           page: Array<{
             entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
+            error?: string;
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "stale" | "expired" | "ignored";
+            outcome:
+              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -484,15 +488,31 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           lastEvent: {
             entityId?: string;
             entityKind?: "user" | "organization" | "role" | "permission";
+            error?: string;
             eventId: string;
             occurredAt: number;
-            outcome: "applied" | "stale" | "expired" | "ignored";
+            outcome:
+              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+            receivedAt: number;
+            source?: string;
+            type: string;
+            webhookId?: string;
+          } | null;
+          lastUnappliedEvent: {
+            entityId?: string;
+            entityKind?: "user" | "organization" | "role" | "permission";
+            error?: string;
+            eventId: string;
+            occurredAt: number;
+            outcome:
+              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
             receivedAt: number;
             source?: string;
             type: string;
             webhookId?: string;
           } | null;
           organizations: number;
+          unappliedEvents: number;
           users: number;
         },
         Name
@@ -611,7 +631,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
+        {
+          outcome:
+            | "applied"
+            | "stale"
+            | "expired"
+            | "ignored"
+            | "future"
+            | "failed"
+            | "duplicate";
+        },
         Name
       >;
       applyPermissionEvent: FunctionReference<
@@ -642,7 +671,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
+        {
+          outcome:
+            | "applied"
+            | "stale"
+            | "expired"
+            | "ignored"
+            | "future"
+            | "failed"
+            | "duplicate";
+        },
         Name
       >;
       applyRoleEvent: FunctionReference<
@@ -674,7 +712,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
+        {
+          outcome:
+            | "applied"
+            | "stale"
+            | "expired"
+            | "ignored"
+            | "future"
+            | "failed"
+            | "duplicate";
+        },
         Name
       >;
       applyUserEvent: FunctionReference<
@@ -714,7 +761,33 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
+        {
+          outcome:
+            | "applied"
+            | "stale"
+            | "expired"
+            | "ignored"
+            | "future"
+            | "failed"
+            | "duplicate";
+        },
+        Name
+      >;
+      recordFailedEvent: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          entityId?: string;
+          entityKind?: "user" | "organization" | "role" | "permission";
+          error: string;
+          eventId: string;
+          occurredAt: number;
+          retentionDays?: number;
+          source?: string;
+          type: string;
+          webhookId?: string;
+        },
+        { outcome: "failed" | "duplicate" },
         Name
       >;
       recordUnhandledEvent: FunctionReference<
@@ -732,7 +805,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           retentionDays?: number;
           webhookId?: string;
         },
-        { outcome: "applied" | "stale" | "expired" | "ignored" | "duplicate" },
+        {
+          outcome:
+            | "applied"
+            | "stale"
+            | "expired"
+            | "ignored"
+            | "future"
+            | "failed"
+            | "duplicate";
+        },
         Name
       >;
     };
