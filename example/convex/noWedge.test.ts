@@ -26,7 +26,7 @@ import { v } from "convex/values";
 import { toKindeEvent } from "../../src/client/events.js";
 import { applyEvent } from "../../src/client/webhook.js";
 import type { KindeEvent } from "../../src/shared.js";
-import { api } from "./_generated/api.js";
+import { api, components } from "./_generated/api.js";
 import { kinde } from "./kinde.js";
 import { initConvexTest, initConvexTestWithHooks, useWebhookTest } from "./setup.test.js";
 
@@ -214,6 +214,33 @@ describe("an event no retry can apply", () => {
       firstName: "Ada",
       organizations: [{ orgCode: "org_1", roles: [], permissions: [] }],
     });
+    expect((await syncStatus()).unappliedEvents).toBe(1);
+  });
+
+  test("recording a failure is exactly once and bounded: an event already recorded stays as it was", async () => {
+    const id = kindeUserId();
+    const applied = userCreated({ id, first_name: "Ada" });
+    await app.deliver(applied);
+    const summary = {
+      eventId: applied.event_id,
+      type: "user.created",
+      occurredAt: Date.now(),
+      entityKind: "user" as const,
+      entityId: id,
+      error: "Too many bytes written in a single function execution",
+    };
+    const record = components.kinde.webhooks.recordFailedEvent;
+    expect(await app.t.mutation(record, summary)).toEqual({ outcome: "duplicate" });
+    expect(await recordOf(applied.event_id)).toMatchObject({ outcome: "applied" });
+    expect(await recordOf(applied.event_id)).not.toHaveProperty("error");
+
+    const huge = { ...summary, eventId: "event_huge", entityId: "kp_".padEnd(100_000, "x") };
+    const answer = await app.t.mutation(record, { ...huge, error: "Too many ".repeat(100_000) });
+    expect(answer).toEqual({ outcome: "failed" });
+    expect(await app.t.mutation(record, huge)).toEqual({ outcome: "duplicate" });
+    const stored = await recordOf("event_huge");
+    expect(String(stored?.error).length).toBeLessThanOrEqual(1000);
+    expect(String(stored?.entityId).length).toBeLessThanOrEqual(200);
     expect((await syncStatus()).unappliedEvents).toBe(1);
   });
 
