@@ -345,6 +345,40 @@ describe("roles and permissions as key strings (@kinde/webhooks 1.0.0's declared
     expect(await hasPermission(id, orgCode, "b")).toBe(true);
   });
 
+  test(
+    "the worst snapshot within the limits still fits one transaction with key strings the catalog knows",
+    { timeout: 120_000 },
+    async () => {
+      const now = Date.now();
+      const roles = Array.from({ length: 150 }, (_, i) => ({ id: `r${i}`, key: `role:${i}` }));
+      const permissions = roles.map((r) => ({ id: `p${r.id}`, key: `perm:${r.key}` }));
+      for (const role of roles) await app.deliver(roleCreated(role, { at: now - 10 * MINUTE }));
+      for (const permission of permissions) {
+        await app.deliver(
+          kindeEvent("permission.created", { permission }, { at: now - 10 * MINUTE }),
+        );
+      }
+      const id = kindeUserId();
+      const orgs = (prefix: string) =>
+        Array.from({ length: 1000 }, (_, i) => ({
+          code: `${prefix}_${i}`,
+          roles: (i === 0 ? roles.map((r) => r.key) : null) as never,
+          permissions: (i === 0 ? permissions.map((p) => p.key) : null) as never,
+        }));
+      const first = userUpdated({ id, organizations: orgs("org_a") }, { at: now - 2 * MINUTE });
+      expect((await app.deliver(first)).text).toMatch(/^applied /);
+      const second = userUpdated({ id, organizations: orgs("org_b") }, { at: now - MINUTE });
+      expect((await app.deliver(second)).text).toMatch(/^applied /);
+      const mirrored = await getUser(id);
+      expect(mirrored?.organizations).toHaveLength(1000);
+      expect(mirrored?.organizations[0]?.roles).toHaveLength(150);
+      const { kindeMemberships } = await readKindeTables(app.t);
+      const held = kindeMemberships.find((m) => m.orgCode === "org_b_0");
+      expect(held?.roles).toContainEqual({ kindeId: "r7", key: "role:7" });
+      expect(held?.permissions).toContainEqual({ kindeId: "pr7", key: "perm:role:7" });
+    },
+  );
+
   test("an unknown event shape still gets the documented 400", async () => {
     const answer = await app.deliver(
       kindeEvent("user.updated", {

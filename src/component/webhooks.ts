@@ -3,9 +3,13 @@ import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
-import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
+import {
+  applyCatalogSnapshot,
+  deleteCatalogEntry,
+  findByKey,
+  type CatalogKind,
+} from "./catalog.js";
 import { adjustCount } from "./counters.js";
-import { findByKey, type CatalogKind } from "./catalog.js";
 import { isFutureDated } from "./ordering.js";
 import {
   entityOf,
