@@ -150,7 +150,8 @@ describe("an event no retry can apply", () => {
    * The issue's case: a role whose catalog key (20 KB, from a newer
    * `role.updated`) replaces the snapshot's key in 1,000 memberships, twice
    * each (the user's inline copy and the membership rows): about 40 MB, over
-   * Convex's 16 MiB written per transaction.
+   * Convex's 16 MiB written per transaction, and 20 MB in the user's document
+   * alone, which the component refuses before writing, as a deployment would.
    */
   async function oversizedSnapshot() {
     const roleId = kindeUuid();
@@ -189,13 +190,50 @@ describe("an event no retry can apply", () => {
       entityKind: "user",
       entityId: id,
       webhookId: "msg_big",
-      error: expect.stringMatching(/^Wrote too much data in a single function execution/),
+      error: expect.stringMatching(/^Value is too large: a kindeUsers document of \d+ bytes/),
     });
     expect(String(record?.error).length).toBeLessThanOrEqual(1000);
     expect(await syncStatus()).toMatchObject({
       unappliedEvents: 1,
       lastUnappliedEvent: { eventId: snapshot.event_id, outcome: "failed" },
     });
+  });
+
+  test("a snapshot whose user document would pass 1 MiB is recorded `failed` before anything is written", async () => {
+    // A 1.2 KB catalog key held in 1,000 organizations: about 1.2 MB in the user's
+    // document, which a deployment refuses ("Value is too large") and convex-test
+    // would accept; the component checks the size itself, so both behave alike.
+    const roleId = kindeUuid();
+    const now = Date.now();
+    await app.deliver(roleUpdated({ id: roleId, key: "k".repeat(1_200) }, { at: now - MINUTE }));
+    const id = kindeUserId();
+    const organizations = Array.from({ length: 1000 }, (_, i) => ({
+      code: `org_${String(i).padStart(11, "0")}`,
+      roles: [{ id: roleId, key: "member" }],
+      permissions: null,
+    }));
+    const snapshot = userUpdated({ id, organizations }, { at: now - 2 * MINUTE });
+    const before = await readKindeTables(app.t);
+
+    expect(await app.deliver(snapshot)).toEqual({
+      status: 200,
+      text: `failed ${snapshot.event_id}\n`,
+    });
+    const after = await readKindeTables(app.t);
+    for (const table of ["kindeUsers", "kindeMemberships", "kindeRoles"] as const) {
+      expect(after[table]).toEqual(before[table]);
+    }
+    expect(await recordOf(snapshot.event_id)).toMatchObject({
+      outcome: "failed",
+      error: expect.stringMatching(/^Value is too large: a kindeUsers document of \d+ bytes/),
+    });
+    // Just under the limit, the same shape is mirrored.
+    const fits = userUpdated(
+      { id, organizations: organizations.slice(0, 800) },
+      { at: now - MINUTE / 2 },
+    );
+    expect((await app.deliver(fits)).text).toBe(`applied ${fits.event_id}\n`);
+    expect((await getUser(id))?.organizations).toHaveLength(800);
   });
 
   test("Kinde's retry of it is a duplicate, and the user is not wedged: the next snapshot applies", async () => {
@@ -433,17 +471,28 @@ describe("cost, in deployment units", () => {
     const roles = Array.from({ length: 10 }, (_, i) => ({ id: kindeUuid(), key: `role:${i}` }));
     for (const role of roles)
       await t.mutation(applyRef, { event: toKindeEvent(roleCreated(role)) });
-    const snapshot = (organizationRoles: unknown[]) =>
+    // Both users exist first, so neither snapshot writes a (sharded) user counter:
+    // the two differ only in how their roles are named.
+    const [first, second] = [kindeUserId(), kindeUserId()];
+    for (const id of [first, second]) {
+      await t.mutation(applyRef, { event: toKindeEvent(userCreated({ id })) });
+    }
+    const snapshot = (id: string, organizationRoles: unknown[]) =>
       toKindeEvent(
-        userCreated({
-          id: kindeUserId(),
+        userUpdated({
+          id,
           organizations: [
             { code: kindeOrgCode(), roles: organizationRoles as never, permissions: null },
           ],
         }),
       );
-    const asObjects = await t.mutation(applyRef, { event: snapshot(roles) });
-    const asKeys = await t.mutation(applyRef, { event: snapshot(roles.map((r) => r.key)) });
+    const asObjects = await t.mutation(applyRef, { event: snapshot(first, roles) });
+    const asKeys = await t.mutation(applyRef, {
+      event: snapshot(
+        second,
+        roles.map((r) => r.key),
+      ),
+    });
     expect(asKeys.outcome).toBe("applied");
     expect(asKeys.databaseQueries - asObjects.databaseQueries).toBe(roles.length);
     expect(asKeys.documentsRead - asObjects.documentsRead).toBe(roles.length);

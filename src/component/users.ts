@@ -10,6 +10,7 @@ import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
+import { assertFitsOneDocument } from "./limits.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   vUser,
@@ -85,6 +86,7 @@ export async function applyUserSnapshot(
     version,
   };
   const row = { ...fields, lastSignedInAt: existing?.lastSignedInAt };
+  assertFitsOneDocument("kindeUsers", row);
   if (existing) {
     await ctx.db.replace("kindeUsers", existing._id, row);
   } else {
@@ -166,6 +168,7 @@ async function syncMemberships(
     if (old && sameMembership(old, membership)) continue;
     const row = await findMembership(ctx, kindeId, membership.orgCode);
     const doc = { kindeId, ...membership };
+    assertFitsOneDocument("kindeMemberships", doc);
     if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
     else await ctx.db.insert("kindeMemberships", doc);
   }
