@@ -27,8 +27,11 @@ import {
   userCreated,
   userUpdated,
   makeTenant,
+  makeTenantShape,
   startKindeManagementApi,
   type KindeTestIssuer,
+  type Tenant,
+  type TenantShape,
 } from "convex-kinde/test";
 import type { BackfillResult } from "convex-kinde";
 import { internal } from "../example/convex/_generated/api.js";
@@ -81,6 +84,13 @@ const SIZES = {
   tenants: [100, 10_000],
   /** Users (over 10 organizations) in the Management API stand-in's tenant for the backfill. */
   backfillUsers: 2000,
+  /** Users per tenant shape for the backfill's transaction budget (powerUsers: 45 organizations each). */
+  backfillShapes: {
+    flat: 2000,
+    oneBigOrganization: 1000,
+    powerUsers: 40,
+    bigCatalog: 300,
+  } as Record<TenantShape, number>,
   /** Users per `seedKindeMembers` call: one mutation each, within Convex's write limits. */
   seedBatch: 2000,
   /** Consecutive blocks the measured events are split into, to show the ratio's spread. */
@@ -952,11 +962,15 @@ interface BackfillThroughput {
   requests: number;
   functionCalls: number;
   callsPer1000Users: number;
+  requestsPer1000Users: number;
+  /** The largest share of each per-transaction limit any of the run's mutations used. */
+  transactionShares: BackfillResult["transactionShares"];
 }
 
 /** One complete backfill of a stand-in tenant through the example app's `kinde:backfill`. */
-async function backfillThroughput(users: number): Promise<BackfillThroughput> {
-  const kinde = await startKindeManagementApi(makeTenant({ users, organizations: 10 }));
+async function backfillThroughput(tenant: Tenant): Promise<BackfillThroughput> {
+  const users = tenant.users.length;
+  const kinde = await startKindeManagementApi(tenant);
   vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde.clientId);
   vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde.clientSecret);
   vi.stubEnv("KINDE_DOMAIN", kinde.url);
@@ -968,6 +982,7 @@ async function backfillThroughput(users: number): Promise<BackfillThroughput> {
     if (result.run.status !== "done" || result.run.counts.users !== users) {
       throw new Error(`backfill ended ${result.run.status} with ${result.run.counts.users} users`);
     }
+    if (result.continuing) throw new Error("backfill did not finish in one action");
     return {
       users,
       seconds,
@@ -975,6 +990,8 @@ async function backfillThroughput(users: number): Promise<BackfillThroughput> {
       requests: result.requests,
       functionCalls: result.functionCalls,
       callsPer1000Users: (result.functionCalls / users) * 1000,
+      requestsPer1000Users: (result.requests / users) * 1000,
+      transactionShares: result.transactionShares,
     };
   } finally {
     await kinde.close();
@@ -997,6 +1014,58 @@ function reportBackfill(b: BackfillThroughput): string {
       ],
     ),
     "users/s is convex-test's (its table scans grow with the tenant); calls and requests carry over",
+  );
+}
+
+type BackfillShapes = Record<TenantShape, BackfillThroughput>;
+
+/** One backfill per tenant shape from the field, with the example app's profile hooks. */
+async function backfillShapes(): Promise<BackfillShapes> {
+  const results: Partial<BackfillShapes> = {};
+  for (const [shape, users] of Object.entries(SIZES.backfillShapes) as [TenantShape, number][]) {
+    results[shape] = await backfillThroughput(makeTenantShape(shape, { users }));
+  }
+  return results as BackfillShapes;
+}
+
+const SHAPE_LABELS: Record<TenantShape, string> = {
+  flat: "flat: no organizations",
+  oneBigOrganization: "one organization, 2-3 roles each",
+  powerUsers: "power users: 45 organizations each",
+  bigCatalog: "160 roles x 6 permissions",
+};
+
+function reportBackfillShapes(shapes: BackfillShapes): string {
+  const pct = (share: number) => `${num(share * 100, 1)}%`;
+  return section(
+    "7. Backfill transaction budget per tenant shape (Convex's limits enforced, profile hooks on)",
+    table(
+      [
+        "shape",
+        "users",
+        "calls/1k users",
+        "requests/1k users",
+        "index ranges",
+        "docs read",
+        "docs written",
+        "bytes read",
+        "bytes written",
+        "scheduled",
+      ],
+      (Object.entries(shapes) as [TenantShape, BackfillThroughput][]).map(([shape, b]) => [
+        SHAPE_LABELS[shape],
+        num(b.users),
+        num(b.callsPer1000Users),
+        num(b.requestsPer1000Users),
+        pct(b.transactionShares.databaseQueries),
+        pct(b.transactionShares.documentsRead),
+        pct(b.transactionShares.documentsWritten),
+        pct(b.transactionShares.bytesRead),
+        pct(b.transactionShares.bytesWritten),
+        pct(b.transactionShares.functionsScheduled),
+      ]),
+    ),
+    "shares: the largest share of each per-transaction limit any backfill mutation used (getTransactionMetrics); the goal is <= 50%",
   );
 }
 
@@ -1023,7 +1092,10 @@ test("bench", async () => {
     const cold = await coldVsWarm(issuers, path.headline.apps);
     const tenants = [];
     for (const users of SIZES.tenants) tenants.push(await tenantCosts(users));
-    const backfill = await backfillThroughput(SIZES.backfillUsers);
+    const backfill = await backfillThroughput(
+      makeTenant({ users: SIZES.backfillUsers, organizations: 10 }),
+    );
+    const shapes = await backfillShapes();
     const seconds = since(started) / 1e6;
 
     const header = [
@@ -1043,6 +1115,7 @@ test("bench", async () => {
         reportKeys(path, floods),
         reportTenants(tenants),
         reportBackfill(backfill),
+        reportBackfillShapes(shapes),
         `\ntotal ${seconds.toFixed(0)} s; results in .bench/results.json`,
       ].join("\n"),
     );
@@ -1067,6 +1140,7 @@ test("bench", async () => {
           profile: trimProfiles(profile),
           tenants,
           backfill,
+          backfillShapes: shapes,
           seconds,
         },
         null,

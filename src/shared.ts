@@ -460,6 +460,11 @@ export const vBackfillStatus = v.object({
   /** The loop check of the listing `cursor` belongs to. */
   paging: v.optional(vPagingState),
   orgCode: v.optional(v.string()),
+  /**
+   * The last row written of the page at this position, when the page took
+   * more than one mutation: a resumed run continues after it.
+   */
+  resumeAfter: v.optional(v.string()),
   reconcile: v.boolean(),
   /** Whether each member's permissions are read from Kinde instead of expanded from their roles. */
   exactPermissions: v.optional(v.boolean()),
@@ -473,6 +478,21 @@ export const vBackfillStatus = v.object({
   lastError: v.optional(v.string()),
 });
 export type BackfillStatus = Infer<typeof vBackfillStatus>;
+
+/**
+ * The largest share of each of Convex's per-transaction limits that backfill
+ * mutations used (0..1): index ranges, documents and bytes read and written,
+ * functions scheduled.
+ */
+export const vTransactionShares = v.object({
+  databaseQueries: v.number(),
+  documentsRead: v.number(),
+  documentsWritten: v.number(),
+  bytesRead: v.number(),
+  bytesWritten: v.number(),
+  functionsScheduled: v.number(),
+});
+export type TransactionShares = Infer<typeof vTransactionShares>;
 
 /** A user as the Management API lists it, normalised (no roles: those come per organization). */
 export const vBackfillUser = v.object({ ...profileFields, orgCodes: v.array(v.string()) });
@@ -513,6 +533,14 @@ export const vBackfillPage = v.union(
   }),
 );
 export type BackfillPage = Infer<typeof vBackfillPage>;
+/** A page of rows, each written by itself (not `rolePermissions`, which is one role's list). */
+export type BackfillRowsPage = Exclude<BackfillPage, { kind: "rolePermissions" }>;
+export type BackfillRow = BackfillRowsPage["items"][number];
+
+/** What identifies a backfill row: an organization's code, anything else's Kinde id. */
+export function backfillRowId(row: BackfillRow): string {
+  return "code" in row ? row.code : row.kindeId;
+}
 
 /** Where a run continues: its phase, Kinde's `next_token` in it, and for memberships the organization. */
 export const vBackfillPosition = v.object({

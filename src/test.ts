@@ -25,6 +25,7 @@ export * from "./testing/issuer.js";
 export * from "./testing/events.js";
 export * from "./testing/managementApi.js";
 export * from "./testing/valueLimits.js";
+export * from "./testing/tenants.js";
 
 const modules = import.meta.glob("./component/**/*.ts");
 

@@ -1,5 +1,5 @@
 import { Kinde } from "convex-kinde";
-import { components } from "./_generated/api.js";
+import { components, internal } from "./_generated/api.js";
 import type { DataModel } from "./_generated/dataModel.js";
 import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { KindeUser } from "convex-kinde";
@@ -14,8 +14,11 @@ export const kinde = new Kinde(components.kinde);
 export const orgQuery = kinde.customQuery(query);
 export const orgMutation = kinde.customMutation(mutation);
 
-/** `npx convex run kinde:backfill` (add `'{"reconcile": true}'` to remove what Kinde no longer has). */
-export const backfill = kinde.backfillAction();
+/**
+ * `npx convex run kinde:backfill` (add `'{"reconcile": true}'` to remove what Kinde no longer has).
+ * It runs the same hooks as the webhook, so users who existed before it get their profile too.
+ */
+export const backfill = kinde.backfillAction({ onEvent: internal.kinde.onKindeEvent });
 
 /**
  * Event hooks: they run in the same transaction as the component's write, so

@@ -4,9 +4,12 @@ import { convexTest } from "convex-test";
 import { httpRouter, makeFunctionReference } from "convex/server";
 import kindeTest, {
   findKindeValueLimitViolations,
+  startKindeManagementApi,
   startKindeTestIssuer,
   trackInspectedKindeTests,
   type KindeTestIssuer,
+  type ManagementApiStandIn,
+  type Tenant,
   type ValueLimitRule,
   type ValueLimitViolation,
 } from "convex-kinde/test";
@@ -168,4 +171,26 @@ export function useWebhookTest() {
     },
   };
   return app;
+}
+
+/**
+ * Sets up a backfill test file: `serve(tenant)` starts a Management API
+ * stand-in for the test and points the backfill's environment at it. Call
+ * after `useWebhookTest()`.
+ */
+export function useManagementApi() {
+  let standIn: ManagementApiStandIn | undefined;
+  afterEach(async () => {
+    await standIn?.close();
+    standIn = undefined;
+  });
+  return {
+    async serve(tenant: Tenant): Promise<ManagementApiStandIn> {
+      standIn = await startKindeManagementApi(tenant);
+      vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", standIn.clientId);
+      vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", standIn.clientSecret);
+      vi.stubEnv("KINDE_DOMAIN", standIn.url);
+      return standIn;
+    },
+  };
 }

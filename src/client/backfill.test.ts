@@ -1,9 +1,8 @@
 import { describe, expect, test } from "vitest";
 import {
-  chunkByMemberships,
-  MEMBERSHIPS_PER_MUTATION,
   followPaging,
   RECENT_TOKENS,
+  rowsAfter,
   toBackfillUser,
   toMember,
   toOrganization,
@@ -152,22 +151,14 @@ describe("paging", () => {
     expect(new Set(sent).size).toBe(5001);
   });
 
-  test("users are split so no mutation writes too many memberships", () => {
-    const user = (n: number) => ({
-      kindeId: `kp_${n}`,
-      isSuspended: false,
-      orgCodes: Array.from({ length: n }, (_, i) => `org_${i}`),
-    });
-    const chunks = chunkByMemberships([user(1500), user(400), user(200), user(0), user(1000)]);
-    expect(chunks.map((c) => c.map((u) => u.kindeId))).toEqual([
-      ["kp_1500", "kp_400"],
-      ["kp_200", "kp_0", "kp_1000"],
-    ]);
-    for (const chunk of chunks) {
-      const total = chunk.reduce((n, u) => n + Math.max(1, u.orgCodes.length), 0);
-      expect(total).toBeLessThanOrEqual(MEMBERSHIPS_PER_MUTATION);
-    }
-    expect(chunkByMemberships([])).toEqual([]);
+  test("a resumed page continues after the last row written, or writes it all if that row is gone", () => {
+    const users = ["kp_1", "kp_2", "kp_3"].map((kindeId) => ({ kindeId, roleKeys: [] }));
+    expect(rowsAfter(users, undefined)).toEqual(users);
+    expect(rowsAfter(users, "kp_2").map((u) => u.kindeId)).toEqual(["kp_3"]);
+    expect(rowsAfter(users, "kp_3")).toEqual([]);
+    expect(rowsAfter(users, "kp_gone")).toEqual(users);
+    const organizations = [{ code: "org_a" }, { code: "org_b" }];
+    expect(rowsAfter(organizations, "org_a")).toEqual([{ code: "org_b" }]);
   });
 });
 

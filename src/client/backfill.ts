@@ -8,16 +8,24 @@
 import { v, type Infer } from "convex/values";
 import { parse } from "convex-helpers/validators";
 import {
+  createFunctionHandle,
   internalActionGeneric,
   makeFunctionReference,
+  type FunctionReturnType,
   type GenericActionCtx,
   type GenericDataModel,
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { chunkByCost, largerOf, NO_COST, pageRowCost } from "../component/budget.js";
 import {
+  backfillRowId,
   vBackfillStatus,
+  vTransactionShares,
   type BackfillMember,
   type BackfillPage,
+  type BackfillRow,
+  type BackfillRowsPage,
+  type TransactionShares,
   type BackfillPosition,
   type BackfillStatus,
   type BackfillUser,
@@ -36,13 +44,10 @@ import {
   type RetryPolicy,
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
-import { ISSUER_ENV_VAR } from "./webhook.js";
+import { ISSUER_ENV_VAR, type EventHookReference } from "./webhook.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
-
-/** At most this many memberships are written per mutation, however many a page of users holds. */
-export const MEMBERSHIPS_PER_MUTATION = 2000;
 
 /** How long one action invocation works before scheduling its continuation (actions may run 10 minutes). */
 export const DEFAULT_TIME_BUDGET_MS = 5 * 60_000;
@@ -77,6 +82,8 @@ export const vBackfillResult = v.object({
   requests: v.number(),
   /** Convex function calls (queries and mutations of the component) this invocation made. */
   functionCalls: v.number(),
+  /** The largest share of each per-transaction limit any mutation of this invocation used (0..1). */
+  transactionShares: vTransactionShares,
 });
 export type BackfillResult = Infer<typeof vBackfillResult>;
 
@@ -229,23 +236,16 @@ export function followPaging(
   };
 }
 
-/** Splits users so that no mutation writes more than {@link MEMBERSHIPS_PER_MUTATION} memberships. */
-export function chunkByMemberships(users: BackfillUser[]): BackfillUser[][] {
-  const chunks: BackfillUser[][] = [];
-  let current: BackfillUser[] = [];
-  let memberships = 0;
-  for (const user of users) {
-    const size = Math.max(1, user.orgCodes.length);
-    if (current.length > 0 && memberships + size > MEMBERSHIPS_PER_MUTATION) {
-      chunks.push(current);
-      current = [];
-      memberships = 0;
-    }
-    current.push(user);
-    memberships += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+/**
+ * The rows of a page still to write: after `resumeAfter`, the last row a
+ * stopped run wrote of this page. If that row is gone from the page (Kinde's
+ * data moved since), the whole page is written again: re-applying a row is a
+ * no-op.
+ */
+export function rowsAfter<R extends BackfillRow>(rows: R[], resumeAfter: string | undefined): R[] {
+  if (resumeAfter === undefined) return rows;
+  const index = rows.findIndex((row) => backfillRowId(row) === resumeAfter);
+  return index === -1 ? rows : rows.slice(index + 1);
 }
 
 /**
@@ -325,6 +325,111 @@ interface Step {
   next: BackfillPosition;
 }
 
+type Advanced = FunctionReturnType<ComponentApi["backfill"]["advance"]>;
+
+/**
+ * Writes pages through the component's `advance`: a page of rows in as many
+ * mutations as its rows cost (split up front by {@link pageRowCost}, and
+ * continued wherever the component stopped at its measured budget), resumed
+ * after the last row a stopped run wrote. A mutation that fails is retried a
+ * row at a time; a row that fails alone twice fails the run, named, instead
+ * of failing the same way on every resume.
+ */
+function pageWriter(
+  ctx: GenericActionCtx<GenericDataModel>,
+  component: ComponentApi,
+  log: Logger,
+  onEvent: string | undefined,
+) {
+  let shares: TransactionShares = NO_COST;
+  const measured = <R extends { shares: TransactionShares }>(result: R) => {
+    shares = largerOf(shares, result.shares);
+    return result;
+  };
+  const call = async (run: BackfillStatus, page?: BackfillPage, next?: BackfillPosition) =>
+    measured(
+      await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next, onEvent }),
+    );
+
+  async function alone(
+    run: BackfillStatus,
+    page: BackfillRowsPage,
+    next: BackfillPosition | undefined,
+  ): Promise<Advanced> {
+    try {
+      return await call(run, page, next);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `${page.kind} row ${backfillRowId(page.items[0]!)} failed twice in a mutation of its own, so the run stops here instead of failing the same way on every resume: ${message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async function writeRows(
+    run: BackfillStatus,
+    page: BackfillRowsPage,
+    next: BackfillPosition,
+  ): Promise<BackfillStatus> {
+    const withItems = (items: BackfillRow[]) => ({ ...page, items }) as BackfillRowsPage;
+    const chunks = chunkByCost(rowsAfter<BackfillRow>(page.items, run.resumeAfter), (row) =>
+      pageRowCost(page.kind, row),
+    );
+    if (chunks.length === 0) return (await call(run, withItems([]), next)).run;
+    let current = run;
+    for (const [index, chunk] of chunks.entries()) {
+      let pending = chunk;
+      let oneByOne = false;
+      while (pending.length > 0) {
+        const rows = oneByOne ? pending.slice(0, 1) : pending;
+        const target =
+          index === chunks.length - 1 && rows.length === pending.length ? next : undefined;
+        let result: Advanced;
+        try {
+          result = await call(current, withItems(rows), target);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (rows.length > 1) {
+            log.warn(
+              `backfill: ${rows.length} ${page.kind} rows failed together (${message}); writing them one at a time`,
+            );
+            oneByOne = true;
+            continue;
+          }
+          log.warn(
+            `backfill: ${page.kind} row ${backfillRowId(rows[0]!)} failed (${message}); retrying it once`,
+          );
+          result = await alone(current, withItems(rows), target);
+        }
+        current = result.run;
+        pending = pending.slice(result.applied);
+      }
+    }
+    return current;
+  }
+
+  return {
+    /** The largest share of each per-transaction limit any mutation so far used. */
+    get shares() {
+      return shares;
+    },
+    async advance(run: BackfillStatus, { page, next }: Step): Promise<BackfillStatus> {
+      if (page && page.kind !== "rolePermissions") return await writeRows(run, page, next);
+      return (await call(run, page, next)).run;
+    },
+    async reconcile(run: BackfillStatus, retentionDays: number | undefined) {
+      const result = await ctx.runMutation(component.backfill.reconcileBatch, {
+        runId: run.runId,
+        retentionDays,
+        onEvent,
+      });
+      return measured(result).run;
+    },
+  };
+}
+type PageWriter = ReturnType<typeof pageWriter>;
+
 /** Reads the Management API credentials from the host's environment, at run time. */
 function managementConfig(options: KindeOptions) {
   const clientId = process.env[MANAGEMENT_ENV.clientId];
@@ -356,16 +461,26 @@ export interface BackfillActionOptions {
   timeBudgetMs?: number;
   /** Retries of each Management API request; unset fields keep their defaults. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * The same hook `registerRoutes(http, { onEvent })` takes: it runs for each
+   * change the backfill or its reconciliation makes, with `origin.kind` "backfill".
+   */
+  onEvent?: EventHookReference;
 }
 
 /** Builds the host's backfill action (see `Kinde.backfillAction`). */
 export function backfillAction(
   component: ComponentApi,
   options: KindeOptions,
-  { timeBudgetMs = DEFAULT_TIME_BUDGET_MS, retry: retryOverrides }: BackfillActionOptions = {},
+  {
+    timeBudgetMs = DEFAULT_TIME_BUDGET_MS,
+    retry: retryOverrides,
+    onEvent,
+  }: BackfillActionOptions = {},
 ) {
   // Checked when the module loads, so a bad value fails the deploy, not a run.
   const retry = retryPolicy(retryOverrides);
+  let onEventHandle: string | undefined;
   return internalActionGeneric({
     args: vBackfillArgs,
     returns: vBackfillResult,
@@ -385,6 +500,8 @@ export function backfillAction(
       };
       const log = createLogger(options.logLevel === undefined ? "INFO" : options.logLevel);
       const api = new ManagementApi(managementConfig(options), retry);
+      onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
+      const writer = pageWriter(ctx, component, log, onEventHandle);
       const started = await ctx.runMutation(component.backfill.start, {
         reconcile: args.reconcile ?? false,
         exactPermissions: args.exactPermissions,
@@ -396,13 +513,20 @@ export function backfillAction(
         log.info(
           `backfill: run ${run.runId} is already under way (phase ${run.phase}, ${run.pages} pages); not starting another`,
         );
-        return { outcome: "running", continuing: false, run, requests: 0, functionCalls };
+        return {
+          outcome: "running",
+          continuing: false,
+          run,
+          requests: 0,
+          functionCalls,
+          transactionShares: writer.shares,
+        };
       }
       log.info(`backfill: ${started.outcome} run ${run.runId} at phase ${run.phase}`);
       const deadline = Date.now() + timeBudgetMs;
       try {
         while (run.status === "running") {
-          run = await step(ctx, component, api, run, options, log);
+          run = await step(ctx, component, writer, api, run, options, log);
           if (run.status === "running" && Date.now() >= deadline) {
             // Hand over to a fresh action before Convex's time limit: the run's
             // position is already stored, so the continuation picks up from it.
@@ -418,6 +542,7 @@ export function backfillAction(
               run,
               requests: api.requests,
               functionCalls,
+              transactionShares: writer.shares,
             };
           }
         }
@@ -434,6 +559,7 @@ export function backfillAction(
         run,
         requests: api.requests,
         functionCalls,
+        transactionShares: writer.shares,
       };
     },
   });
@@ -448,13 +574,13 @@ function progress(run: BackfillStatus) {
 async function step(
   ctx: GenericActionCtx<GenericDataModel>,
   component: ComponentApi,
+  writer: PageWriter,
   api: ManagementApi,
   run: BackfillStatus,
   options: KindeOptions,
   log: Logger,
 ): Promise<BackfillStatus> {
-  const advance = async ({ page, next }: Step) =>
-    await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next });
+  const advance = async (step: Step) => await writer.advance(run, step);
   const warn = (what: string) => (message: string) =>
     log.warn(`backfill: skipped a ${what} Kinde listed without the expected fields: ${message}`);
   const warnOfLoop = (paged: PagingStep, path: string) => {
@@ -553,15 +679,6 @@ async function step(
         expand: "organizations",
       });
       const users = parseItems(vApiUser, items, warn("user")).map(toBackfillUser);
-      const chunks = chunkByMemberships(users);
-      // Earlier chunks keep the run where it is: after a crash the page is read
-      // again, and re-applying a chunk is a no-op (same version).
-      for (const chunk of chunks.slice(0, -1)) {
-        await advance({
-          page: { kind: "users", items: chunk },
-          next: { phase: "users", cursor: run.cursor, paging: run.paging },
-        });
-      }
       const firstOrg = next
         ? undefined
         : await ctx.runQuery(component.backfill.nextOrganization, {});
@@ -571,7 +688,7 @@ async function step(
           ? { phase: "memberships", orgCode: firstOrg }
           : { phase: run.reconcile ? "reconcile" : "done" };
       log.info(`backfill: users page (${users.length} users)`);
-      return await advance({ page: { kind: "users", items: chunks.at(-1) ?? [] }, next: after });
+      return await advance({ page: { kind: "users", items: users }, next: after });
     }
     case "memberships": {
       const orgCode = run.orgCode!;
@@ -613,10 +730,7 @@ async function step(
       });
     }
     case "reconcile":
-      return await ctx.runMutation(component.backfill.reconcileBatch, {
-        runId: run.runId,
-        retentionDays: options.retentionDays,
-      });
+      return await writer.reconcile(run, options.retentionDays);
     case "done":
       return run;
   }

@@ -338,7 +338,9 @@ export class Kinde {
    *   its continuation (default 5 minutes; actions may run 10). `retry`: how
    *   often and how patiently each Management API request is retried
    *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs }`,
-   *   each optional; see the README, "Backfill an existing tenant").
+   *   each optional; see the README, "Backfill an existing tenant"). `onEvent`:
+   *   the hook `registerRoutes` takes (`internal.kinde.onKindeEvent`), run once
+   *   for each change the backfill makes, with `origin: { kind: "backfill", runId }`.
    */
   backfillAction(options: BackfillActionOptions = {}) {
     return backfillAction(this.component, this.options, options);

@@ -10,9 +10,31 @@
  * against it, and tombstones are never overridden.
  */
 import { v } from "convex/values";
+import type { FunctionHandle } from "convex/server";
 import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { applyCatalogSnapshot, currentRefs, findByKey, MAX_CATALOG_SIZE } from "./catalog.js";
+import {
+  applyCatalogSnapshot,
+  currentRefs,
+  findByKey,
+  MAX_CATALOG_SIZE,
+  type CatalogKind,
+} from "./catalog.js";
+import {
+  difference,
+  fitsBudget,
+  largerOf,
+  limitsOf,
+  NO_COST,
+  pageRowCost,
+  rowCost,
+  sharesOf,
+  usedOf,
+  type MeasuredMetrics,
+  type TransactionCost,
+} from "./budget.js";
+import type { ApplyResult } from "./changes.js";
+import { compareVersions } from "./ordering.js";
 import {
   applyOrganizationSnapshot,
   deleteOrganization,
@@ -25,9 +47,15 @@ import {
   vBackfillPage,
   vBackfillPosition,
   vBackfillStatus,
+  vTransactionShares,
+  backfillRowId,
   type BackfillCounts,
+  type BackfillRowsPage,
+  type ChangeOrigin,
+  type MirrorEvent,
+  type PermissionSnapshot,
+  type RoleSnapshot,
   type BackfillMember,
-  type BackfillPage,
   type BackfillStatus,
   type KeyRef,
   type VanishedOrganizations,
@@ -37,8 +65,19 @@ import {
 /** A running run that has made no progress for this long has stopped (crash, deploy) and may be resumed. */
 export const STALLED_AFTER_MS = 3 * 60_000;
 
-/** Rows one reconciliation mutation examines. */
+/** Rows one reconciliation mutation examines at most (fewer when removals reach the budget). */
 export const RECONCILE_BATCH_SIZE = 200;
+
+/**
+ * What a backfill mutation did: the run after it, how many of the rows it was
+ * given it wrote (the rest go in the next call), and the largest share of
+ * each per-transaction limit it used.
+ */
+const vAdvanceResult = v.object({
+  run: vBackfillStatus,
+  applied: v.number(),
+  shares: vTransactionShares,
+});
 
 type Run = Doc<"backfillRuns">;
 
@@ -50,6 +89,7 @@ function toStatus(run: Run): BackfillStatus {
     cursor: run.cursor,
     paging: run.paging,
     orgCode: run.orgCode,
+    resumeAfter: run.resumeAfter,
     reconcile: run.reconcile,
     exactPermissions: run.exactPermissions,
     vanished: run.vanished,
@@ -153,40 +193,63 @@ export const start = mutation({
   },
 });
 
+/** The host's hook handle, run for each change a backfill makes to the mirror. */
+const vOnEvent = v.optional(v.string());
+
 /**
- * Applies one page and moves the run to `next`, atomically. Without a page it
- * only moves the run (e.g. to the next phase). Moving to `done` finishes it.
+ * Applies the rows of one page that fit this transaction's budget and, once
+ * every row is written, moves the run to `next` (`done` finishes it). Rows
+ * that did not fit are left for the next call: `applied` says how many were
+ * written, and the run records the last one so a resumed run continues after
+ * it. Without a page it only moves the run (e.g. to the next phase).
  */
 export const advance = mutation({
   args: {
     runId: v.string(),
     page: v.optional(vBackfillPage),
-    next: vBackfillPosition,
+    /** Where the run goes once every row of the page is written; absent while the page goes on. */
+    next: v.optional(vBackfillPosition),
+    onEvent: vOnEvent,
   },
-  returns: vBackfillStatus,
-  handler: async (ctx, { runId, page, next }) => {
+  returns: vAdvanceResult,
+  handler: async (ctx, { runId, page, next, onEvent }) => {
     const run = await runningRun(ctx, runId);
     const counts = { ...run.counts };
     let rolePermissions = run.rolePermissions;
+    let applied = 0;
+    let rows = 0;
     if (page?.kind === "rolePermissions") {
       rolePermissions = [
         ...rolePermissions.filter((r) => r.roleId !== page.roleId),
         { roleId: page.roleId, permissions: page.permissions },
       ];
     } else if (page) {
-      await applyPage(ctx, run, page, counts);
+      rows = page.items.length;
+      applied = await applyPage(ctx, run, page, counts, hookOf(ctx, run, onEvent));
     }
     const now = Date.now();
-    const done = next.phase === "done";
+    const finished = applied === rows && next !== undefined;
+    const position = finished
+      ? {
+          phase: next.phase,
+          cursor: next.cursor,
+          paging: next.paging,
+          orgCode: next.orgCode,
+          resumeAfter: undefined,
+        }
+      : {
+          resumeAfter:
+            page?.kind !== "rolePermissions" && page?.items[applied - 1]
+              ? backfillRowId(page.items[applied - 1]!)
+              : run.resumeAfter,
+        };
+    const done = finished && next.phase === "done";
     const vanished =
-      page?.kind === "members" && page.vanished
+      finished && page?.kind === "members" && page.vanished
         ? noteVanished(run.vanished, page.orgCode)
         : run.vanished;
     const patch = {
-      phase: next.phase,
-      cursor: next.cursor,
-      paging: next.paging,
-      orgCode: next.orgCode,
+      ...position,
       vanished,
       counts,
       rolePermissions,
@@ -195,7 +258,7 @@ export const advance = mutation({
       ...(done ? { status: "done" as const, finishedAt: now } : {}),
     };
     await ctx.db.patch("backfillRuns", run._id, patch);
-    return toStatus({ ...run, ...patch });
+    return { run: toStatus({ ...run, ...patch }), applied, shares: await sharesUsed(ctx) };
   },
 });
 
@@ -210,91 +273,193 @@ function noteVanished(
   };
 }
 
+/** This transaction's share of each limit so far. */
+async function sharesUsed(ctx: MutationCtx): Promise<TransactionCost> {
+  const metrics = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
+  return sharesOf(usedOf(metrics), limitsOf(metrics));
+}
+
+/**
+ * Applies `rows` in order for as long as the transaction stays within
+ * `BUDGET_SHARE` of every limit, and returns how many it applied. Before
+ * each row it expects the larger of the row's own estimate and the costliest
+ * row so far (which includes the host's hook), so a page of alike rows stops
+ * one row short of the budget. The first row always runs: one too costly even
+ * alone fails the mutation, and the action reports it.
+ */
+async function applyWithinBudget<T>(
+  ctx: MutationCtx,
+  rows: T[],
+  estimate: (row: T) => TransactionCost,
+  apply: (row: T) => Promise<void>,
+): Promise<number> {
+  let before = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
+  let costliest = NO_COST;
+  let applied = 0;
+  for (const row of rows) {
+    const expected = largerOf(estimate(row), costliest);
+    if (applied > 0 && !fitsBudget(usedOf(before), expected, limitsOf(before))) break;
+    await apply(row);
+    const after = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
+    costliest = largerOf(costliest, difference(usedOf(after), usedOf(before)));
+    before = after;
+    applied++;
+  }
+  return applied;
+}
+
+type Hook = (result: ApplyResult) => Promise<void>;
+
+/** Runs the host's hook for a change the run made, in the same transaction. */
+function hookOf(ctx: MutationCtx, run: Run, onEvent: string | undefined): Hook {
+  const origin: ChangeOrigin = { kind: "backfill", runId: run._id };
+  return async (result) => {
+    if (!onEvent || result.outcome !== "applied" || !result.change) return;
+    const event: MirrorEvent = { ...result.change, origin };
+    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
+  };
+}
+
 async function applyPage(
   ctx: MutationCtx,
   run: Run,
-  page: Exclude<BackfillPage, { kind: "rolePermissions" }>,
+  page: BackfillRowsPage,
   counts: BackfillCounts,
-) {
+  hook: Hook,
+): Promise<number> {
   const version = versionOf(run);
   switch (page.kind) {
     case "roles":
-      for (const role of page.items) await applyCatalogSnapshot(ctx, "role", version, role);
-      counts.roles += page.items.length;
-      return;
-    case "permissions":
-      for (const p of page.items) await applyCatalogSnapshot(ctx, "permission", version, p);
-      counts.permissions += page.items.length;
-      return;
-    case "organizations":
-      for (const organization of page.items) {
-        // The Management API does not list `is_allow_registrations`: keep what a webhook said.
-        const existing = await findOrganization(ctx, organization.code);
-        await applyOrganizationSnapshot(ctx, version, {
-          ...organization,
-          isAllowRegistrations: existing?.isAllowRegistrations,
-        });
-      }
-      counts.organizations += page.items.length;
-      return;
+    case "permissions": {
+      const kind = page.kind === "roles" ? "role" : "permission";
+      const applied = await applyWithinBudget(
+        ctx,
+        page.items as (RoleSnapshot | PermissionSnapshot)[],
+        (entry) => pageRowCost(page.kind, entry),
+        async (entry) => await hook(await applyCatalogSnapshot(ctx, kind, version, entry)),
+      );
+      counts[page.kind] += applied;
+      return applied;
+    }
+    case "organizations": {
+      const applied = await applyWithinBudget(
+        ctx,
+        page.items,
+        (organization) => pageRowCost(page.kind, organization),
+        async (organization) => {
+          // The Management API does not list `is_allow_registrations`: keep what a webhook said.
+          const existing = await findOrganization(ctx, organization.code);
+          const snapshot = {
+            ...organization,
+            isAllowRegistrations: existing?.isAllowRegistrations,
+          };
+          await hook(await applyOrganizationSnapshot(ctx, version, snapshot));
+        },
+      );
+      counts.organizations += applied;
+      return applied;
+    }
     case "users":
-      for (const { orgCodes, ...profile } of page.items) {
-        // The list carries organization codes only: keep the roles already mirrored for each,
-        // the memberships phase then sets them from each organization's member list.
-        const existing = await findUser(ctx, profile.kindeId);
-        const held = new Map(existing?.organizations.map((m) => [m.orgCode, m]));
-        await applyUserSnapshot(ctx, version, {
-          ...profile,
-          isPasswordResetRequested: existing?.isPasswordResetRequested ?? false,
-          organizations: orgCodes.map(
-            (orgCode) => held.get(orgCode) ?? { orgCode, roles: [], permissions: [] },
-          ),
-        });
-      }
-      counts.users += page.items.length;
-      return;
-    case "members":
-      for (const member of page.items) {
-        if (await applyMember(ctx, run, page.orgCode, member)) counts.memberships++;
-      }
-      return;
+      return await applyWithinBudget(
+        ctx,
+        page.items,
+        (user) => pageRowCost(page.kind, user),
+        async ({ orgCodes, ...profile }) => {
+          // The list carries organization codes only: keep the roles already mirrored for each,
+          // the memberships phase then sets them from each organization's member list.
+          const existing = await findUser(ctx, profile.kindeId);
+          const held = new Map(existing?.organizations.map((m) => [m.orgCode, m]));
+          const result = await applyUserSnapshot(ctx, version, {
+            ...profile,
+            isPasswordResetRequested: existing?.isPasswordResetRequested ?? false,
+            organizations: orgCodes.map(
+              (orgCode) => held.get(orgCode) ?? { orgCode, roles: [], permissions: [] },
+            ),
+          });
+          // A row this run already wrote is being re-applied after a crash: counted once.
+          if (!existing || compareVersions(existing.version, version) !== 0) counts.users++;
+          await hook(result);
+        },
+      );
+    case "members": {
+      const refs = catalogRefs(ctx, run);
+      return await applyWithinBudget(
+        ctx,
+        page.items,
+        (member) => pageRowCost(page.kind, member),
+        async (member) => {
+          const result = await applyMember(ctx, run, page.orgCode, member, refs);
+          if (result) {
+            counts.memberships++;
+            await hook(result);
+          }
+        },
+      );
+    }
   }
+}
+
+type CatalogRefs = ReturnType<typeof catalogRefs>;
+
+/**
+ * Role and permission refs for one mutation's members, each looked up once:
+ * an organization's members mostly hold the same few roles, so a page costs
+ * its members plus its distinct roles and permissions, not their product.
+ */
+function catalogRefs(ctx: MutationCtx, run: Run) {
+  const version = versionOf(run);
+  const roleByKey = new Map<string, KeyRef>();
+  const current = { role: new Map<string, KeyRef | null>(), permission: new Map() };
+  return {
+    async role(key: string): Promise<KeyRef> {
+      let ref = roleByKey.get(key);
+      if (!ref) {
+        const role = await findByKey(ctx, "role", key);
+        ref = { kindeId: role?.kindeId ?? "", key };
+        roleByKey.set(key, ref);
+      }
+      return ref;
+    },
+    /** The current form of each ref (see `currentRefs`); unknown ids (`""`) kept as they are. */
+    async current(kind: CatalogKind, refs: KeyRef[]): Promise<KeyRef[]> {
+      const known: Map<string, KeyRef | null> = current[kind];
+      const missing = refs.filter((r) => r.kindeId !== "" && !known.has(r.kindeId));
+      if (missing.length > 0) {
+        const found = await currentRefs(ctx, kind, missing, version);
+        for (const { kindeId } of missing) known.set(kindeId, found.get(kindeId) ?? null);
+      }
+      return refs.flatMap((r) => (r.kindeId === "" ? [r] : (known.get(r.kindeId) ?? [])));
+    },
+  };
 }
 
 /**
  * Sets one member's roles in one organization, and the permissions those
  * roles grant, unless a webhook has written the user since the run started
- * (its snapshot is newer and complete).
+ * (its snapshot is newer and complete). Null when it left the user alone.
  */
 async function applyMember(
   ctx: MutationCtx,
   run: Run,
   orgCode: string,
   { kindeId, roleKeys, permissions }: BackfillMember,
-): Promise<boolean> {
+  refs: CatalogRefs,
+): Promise<ApplyResult | null> {
   const user = await findUser(ctx, kindeId);
-  if (!user || user.version.at > run.startedAt) return false;
+  if (!user || user.version.at > run.startedAt) return null;
   const roles: KeyRef[] = [];
-  for (const key of roleKeys) {
-    const role = await findByKey(ctx, "role", key);
-    roles.push({ kindeId: role?.kindeId ?? "", key });
-  }
+  for (const key of roleKeys) roles.push(await refs.role(key));
   const granted = new Map<string, KeyRef>();
   for (const role of roles) {
     const entry = run.rolePermissions.find((r) => r.roleId === role.kindeId);
     for (const permission of entry?.permissions ?? []) granted.set(permission.kindeId, permission);
   }
-  const current = async (kind: "role" | "permission", refs: KeyRef[]) => {
-    const known = await currentRefs(ctx, kind, refs, versionOf(run));
-    return refs.flatMap((r) => (r.kindeId === "" ? [r] : (known.get(r.kindeId) ?? [])));
-  };
-  await replaceMembership(ctx, user, {
+  return await replaceMembership(ctx, user, {
     orgCode,
-    roles: await current("role", roles),
+    roles: await refs.current("role", roles),
     // Kinde's own list, where the run read it, also has permissions granted directly.
-    permissions: await current("permission", permissions ?? [...granted.values()]),
+    permissions: await refs.current("permission", permissions ?? [...granted.values()]),
   });
-  return true;
 }
 
 /** Marks the run failed with an error a developer can act on; the next start resumes it. */
@@ -343,31 +508,56 @@ export const nextOrganization = query({
  * One batch of reconciliation, after a complete pass: users and then
  * organizations that the run did not see (their version predates its start)
  * and that no webhook touched since are gone from Kinde, so they are removed
- * and tombstoned. The cursor is `"<table>|<paginate cursor>"`.
+ * and tombstoned, with the host's hook for each. The batch stops early at the
+ * transaction budget. The cursor is `"<table>|<last key examined>"`.
  */
 export const reconcileBatch = mutation({
-  args: { runId: v.string(), retentionDays: v.optional(v.number()) },
-  returns: vBackfillStatus,
-  handler: async (ctx, { runId, retentionDays }) => {
+  args: { runId: v.string(), retentionDays: v.optional(v.number()), onEvent: vOnEvent },
+  returns: vAdvanceResult,
+  handler: async (ctx, { runId, retentionDays, onEvent }) => {
     const run = await runningRun(ctx, runId);
-    const [table, position] = (run.cursor ?? "kindeUsers|").split("|") as [
+    const [table, after] = (run.cursor ?? "kindeUsers|").split("|") as [
       "kindeUsers" | "kindeOrganizations",
       string,
     ];
     const keepUntil = expiresAtFor(Date.now(), retentionDays);
     const version = versionOf(run);
-    const batch = await ctx.db
-      .query(table)
-      .paginate({ cursor: position || null, numItems: RECONCILE_BATCH_SIZE });
+    const hook = hookOf(ctx, run, onEvent);
+    const batch: { key: string; row: Doc<"kindeUsers"> | Doc<"kindeOrganizations"> }[] =
+      table === "kindeUsers"
+        ? (
+            await ctx.db
+              .query("kindeUsers")
+              .withIndex("kindeId", (q) => (after ? q.gt("kindeId", after) : q))
+              .take(RECONCILE_BATCH_SIZE)
+          ).map((row) => ({ key: row.kindeId, row }))
+        : (
+            await ctx.db
+              .query("kindeOrganizations")
+              .withIndex("code", (q) => (after ? q.gt("code", after) : q))
+              .take(RECONCILE_BATCH_SIZE)
+          ).map((row) => ({ key: row.code, row }));
     let removed = 0;
-    for (const row of batch.page) {
-      if (row.version.at >= run.startedAt) continue;
-      if ("kindeId" in row) await deleteUser(ctx, version, row.kindeId, keepUntil);
-      else await deleteOrganization(ctx, version, row.code, keepUntil);
-      removed++;
-    }
-    const cursor = !batch.isDone
-      ? `${table}|${batch.continueCursor}`
+    const applied = await applyWithinBudget(
+      ctx,
+      batch,
+      ({ row }) =>
+        "kindeId" in row
+          ? rowCost({ kind: "reconcileUser", organizations: row.organizations.length })
+          : rowCost({ kind: "reconcileOrganization" }),
+      async ({ key, row }) => {
+        if (row.version.at >= run.startedAt) return;
+        removed++;
+        await hook(
+          "kindeId" in row
+            ? await deleteUser(ctx, version, key, keepUntil)
+            : await deleteOrganization(ctx, version, key, keepUntil),
+        );
+      },
+    );
+    const tableDone = applied === batch.length && batch.length < RECONCILE_BATCH_SIZE;
+    const cursor = !tableDone
+      ? `${table}|${batch[applied - 1]?.key ?? after}`
       : table === "kindeUsers"
         ? "kindeOrganizations|"
         : undefined;
@@ -381,7 +571,7 @@ export const reconcileBatch = mutation({
         : {}),
     };
     await ctx.db.patch("backfillRuns", run._id, patch);
-    return toStatus({ ...run, ...patch });
+    return { run: toStatus({ ...run, ...patch }), applied, shares: await sharesUsed(ctx) };
   },
 });
 

@@ -135,6 +135,8 @@ export default defineSchema({
     cursor: v.optional(v.string()),
     paging: v.optional(vPagingState),
     orgCode: v.optional(v.string()),
+    /** The last row written of the page at this position, while the page takes several mutations. */
+    resumeAfter: v.optional(v.string()),
     reconcile: v.boolean(),
     exactPermissions: v.optional(v.boolean()),
     vanished: v.optional(vVanishedOrganizations),

@@ -7,7 +7,7 @@ import type { WithoutSystemFields } from "convex/server";
 import schema from "./schema.js";
 import { UNSYNCED } from "./ordering.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
-import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
+import { applied, samePublicShape, STALE, upsertChange, type ApplyResult } from "./changes.js";
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
@@ -186,21 +186,29 @@ function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
 /**
  * Sets one of a user's memberships (adding it if new) in both the user's
  * inline copy and the memberships index, without changing the user's version.
+ * A membership already held as given writes nothing. The change is a
+ * `user.updated` when what the host reads of the user changed (a role's id
+ * settling under the same key changes nothing it can see).
  */
 export async function replaceMembership(
   ctx: MutationCtx,
   user: Doc<"kindeUsers">,
   membership: MembershipSnapshot,
-) {
-  const held = user.organizations.some((m) => m.orgCode === membership.orgCode);
+): Promise<ApplyResult> {
+  const held = user.organizations.find((m) => m.orgCode === membership.orgCode);
+  if (held && sameMembership(held, membership)) return applied(null);
   const organizations = held
-    ? user.organizations.map((m) => (m.orgCode === membership.orgCode ? membership : m))
+    ? user.organizations.map((m) => (m === held ? membership : m))
     : [...user.organizations, membership];
   await ctx.db.patch("kindeUsers", user._id, { organizations });
   const row = await findMembership(ctx, user.kindeId, membership.orgCode);
   const doc = { kindeId: user.kindeId, ...membership };
   if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
   else await ctx.db.insert("kindeMemberships", doc);
+  const updated = toKindeUser({ ...user, organizations });
+  return applied(
+    samePublicShape(toKindeUser(user), updated) ? null : { type: "user.updated", user: updated },
+  );
 }
 
 export async function findMembership(ctx: QueryCtx, kindeId: string, orgCode: string) {

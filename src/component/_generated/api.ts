@@ -10,12 +10,14 @@
 
 import type * as authorization from "../authorization.js";
 import type * as backfill from "../backfill.js";
+import type * as budget from "../budget.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
 import type * as changes from "../changes.js";
 import type * as counters from "../counters.js";
 import type * as crons from "../crons.js";
 import type * as events from "../events.js";
+import type * as limits from "../limits.js";
 import type * as maintenance from "../maintenance.js";
 import type * as ordering from "../ordering.js";
 import type * as organizations from "../organizations.js";
@@ -34,12 +36,14 @@ import { anyApi, componentsGeneric } from "convex/server";
 const fullApi: ApiFromModules<{
   authorization: typeof authorization;
   backfill: typeof backfill;
+  budget: typeof budget;
   cascade: typeof cascade;
   catalog: typeof catalog;
   changes: typeof changes;
   counters: typeof counters;
   crons: typeof crons;
   events: typeof events;
+  limits: typeof limits;
   maintenance: typeof maintenance;
   ordering: typeof ordering;
   organizations: typeof organizations;

@@ -44,7 +44,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "mutation",
         "internal",
         {
-          next: {
+          next?: {
             cursor?: string;
             orgCode?: string;
             paging?: {
@@ -62,6 +62,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "reconcile"
               | "done";
           };
+          onEvent?: string;
           page?:
             | {
                 items: Array<{
@@ -123,36 +124,52 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           runId: string;
         },
         {
-          counts: {
-            memberships: number;
-            organizations: number;
-            permissions: number;
-            removed: number;
-            roles: number;
-            users: number;
+          applied: number;
+          run: {
+            counts: {
+              memberships: number;
+              organizations: number;
+              permissions: number;
+              removed: number;
+              roles: number;
+              users: number;
+            };
+            cursor?: string;
+            exactPermissions?: boolean;
+            finishedAt?: number;
+            heartbeatAt: number;
+            lastError?: string;
+            orgCode?: string;
+            pages: number;
+            paging?: {
+              checkpoint: string;
+              pages: number;
+              recent: Array<string>;
+            };
+            phase:
+              | "roles"
+              | "rolePermissions"
+              | "permissions"
+              | "organizations"
+              | "users"
+              | "memberships"
+              | "reconcile"
+              | "done";
+            reconcile: boolean;
+            resumeAfter?: string;
+            runId: string;
+            startedAt: number;
+            status: "running" | "done" | "failed";
+            vanished?: { count: number; orgCodes: Array<string> };
           };
-          cursor?: string;
-          exactPermissions?: boolean;
-          finishedAt?: number;
-          heartbeatAt: number;
-          lastError?: string;
-          orgCode?: string;
-          pages: number;
-          paging?: { checkpoint: string; pages: number; recent: Array<string> };
-          phase:
-            | "roles"
-            | "rolePermissions"
-            | "permissions"
-            | "organizations"
-            | "users"
-            | "memberships"
-            | "reconcile"
-            | "done";
-          reconcile: boolean;
-          runId: string;
-          startedAt: number;
-          status: "running" | "done" | "failed";
-          vanished?: { count: number; orgCodes: Array<string> };
+          shares: {
+            bytesRead: number;
+            bytesWritten: number;
+            databaseQueries: number;
+            documentsRead: number;
+            documentsWritten: number;
+            functionsScheduled: number;
+          };
         },
         Name
       >;
@@ -194,6 +211,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             | "reconcile"
             | "done";
           reconcile: boolean;
+          resumeAfter?: string;
           runId: string;
           startedAt: number;
           status: "running" | "done" | "failed";
@@ -218,38 +236,54 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       reconcileBatch: FunctionReference<
         "mutation",
         "internal",
-        { retentionDays?: number; runId: string },
+        { onEvent?: string; retentionDays?: number; runId: string },
         {
-          counts: {
-            memberships: number;
-            organizations: number;
-            permissions: number;
-            removed: number;
-            roles: number;
-            users: number;
+          applied: number;
+          run: {
+            counts: {
+              memberships: number;
+              organizations: number;
+              permissions: number;
+              removed: number;
+              roles: number;
+              users: number;
+            };
+            cursor?: string;
+            exactPermissions?: boolean;
+            finishedAt?: number;
+            heartbeatAt: number;
+            lastError?: string;
+            orgCode?: string;
+            pages: number;
+            paging?: {
+              checkpoint: string;
+              pages: number;
+              recent: Array<string>;
+            };
+            phase:
+              | "roles"
+              | "rolePermissions"
+              | "permissions"
+              | "organizations"
+              | "users"
+              | "memberships"
+              | "reconcile"
+              | "done";
+            reconcile: boolean;
+            resumeAfter?: string;
+            runId: string;
+            startedAt: number;
+            status: "running" | "done" | "failed";
+            vanished?: { count: number; orgCodes: Array<string> };
           };
-          cursor?: string;
-          exactPermissions?: boolean;
-          finishedAt?: number;
-          heartbeatAt: number;
-          lastError?: string;
-          orgCode?: string;
-          pages: number;
-          paging?: { checkpoint: string; pages: number; recent: Array<string> };
-          phase:
-            | "roles"
-            | "rolePermissions"
-            | "permissions"
-            | "organizations"
-            | "users"
-            | "memberships"
-            | "reconcile"
-            | "done";
-          reconcile: boolean;
-          runId: string;
-          startedAt: number;
-          status: "running" | "done" | "failed";
-          vanished?: { count: number; orgCodes: Array<string> };
+          shares: {
+            bytesRead: number;
+            bytesWritten: number;
+            databaseQueries: number;
+            documentsRead: number;
+            documentsWritten: number;
+            functionsScheduled: number;
+          };
         },
         Name
       >;
@@ -295,6 +329,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "reconcile"
               | "done";
             reconcile: boolean;
+            resumeAfter?: string;
             runId: string;
             startedAt: number;
             status: "running" | "done" | "failed";
