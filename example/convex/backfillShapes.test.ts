@@ -100,11 +100,11 @@ async function expectOneProfilePerUser(t: ExampleTest) {
 }
 
 const sizes: Record<TenantShape, { users: number; large: number }> = {
-  flat: { users: 1000, large: 5000 },
-  // The case: one organization of 600 members with 2–3 roles each.
-  oneBigOrganization: { users: 600, large: 3000 },
+  flat: { users: 800, large: 5000 },
+  // Past one page of members (500): the case was 600 members with two roles each.
+  oneBigOrganization: { users: 550, large: 3000 },
   powerUsers: { users: 24, large: 120 },
-  bigCatalog: { users: 150, large: 1000 },
+  bigCatalog: { users: 120, large: 1000 },
 };
 
 describe("tenant shapes from the field", () => {
