@@ -200,9 +200,11 @@ export async function replaceMembership(
   const organizations = held
     ? user.organizations.map((m) => (m === held ? membership : m))
     : [...user.organizations, membership];
+  const doc = { kindeId: user.kindeId, ...membership };
+  assertFitsOneDocument("kindeUsers", { ...user, organizations });
+  assertFitsOneDocument("kindeMemberships", doc);
   await ctx.db.patch("kindeUsers", user._id, { organizations });
   const row = await findMembership(ctx, user.kindeId, membership.orgCode);
-  const doc = { kindeId: user.kindeId, ...membership };
   if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
   else await ctx.db.insert("kindeMemberships", doc);
   const updated = toKindeUser({ ...user, organizations });
