@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import kindeTest, {
@@ -7,7 +7,6 @@ import kindeTest, {
   makeTenant,
   organizationCreated,
   readKindeTables,
-  startKindeManagementApi,
   userCreated,
   userDeleted,
   userUpdated,
@@ -17,24 +16,18 @@ import kindeTest, {
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
 import { api, components, internal } from "./_generated/api.js";
 import schema from "./schema.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { modules, useManagementApi, useWebhookTest } from "./setup.test.js";
 
 const app = useWebhookTest();
+const managementApi = useManagementApi();
+/** This test's Management API stand-in, once `serve` started it. */
 let kinde: ManagementApiStandIn | undefined;
 
 /** Retries back off for seconds in production; milliseconds are enough against a local stand-in. */
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
 
-afterEach(async () => {
-  await kinde?.close();
-  kinde = undefined;
-});
-
 async function serve(tenant: Tenant) {
-  kinde = await startKindeManagementApi(tenant);
-  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde.clientId);
-  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde.clientSecret);
-  vi.stubEnv("KINDE_DOMAIN", kinde.url);
+  kinde = await managementApi.serve(tenant);
   return kinde;
 }
 
