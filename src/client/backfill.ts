@@ -36,15 +36,15 @@ import {
   type RoleSnapshot,
 } from "../shared.js";
 import { createLogger, type Logger } from "./log.js";
+import { managementConfig } from "./config.js";
 import {
-  MANAGEMENT_ENV,
   ManagementApi,
   ManagementApiError,
   retryPolicy,
   type RetryPolicy,
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
-import { ISSUER_ENV_VAR, type EventHookReference } from "./webhook.js";
+import type { EventHookReference } from "./webhook.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
@@ -429,31 +429,6 @@ function pageWriter(
   };
 }
 type PageWriter = ReturnType<typeof pageWriter>;
-
-/** Reads the Management API credentials from the host's environment, at run time. */
-function managementConfig(options: KindeOptions) {
-  const clientId = process.env[MANAGEMENT_ENV.clientId];
-  const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
-  const domain = (
-    process.env[MANAGEMENT_ENV.domain] ||
-    options.issuerUrl ||
-    process.env[ISSUER_ENV_VAR] ||
-    ""
-  )
-    .trim()
-    .replace(/\/+$/, "");
-  const missing = [
-    !clientId && MANAGEMENT_ENV.clientId,
-    !clientSecret && MANAGEMENT_ENV.clientSecret,
-    !domain && `${MANAGEMENT_ENV.domain} (or ${ISSUER_ENV_VAR})`,
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new ManagementApiError(
-      `The backfill needs ${missing.join(", ")}: create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and run \`npx convex env set ${MANAGEMENT_ENV.clientId} …\` (see the README, "Backfill an existing tenant").`,
-    );
-  }
-  return { domain, clientId: clientId!, clientSecret: clientSecret! };
-}
 
 /** How the host's backfill action works; every field is optional. */
 export interface BackfillActionOptions {
