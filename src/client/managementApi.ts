@@ -5,6 +5,7 @@
  * retried with capped exponential backoff and jitter; and errors that say
  * what to fix (wrong credentials, a missing scope).
  */
+import { decodeJwt, type JWTPayload } from "jose";
 
 /** Credentials and host of the Management API, from the host's environment. */
 export interface ManagementApiConfig {
@@ -54,13 +55,16 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
  * The defaults overridden by `overrides`, refused when a value would make the
  * backfill never try (0 attempts), never stop (Infinity) or wait forever.
  */
-export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+export function retryPolicy(
+  overrides: Partial<RetryPolicy> = {},
+  owner = "backfillAction",
+): RetryPolicy {
   const policy = { ...DEFAULT_RETRY };
   for (const [name, value] of Object.entries(overrides) as [keyof RetryPolicy, unknown][]) {
     if (value === undefined) continue;
     if (!(name in DEFAULT_RETRY)) {
       throw new Error(
-        `backfillAction({ retry }): unknown option \`${name}\` (known: ${Object.keys(DEFAULT_RETRY).join(", ")})`,
+        `${owner}({ retry }): unknown option \`${name}\` (known: ${Object.keys(DEFAULT_RETRY).join(", ")})`,
       );
     }
     const counts = name === "attempts" || name === "rateLimitAttempts";
@@ -70,14 +74,14 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
       (counts ? Number.isInteger(value) && value >= 1 : value >= 0);
     if (!valid) {
       throw new Error(
-        `backfillAction({ retry }): \`${name}\` must be ${counts ? "a whole number of at least 1" : "a finite number of milliseconds"}, not ${String(value)}`,
+        `${owner}({ retry }): \`${name}\` must be ${counts ? "a whole number of at least 1" : "a finite number of milliseconds"}, not ${String(value)}`,
       );
     }
     policy[name] = value;
   }
   if (policy.maxDelayMs < policy.baseDelayMs) {
     throw new Error(
-      `backfillAction({ retry }): \`maxDelayMs\` (${policy.maxDelayMs}) is below \`baseDelayMs\` (${policy.baseDelayMs})`,
+      `${owner}({ retry }): \`maxDelayMs\` (${policy.maxDelayMs}) is below \`baseDelayMs\` (${policy.baseDelayMs})`,
     );
   }
   return policy;
@@ -143,10 +147,63 @@ export class ManagementApi {
    * @param scope The scope the endpoint needs, named in the error if Kinde refuses it.
    */
   async get(path: string, query: Record<string, string | undefined>, scope: string) {
+    return await this.request("GET", path, { query }, scope);
+  }
+
+  /**
+   * Sends a request with a JSON body (`POST` to create, `PATCH` to update) and
+   * returns Kinde's JSON answer.
+   *
+   * @param scope The scope the endpoint needs, named in the error if Kinde refuses it.
+   * @param options `retryServerErrors: false` for requests that must not be
+   *   repeated blindly: a 5xx or a dropped connection may come after Kinde
+   *   acted, so the caller checks before trying again.
+   */
+  async send(
+    method: "POST" | "PATCH",
+    path: string,
+    body: unknown,
+    scope: string,
+    options: { retryServerErrors?: boolean } = {},
+  ) {
+    return await this.request(method, path, { body, ...options }, scope);
+  }
+
+  /**
+   * The scopes the M2M token grants, from its `scope` claim (Kinde's tokens are
+   * JWTs), or undefined when the token does not say. Costs a token request at
+   * most, never an API request.
+   */
+  async grantedScopes(): Promise<string[] | undefined> {
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(await this.token());
+    } catch (error) {
+      if (error instanceof ManagementApiError) throw error;
+      return undefined;
+    }
+    const scope = claims.scope ?? claims.scp;
+    if (typeof scope === "string") return scope.split(" ").filter(Boolean);
+    if (Array.isArray(scope) && scope.every((s) => typeof s === "string")) return scope;
+    return undefined;
+  }
+
+  private async request(
+    method: "GET" | "POST" | "PATCH",
+    path: string,
+    {
+      query = {},
+      body,
+      retryServerErrors = true,
+    }: { query?: Record<string, string | undefined>; body?: unknown; retryServerErrors?: boolean },
+    scope: string,
+  ) {
     const url = new URL(path, this.config.domain);
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
+    const what = `${method} ${url.pathname}`;
+    const attempts = retryServerErrors ? this.retry.attempts : 1;
     let refreshedToken = false;
     let failures = 0;
     let rateLimited = 0;
@@ -154,14 +211,21 @@ export class ManagementApi {
       let response: Response;
       try {
         this.requests++;
+        const headers: Record<string, string> = {
+          authorization: `Bearer ${await this.token()}`,
+          accept: "application/json",
+        };
+        if (body !== undefined) headers["content-type"] = "application/json";
         response = await fetch(url, {
-          headers: { authorization: `Bearer ${await this.token()}`, accept: "application/json" },
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (error) {
         if (error instanceof ManagementApiError) throw error;
-        if (++failures >= this.retry.attempts) {
+        if (++failures >= attempts) {
           throw new ManagementApiError(
-            `GET ${url.pathname} failed ${failures} times: ${error instanceof Error ? error.message : String(error)}`,
+            `${what} failed ${failures} times: ${error instanceof Error ? error.message : String(error)}`,
           );
         }
         await sleep(backoffMs(failures, this.retry));
@@ -170,9 +234,10 @@ export class ManagementApi {
       if (response.ok) return (await response.json()) as Record<string, unknown>;
       const detail = await errorDetail(response);
       if (response.status === 429) {
+        // Kinde refused before acting, so even a create may be sent again.
         if (++rateLimited >= this.retry.rateLimitAttempts) {
           throw new ManagementApiError(
-            `Kinde kept rate-limiting GET ${url.pathname} (429 ${rateLimited} times)`,
+            `Kinde kept rate-limiting ${what} (429 ${rateLimited} times)`,
             429,
           );
         }
@@ -181,9 +246,9 @@ export class ManagementApi {
         continue;
       }
       if (response.status >= 500) {
-        if (++failures >= this.retry.attempts) {
+        if (++failures >= attempts) {
           throw new ManagementApiError(
-            `Kinde answered GET ${url.pathname} with ${response.status} ${failures} times${detail}`,
+            `Kinde answered ${what} with ${response.status} ${failures} times${detail}`,
             response.status,
           );
         }
@@ -198,12 +263,12 @@ export class ManagementApi {
       }
       if (response.status === 403) {
         throw new ManagementApiError(
-          `Kinde refused GET ${url.pathname} (403): the machine-to-machine application needs the scope \`${scope}\` on the Kinde Management API${detail}`,
+          `Kinde refused ${what} (403): the machine-to-machine application needs the scope \`${scope}\` on the Kinde Management API${detail}`,
           403,
         );
       }
       throw new ManagementApiError(
-        `Kinde answered GET ${url.pathname} with ${response.status}${detail}`,
+        `Kinde answered ${what} with ${response.status}${detail}`,
         response.status,
       );
     }

@@ -1,7 +1,8 @@
 /**
  * A stand-in for a Kinde tenant's signing side, for tests: a real RS256 key
  * pair with a Kinde-style colon-hex `kid`, and a real JWKS server on
- * 127.0.0.1 serving `/.well-known/jwks`. Tokens are signed with `jose`
+ * 127.0.0.1 serving `/.well-known/jwks` and an OpenID discovery document at
+ * `/.well-known/openid-configuration`. Tokens are signed with `jose`
  * exactly as Kinde signs webhooks: header `{ alg: "RS256", kid, typ: "JWT" }`,
  * the event as the payload, and no `iss`, `aud`, `exp` claims.
  */
@@ -51,6 +52,11 @@ export interface KindeTestIssuer {
   rotateKey(options?: { keepOld?: boolean }): Promise<void>;
   /** Makes the key server fail in the given way until set back to `"ok"`. */
   setMode(mode: KeyServerMode): void;
+  /**
+   * The `issuer` the discovery document names (default: `url`), e.g. a custom
+   * domain while `KINDE_ISSUER_URL` is the Kinde subdomain; null: the default.
+   */
+  setDiscoveryIssuer(issuer: string | null): void;
   close(): Promise<void>;
 }
 
@@ -91,9 +97,25 @@ export async function startKindeTestIssuer(): Promise<KindeTestIssuer> {
   let published: SigningKey[] = [current];
   let mode: KeyServerMode = "ok";
   let requests = 0;
+  let discoveryIssuer: string | null = null;
   const stranger = await newSigningKey();
 
   const server: Server = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") {
+      const issuer = discoveryIssuer ?? url;
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/oauth2/auth`,
+          token_endpoint: `${issuer}/oauth2/token`,
+          jwks_uri: `${issuer}/.well-known/jwks`,
+          response_types_supported: ["code", "token"],
+          subject_types_supported: ["public"],
+          id_token_signing_alg_values_supported: ["RS256"],
+        }),
+      );
+      return;
+    }
     if (req.url !== "/.well-known/jwks") {
       res.writeHead(404).end();
       return;
@@ -120,9 +142,10 @@ export async function startKindeTestIssuer(): Promise<KindeTestIssuer> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     get kid() {
       return current.kid;
     },
@@ -143,6 +166,9 @@ export async function startKindeTestIssuer(): Promise<KindeTestIssuer> {
     },
     setMode(next) {
       mode = next;
+    },
+    setDiscoveryIssuer(issuer) {
+      discoveryIssuer = issuer;
     },
     close: () =>
       new Promise<void>((resolve) => {

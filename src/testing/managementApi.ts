@@ -1,6 +1,9 @@
 /**
  * A stand-in for a Kinde tenant's Management API on 127.0.0.1, for testing
- * backfills: the token endpoint and the list endpoints the backfill reads,
+ * backfills, setup and the doctor: the token endpoint (its tokens are RS256
+ * JWTs whose `scope` claim lists what the application was granted), the list
+ * endpoints the backfill reads, and webhooks (list, create, update) with the
+ * tenant's event types,
  * with Kinde's response shapes and `next_token` paging, and switches for the
  * failures real tenants produce (429 with `RateLimit-Reset`, transient 5xx,
  * an empty page that still carries a `next_token`, a `next_token` that loops
@@ -12,6 +15,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { generateKeyPair, SignJWT } from "jose";
 
 export interface TenantRole {
   id: string;
@@ -113,11 +117,71 @@ export function makeTenant({ users = 100, organizations = 5 } = {}): Tenant {
   return { roles, permissions, rolePermissions, organizations: orgs, users: people, members };
 }
 
+/** A webhook as Kinde's `GET /api/v1/webhooks` lists it. */
+export interface TenantWebhook {
+  id: string;
+  name: string;
+  endpoint: string;
+  description: string | null;
+  event_types: string[];
+  created_on: string;
+}
+
+/** An event type as `GET /api/v1/event_types` lists it. */
+export interface TenantEventType {
+  id: string;
+  code: string;
+  name: string;
+  origin: string;
+  schema: Record<string, unknown>;
+}
+
+/**
+ * The event types a Kinde tenant offers webhooks (Kinde's documented list;
+ * billing events left out). `GET /api/v1/event_types` serves these unless a
+ * test changes `eventTypes`.
+ */
+export const KINDE_EVENT_TYPE_CODES = [
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  "user.authenticated",
+  "user.authentication_failed",
+  "organization.created",
+  "organization.updated",
+  "organization.deleted",
+  "role.created",
+  "role.updated",
+  "role.deleted",
+  "permission.created",
+  "permission.updated",
+  "permission.deleted",
+  "subscriber.created",
+  "access_request.created",
+] as const;
+
+function eventType(code: string, i: number): TenantEventType {
+  const [entity, action] = code.split(".") as [string, string];
+  return {
+    id: `et_0190a1b2c3d4${hex(i + 1, 20)}`,
+    code,
+    name: `${entity[0]!.toUpperCase()}${entity.slice(1).replace("_", " ")} ${action.replace("_", " ")}`,
+    origin: "kinde",
+    schema: {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: { type: { const: code }, data: { type: "object" } },
+    },
+  };
+}
+
 /** A request the stand-in received. */
 export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The parsed JSON body of a `POST` or `PATCH` to the API. */
+  body?: unknown;
 }
 
 export interface ManagementApiStandIn {
@@ -130,8 +194,8 @@ export interface ManagementApiStandIn {
   readonly requests: RecordedRequest[];
   /** The next `count` API requests answer 429 with `RateLimit-Reset: resetSeconds`. */
   rateLimitNext(count: number, resetSeconds: number): void;
-  /** The next `count` API requests answer `status` (default 500). */
-  failNext(count: number, status?: number): void;
+  /** The next `count` API requests (of `method`, if given) answer `status` (default 500) without acting. */
+  failNext(count: number, status?: number, method?: "GET" | "POST" | "PATCH"): void;
   /** Requests whose path starts with `prefix` answer `status` (default 500) until called again with null. */
   failPath(prefix: string | null, status?: number): void;
   /** Requests whose path starts with `prefix` answer an empty page that still carries a `next_token`. */
@@ -149,12 +213,45 @@ export interface ManagementApiStandIn {
    * (the spec's documented `bad_request`, the default) or 404.
    */
   missingOrganizationStatus(status: 400 | 404): void;
-  /** Scopes the M2M application lacks: requests needing them answer 403. */
+  /** Scopes the M2M application lacks: requests needing them answer 403, and tokens no longer list them. */
   revokeScope(scope: string): void;
+  /** The tenant's webhooks, as Kinde stores them; tests may seed or change them. */
+  readonly webhooks: TenantWebhook[];
+  /** The event types the tenant offers; tests may change them. */
+  eventTypes: TenantEventType[];
+  /**
+   * The next `count` webhook creates or updates take effect but answer 500, as
+   * when Kinde's answer is lost after it acted.
+   */
+  failAfterWriting(count: number): void;
+  /** Tokens issued from now on carry no `scope` claim, so only a 403 tells what is missing. */
+  omitTokenScopes(): void;
   close(): Promise<void>;
 }
 
+/** Every scope the stand-in's endpoints need, all granted until revoked. */
+export const STAND_IN_SCOPES = [
+  "read:roles",
+  "read:role_permissions",
+  "read:permissions",
+  "read:organizations",
+  "read:organization_users",
+  "read:organization_user_permissions",
+  "read:users",
+  "read:webhooks",
+  "create:webhooks",
+  "update:webhooks",
+  "read:event_types",
+] as const;
+
+const WEBHOOK_SCOPES: [string, RegExp, string][] = [
+  ["GET", /^\/api\/v1\/webhooks$/, "read:webhooks"],
+  ["POST", /^\/api\/v1\/webhooks$/, "create:webhooks"],
+  ["PATCH", /^\/api\/v1\/webhooks\/[^/]+$/, "update:webhooks"],
+];
+
 const SCOPES: [RegExp, string][] = [
+  [/^\/api\/v1\/event_types$/, "read:event_types"],
   [/^\/api\/v1\/roles\/[^/]+\/permissions$/, "read:role_permissions"],
   [/^\/api\/v1\/roles$/, "read:roles"],
   [/^\/api\/v1\/permissions$/, "read:permissions"],
@@ -174,6 +271,42 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+function badRequest(code: string, message: string, field: string) {
+  return {
+    status: 400,
+    body: JSON.stringify({ errors: [{ code, message, field }] }),
+    headers: { "content-type": "application/json; charset=utf-8" },
+  };
+}
+
+function invalidText(body: Record<string, unknown>, field: string) {
+  const value = body[field];
+  if (typeof value === "string" && value.trim() !== "") return undefined;
+  return badRequest("INVALID_REQUEST", `${field} is required`, field);
+}
+
+/** Kinde refuses event type codes the tenant does not offer. */
+function invalidEventTypes(
+  body: Record<string, unknown>,
+  offered: TenantEventType[],
+  required: boolean,
+) {
+  const types = body.event_types;
+  if (types === undefined && !required) return undefined;
+  if (!Array.isArray(types) || types.some((t) => typeof t !== "string")) {
+    return badRequest("INVALID_REQUEST", "event_types must be an array of strings", "event_types");
+  }
+  const unknown = types.filter((t) => !offered.some((e) => e.code === t));
+  if (unknown.length > 0) {
+    return badRequest(
+      "INVALID_EVENT_TYPE",
+      `Unknown event type(s): ${unknown.join(", ")}`,
+      "event_types",
+    );
+  }
+  return undefined;
+}
+
 /** Offsets as opaque tokens, as Kinde's are. */
 const encodeToken = (offset: number) => Buffer.from(`offset:${offset}`).toString("base64url");
 const decodeToken = (token: string | undefined) =>
@@ -183,12 +316,18 @@ const decodeToken = (token: string | undefined) =>
 export async function startKindeManagementApi(tenant: Tenant): Promise<ManagementApiStandIn> {
   const clientId = "m2m_test_client";
   const clientSecret = "m2m-test-secret";
-  const accessToken = `mgmt_${Math.random().toString(36).slice(2)}`;
+  const { privateKey } = await generateKeyPair("RS256");
+  const issued = new Set<string>();
   const requests: RecordedRequest[] = [];
+  const webhooks: TenantWebhook[] = [];
+  let eventTypes = KINDE_EVENT_TYPE_CODES.map(eventType);
+  let failingWrites = 0;
   let rateLimited = 0;
   let resetSeconds = 1;
   let failures = 0;
   let failureStatus = 500;
+  let failureMethod: string | undefined;
+  let tokenScopes = true;
   let failingPath: string | null = null;
   let failingPathStatus = 500;
   const emptyPages = new Set<string>();
@@ -229,13 +368,35 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       ],
     });
 
-  async function answer(req: IncomingMessage) {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const query = Object.fromEntries(url.searchParams);
-    const path = url.pathname;
-    requests.push({ method: req.method ?? "GET", path, query });
+  /** An M2M token shaped like Kinde's: RS256, the granted scopes in `scope`, 24 h. */
+  async function issueToken(audience: string | null) {
+    const scope = STAND_IN_SCOPES.filter((s) => !revoked.has(s)).join(" ");
+    const claims = {
+      ...(tokenScopes ? { scope } : {}),
+      gty: ["client_credentials"],
+      azp: clientId,
+    };
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid: "stand-in", typ: "JWT" })
+      .setIssuer(url)
+      .setAudience(audience ? [audience] : [])
+      .setIssuedAt()
+      .setExpirationTime("24h")
+      .setJti(Math.random().toString(36).slice(2))
+      .sign(privateKey);
+    issued.add(token);
+    return token;
+  }
 
-    if (path === "/oauth2/token" && req.method === "POST") {
+  async function answer(req: IncomingMessage) {
+    const requestUrl = new URL(req.url ?? "/", "http://localhost");
+    const query = Object.fromEntries(requestUrl.searchParams);
+    const path = requestUrl.pathname;
+    const method = req.method ?? "GET";
+    const recorded: RecordedRequest = { method, path, query };
+    requests.push(recorded);
+
+    if (path === "/oauth2/token" && method === "POST") {
       const form = new URLSearchParams(await readBody(req));
       if (form.get("client_id") !== clientId || form.get("client_secret") !== clientSecret) {
         return json(401, {
@@ -243,9 +404,14 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
           error_description: "Client authentication failed",
         });
       }
-      return json(200, { access_token: accessToken, expires_in: 86399, token_type: "bearer" });
+      return json(200, {
+        access_token: await issueToken(form.get("audience")),
+        expires_in: 86399,
+        token_type: "bearer",
+      });
     }
-    if (req.headers.authorization !== `Bearer ${accessToken}`) {
+    const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
+    if (bearer === undefined || !issued.has(bearer)) {
       return json(401, { errors: [{ code: "UNAUTHORIZED", message: "Invalid token" }] });
     }
     if (rateLimited > 0) {
@@ -258,7 +424,7 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
         },
       );
     }
-    if (failures > 0) {
+    if (failures > 0 && (failureMethod === undefined || failureMethod === method)) {
       failures--;
       return json(failureStatus, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
     }
@@ -269,7 +435,18 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
         ],
       });
     }
-    const scope = SCOPES.find(([pattern]) => pattern.test(path))?.[1];
+    if (method === "POST" || method === "PATCH") {
+      const text = await readBody(req);
+      try {
+        recorded.body = JSON.parse(text);
+      } catch {
+        return json(400, { errors: [{ code: "INVALID_JSON", message: "Invalid JSON body" }] });
+      }
+    }
+    const webhookScope = WEBHOOK_SCOPES.find(([m, pattern]) => m === method && pattern.test(path));
+    const scope =
+      webhookScope?.[2] ??
+      (method === "GET" ? SCOPES.find(([pattern]) => pattern.test(path))?.[1] : undefined);
     if (scope === undefined) return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
     if (revoked.has(scope)) {
       // The spec gives this endpoint's 403 no body at all.
@@ -288,6 +465,58 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     }
 
     let m: RegExpMatchArray | null;
+    if (path === "/api/v1/event_types") {
+      return json(200, { code: "OK", message: "Success", event_types: eventTypes });
+    }
+    if (path === "/api/v1/webhooks" && method === "GET") {
+      return json(200, { code: "OK", message: "Success", webhooks });
+    }
+    if (path === "/api/v1/webhooks" && method === "POST") {
+      const body = recorded.body as Record<string, unknown>;
+      const invalid =
+        invalidText(body, "endpoint") ??
+        invalidText(body, "name") ??
+        invalidEventTypes(body, eventTypes, true);
+      if (invalid) return invalid;
+      const endpoint = body.endpoint as string;
+      if (!/^https:\/\/[^/]+/.test(endpoint)) {
+        return badRequest("INVALID_ENDPOINT", "Endpoint must be a valid HTTPS URL", "endpoint");
+      }
+      const webhook: TenantWebhook = {
+        id: `webhook_${hex(webhooks.length + 1, 8)}${Math.random().toString(16).slice(2, 10)}`,
+        name: body.name as string,
+        endpoint,
+        description: typeof body.description === "string" ? body.description : null,
+        event_types: [...(body.event_types as string[])],
+        created_on: new Date().toISOString(),
+      };
+      webhooks.push(webhook);
+      if (failingWrites > 0) return lostAnswer();
+      return json(200, {
+        code: "WEBHOOK_CREATED",
+        message: "Webhook created",
+        webhook: { id: webhook.id, endpoint: webhook.endpoint },
+      });
+    }
+    if ((m = path.match(/^\/api\/v1\/webhooks\/([^/]+)$/))) {
+      const id = decodeURIComponent(m[1]!);
+      const webhook = webhooks.find((w) => w.id === id);
+      // The spec documents no 404 here: an unknown id is a bad request.
+      if (!webhook) return badRequest("WEBHOOK_NOT_FOUND", "Webhook not found", "webhook_id");
+      const body = recorded.body as Record<string, unknown>;
+      const invalid =
+        (body.name !== undefined ? invalidText(body, "name") : undefined) ??
+        invalidEventTypes(body, eventTypes, false);
+      if (invalid) return invalid;
+      if (Array.isArray(body.event_types))
+        webhook.event_types = [...(body.event_types as string[])];
+      if (typeof body.name === "string") webhook.name = body.name;
+      if (body.description !== undefined) {
+        webhook.description = typeof body.description === "string" ? body.description : null;
+      }
+      if (failingWrites > 0) return lostAnswer();
+      return json(200, { code: "WEBHOOK_UPDATED", message: "Webhook updated", webhook: { id } });
+    }
     if (path === "/api/v1/roles") return page(tenant.roles, query, "roles", path);
     if ((m = path.match(/^\/api\/v1\/roles\/([^/]+)\/permissions$/))) {
       const ids = tenant.rolePermissions[decodeURIComponent(m[1]!)] ?? [];
@@ -360,6 +589,11 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
   }
 
+  function lostAnswer() {
+    failingWrites--;
+    return json(500, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
+  }
+
   const server: Server = createServer((req, res) => {
     answer(req).then(
       ({ status, body, headers }) => res.writeHead(status, headers).end(body),
@@ -368,9 +602,10 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     clientId,
     clientSecret,
     tenant,
@@ -379,9 +614,10 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       rateLimited = count;
       resetSeconds = seconds;
     },
-    failNext(count, status = 500) {
+    failNext(count, status = 500, method) {
       failures = count;
       failureStatus = status;
+      failureMethod = method;
     },
     failPath(prefix, status = 500) {
       failingPath = prefix;
@@ -402,6 +638,19 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     },
     revokeScope(scope) {
       revoked.add(scope);
+    },
+    webhooks,
+    get eventTypes() {
+      return eventTypes;
+    },
+    set eventTypes(types) {
+      eventTypes = types;
+    },
+    failAfterWriting(count) {
+      failingWrites = count;
+    },
+    omitTokenScopes() {
+      tokenScopes = false;
     },
     close: () =>
       new Promise<void>((resolve) => {
