@@ -14,11 +14,17 @@ export const kinde = new Kinde(components.kinde);
 export const orgQuery = kinde.customQuery(query);
 export const orgMutation = kinde.customMutation(mutation);
 
+/** `npx convex run kinde:setup` registers this deployment's webhook in Kinde (`'{"dryRun": true}'` shows the plan). */
+export const setup = kinde.setupAction();
+
 /**
  * `npx convex run kinde:backfill` (add `'{"reconcile": true}'` to remove what Kinde no longer has).
  * It runs the same hooks as the webhook, so users who existed before it get their profile too.
  */
 export const backfill = kinde.backfillAction({ onEvent: internal.kinde.onKindeEvent });
+
+/** `npx convex run kinde:doctor`: a checklist of everything the sync depends on. The app signs in with Kinde's ID token. */
+export const doctor = kinde.doctorAction({ auth: { token: "id" } });
 
 /**
  * Event hooks: they run in the same transaction as the component's write, so

@@ -33,10 +33,28 @@ import { checkTarget, noOrganizationError } from "./identity.js";
 import { forbidden, unauthenticated } from "./errors.js";
 import { userQueries } from "./hostQueries.js";
 import { kindeCustomization } from "./customFunctions.js";
+import { setupAction, type SetupActionOptions } from "./setup.js";
+import { doctorAction, type DoctorActionOptions } from "./doctor.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
 export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
+export {
+  MIRRORED_EVENT_TYPES,
+  vSetupResult,
+  type SetupActionOptions,
+  type SetupResult,
+} from "./setup.js";
+export {
+  vDoctorReport,
+  vDoctorCheck,
+  type AuthTokenKind,
+  type CheckId,
+  type DoctorActionOptions,
+  type DoctorCheck,
+  type DoctorReport,
+  type Verdict,
+} from "./doctor.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./managementApi.js";
 export {
   ORGANIZATION_DETAILS_LIMIT,
@@ -344,6 +362,60 @@ export class Kinde {
    */
   backfillAction(options: BackfillActionOptions = {}) {
     return backfillAction(this.component, this.options, options);
+  }
+
+  /**
+   * Builds setup: an internal action that registers this deployment's webhook
+   * in Kinde (endpoint `CONVEX_SITE_URL` + the route's path, every event type
+   * the mirror uses), or adds the missing event types to the webhook already
+   * pointing there. Never creates a second webhook for the same endpoint, so
+   * running it again changes nothing. Export it and run it per deployment:
+   *
+   * ```ts
+   * // convex/kinde.ts
+   * export const setup = kinde.setupAction();
+   * ```
+   * ```sh
+   * npx convex run kinde:setup '{"dryRun": true}'   # print the plan, change nothing
+   * npx convex run kinde:setup
+   * ```
+   *
+   * It uses the backfill's machine-to-machine credentials, with the scopes
+   * `read:webhooks`, `create:webhooks`, `update:webhooks` (and optionally
+   * `read:event_types`); a missing one is named.
+   *
+   * @param options `path`: where `registerRoutes` mounted the webhook (default
+   *   `/kinde/webhook`). `retry`: as for {@link Kinde.backfillAction}.
+   */
+  setupAction(options: SetupActionOptions = {}) {
+    return setupAction(this.options, { ...options, path: options.path ?? DEFAULT_WEBHOOK_PATH });
+  }
+
+  /**
+   * Builds the doctor: an internal action that checks the whole setup (issuer
+   * URL and its discovery document, key set, machine-to-machine credentials
+   * and scopes, the webhook in Kinde, the last event received, the event log,
+   * the backfill) and returns a checklist, each line with a verdict (`ok`,
+   * `warn`, `fail`), what it found and the fix. It also logs it.
+   *
+   * ```ts
+   * // convex/kinde.ts
+   * export const doctor = kinde.doctorAction();
+   * ```
+   * ```sh
+   * npx convex run kinde:doctor
+   * ```
+   *
+   * @param options `path`: as for {@link Kinde.setupAction}. `auth`: which
+   *   Kinde token the React client hands Convex (`{ token: "id" }` or
+   *   `{ token: "access", audience }`), to check what `auth.config.ts` needs.
+   *   `retry`: as for {@link Kinde.backfillAction}.
+   */
+  doctorAction(options: DoctorActionOptions = {}) {
+    return doctorAction(this.component, this.options, {
+      ...options,
+      path: options.path ?? DEFAULT_WEBHOOK_PATH,
+    });
   }
 
   /**

@@ -1,0 +1,233 @@
+import { describe, expect, test } from "vitest";
+import type { BackfillStatus, EventRecord } from "../shared.js";
+import {
+  ago,
+  checkAuthConfig,
+  checkBackfill,
+  checkDiscovery,
+  checkEventLog,
+  checkIssuerUrl,
+  checkKeySet,
+  checkLastEvent,
+  checkScopes,
+  checkWebhook,
+  FEATURE_SCOPES,
+  formatReport,
+  summarize,
+} from "./doctor.js";
+import { MIRRORED_EVENT_TYPES } from "./setup.js";
+
+const ISSUER = "https://acme.kinde.com";
+const KINDE_KID = "4c:fa:9e:d6:47:23:b7:39:c7:8f:97:28:45:a1:84:35";
+const rsaKey = (kid: string, extra: object = {}) => ({
+  kty: "RSA",
+  n: "x",
+  e: "AQAB",
+  kid,
+  ...extra,
+});
+
+describe("checkIssuerUrl", () => {
+  test("set and a bare domain: ok, trailing slashes dropped", () => {
+    expect(checkIssuerUrl(`${ISSUER}/`)).toMatchObject({
+      issuerUrl: ISSUER,
+      check: { id: "issuer-url", verdict: "ok" },
+    });
+  });
+  test.each([
+    [undefined, /not set/, /npx convex env set KINDE_ISSUER_URL/],
+    ["  ", /not set/, /npx convex env set KINDE_ISSUER_URL/],
+    ["acme.kinde.com", /not a URL/, /npx convex env set KINDE_ISSUER_URL/],
+    [`${ISSUER}/oauth2`, /has a path/, /KINDE_ISSUER_URL https:\/\/acme\.kinde\.com$/],
+  ])("%j fails with its fix", (raw, found, fix) => {
+    const { check, issuerUrl } = checkIssuerUrl(raw);
+    expect(issuerUrl).toBeUndefined();
+    expect(check.verdict).toBe("fail");
+    expect(check.found).toMatch(found);
+    expect(check.fix).toMatch(fix);
+  });
+});
+
+describe("checkDiscovery", () => {
+  test("the same issuer: ok", () => {
+    expect(checkDiscovery(ISSUER, { issuer: ISSUER }).check.verdict).toBe("ok");
+  });
+  test("a custom domain where the subdomain is configured: fail, naming the token's issuer", () => {
+    const { check, issuer } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" });
+    expect(issuer).toBeUndefined();
+    expect(check).toMatchObject({ verdict: "fail" });
+    expect(check.found).toMatch(/names the issuer https:\/\/auth\.acme\.com, not https:\/\/acme/);
+    expect(check.fix).toMatch(/KINDE_ISSUER_URL https:\/\/auth\.acme\.com .*KINDE_DOMAIN/);
+  });
+  test("only a trailing slash apart: a warning about auth.config.ts's exact domain", () => {
+    const { check, issuer } = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` });
+    expect(issuer).toBe(`${ISSUER}/`);
+    expect(check.verdict).toBe("warn");
+    expect(check.fix).toMatch(/exactly "https:\/\/acme\.kinde\.com\/"/);
+  });
+  test("no issuer at all: fail", () => {
+    expect(checkDiscovery(ISSUER, { jwks_uri: "x" }).check.verdict).toBe("fail");
+    expect(checkDiscovery(ISSUER, null).check.verdict).toBe("fail");
+  });
+});
+
+describe("checkKeySet", () => {
+  const url = `${ISSUER}/.well-known/jwks`;
+  test("RS256 keys with Kinde-style kids: ok", () => {
+    const check = checkKeySet(url, { keys: [rsaKey(KINDE_KID, { alg: "RS256", use: "sig" })] });
+    expect(check).toMatchObject({ verdict: "ok" });
+    expect(check.found).toContain(KINDE_KID);
+  });
+  test("RSA keys whose kids are not Kinde's: a warning", () => {
+    expect(checkKeySet(url, { keys: [rsaKey("key-1")] }).verdict).toBe("warn");
+  });
+  test.each([
+    ["no keys array", { keys: "nope" }],
+    ["no RSA key", { keys: [{ kty: "EC", crv: "P-256", kid: KINDE_KID }] }],
+    ["only an encryption key", { keys: [rsaKey(KINDE_KID, { use: "enc" })] }],
+    ["only another algorithm", { keys: [rsaKey(KINDE_KID, { alg: "RS512" })] }],
+  ])("%s: fail", (_, body) => {
+    expect(checkKeySet(url, body).verdict).toBe("fail");
+  });
+});
+
+describe("checkScopes", () => {
+  const all = FEATURE_SCOPES.flatMap((f) => f.scopes);
+  test("every scope: ok", () => {
+    expect(checkScopes(all).verdict).toBe("ok");
+  });
+  test("a backfill scope missing: fail, naming the scope and the feature", () => {
+    const check = checkScopes(all.filter((s) => s !== "read:users"));
+    expect(check.verdict).toBe("fail");
+    expect(check.found).toBe("missing `read:users` (backfill)");
+    expect(check.fix).toMatch(/Scopes: add read:users$/);
+  });
+  test("only optional features disabled: a warning naming each", () => {
+    const check = checkScopes(
+      all.filter((s) => s !== "read:organization_user_permissions" && s !== "update:webhooks"),
+    );
+    expect(check.verdict).toBe("warn");
+    expect(check.found).toMatch(/`update:webhooks` \(setup \(creating and updating/);
+    expect(check.found).toMatch(
+      /`read:organization_user_permissions` \(the backfill's exactPermissions\)/,
+    );
+  });
+  test("a token that does not list its scopes: a warning", () => {
+    expect(checkScopes(undefined).verdict).toBe("warn");
+  });
+});
+
+describe("checkWebhook", () => {
+  const endpoint = "https://happy-otter-123.convex.site/kinde/webhook";
+  const all = [...MIRRORED_EVENT_TYPES];
+  test("complete: ok; none, or types missing: fail with setup as the fix", () => {
+    expect(checkWebhook(endpoint, [{ id: "w1", endpoint, eventTypes: all }]).verdict).toBe("ok");
+    const none = checkWebhook(endpoint, []);
+    expect(none).toMatchObject({ verdict: "fail", fix: "npx convex run kinde:setup" });
+    const partial = checkWebhook(endpoint, [
+      { id: "w1", endpoint, eventTypes: all.filter((t) => !t.startsWith("role.")) },
+    ]);
+    expect(partial.verdict).toBe("fail");
+    expect(partial.found).toMatch(/lacks role\.created, role\.updated, role\.deleted/);
+  });
+  test("complete, but a .convex.cloud twin too: a warning", () => {
+    const check = checkWebhook(endpoint, [
+      { id: "w1", endpoint, eventTypes: all },
+      { id: "w2", endpoint: endpoint.replace(".site", ".cloud"), eventTypes: all },
+    ]);
+    expect(check.verdict).toBe("warn");
+    expect(check.found).toMatch(/w2 .*\.convex\.cloud/);
+  });
+});
+
+const record = (outcome: EventRecord["outcome"], receivedAt = 0): EventRecord => ({
+  eventId: `event_${outcome}`,
+  type: "user.updated",
+  occurredAt: receivedAt,
+  receivedAt,
+  outcome,
+});
+
+test("ago", () => {
+  expect(ago(0, 1_000)).toBe("1 second ago");
+  expect(ago(0, 5 * 60_000)).toBe("5 minutes ago");
+  expect(ago(0, 3 * 3600_000)).toBe("3 hours ago");
+  expect(ago(0, 3 * 86400_000)).toBe("3 days ago");
+});
+
+test("checkLastEvent: an event, how long ago; none: a warning on how to trigger one", () => {
+  expect(checkLastEvent(record("applied", 0), 120_000)).toMatchObject({
+    verdict: "ok",
+    found: "user.updated event_applied received 2 minutes ago (applied)",
+  });
+  expect(checkLastEvent(null, 0)).toMatchObject({ verdict: "warn" });
+});
+
+test("checkEventLog: outcomes counted; expired events are a warning with the backfill as fix", () => {
+  const healthy = checkEventLog([record("applied"), record("applied"), record("ignored")]);
+  expect(healthy.verdict).toBe("ok");
+  expect(healthy.found).toMatch(/the last 3 event\(s\): 2 applied, 1 ignored\. Refused deliveries/);
+  const late = checkEventLog([record("applied"), record("expired")]);
+  expect(late).toMatchObject({ verdict: "warn" });
+  expect(late.fix).toMatch(/kinde:backfill/);
+});
+
+describe("checkBackfill", () => {
+  const run: BackfillStatus = {
+    runId: "run1",
+    status: "done",
+    phase: "done",
+    reconcile: false,
+    startedAt: 0,
+    heartbeatAt: 60_000,
+    finishedAt: 60_000,
+    pages: 3,
+    counts: { roles: 1, permissions: 2, organizations: 3, users: 4, memberships: 5, removed: 0 },
+  };
+  test("done: ok; never: a warning; failed: fail with its error", () => {
+    expect(checkBackfill(run, 360_000).found).toBe(
+      "run run1 finished 5 minutes ago: 4 users, 3 organizations, 5 memberships, 1 roles, 2 permissions",
+    );
+    expect(checkBackfill(null, 0).verdict).toBe("warn");
+    const failed = checkBackfill({ ...run, status: "failed", phase: "users", lastError: "403" }, 0);
+    expect(failed).toMatchObject({ verdict: "fail" });
+    expect(failed.found).toMatch(/failed at phase users: 403/);
+  });
+  test("running: ok while it makes progress, a warning once silent for 3 minutes", () => {
+    const running = { ...run, status: "running" as const, phase: "users" as const };
+    expect(checkBackfill(running, 60_000 + 170_000).verdict).toBe("ok");
+    expect(checkBackfill(running, 60_000 + 190_000).verdict).toBe("warn");
+  });
+});
+
+test("checkAuthConfig: the snippet for the token kind; unknown client id: a warning", () => {
+  expect(checkAuthConfig({ token: "id" }, ISSUER, "client123")).toMatchObject({
+    verdict: "ok",
+    found: `convex/auth.config.ts must hold { domain: "${ISSUER}", applicationID: "client123" } (the ID token's iss and aud)`,
+  });
+  expect(checkAuthConfig({ token: "access", audience: "convex" }, ISSUER, undefined).found).toMatch(
+    /applicationID: "convex" \} \(the access token's/,
+  );
+  expect(checkAuthConfig({ token: "id" }, ISSUER, undefined).verdict).toBe("warn");
+  expect(checkAuthConfig({ token: "id" }, undefined, "client123").found).toMatch(/^not checked/);
+});
+
+test("the report as log lines", () => {
+  const checks = [
+    { id: "issuer-url", verdict: "ok" as const, found: "KINDE_ISSUER_URL is x" },
+    {
+      id: "webhook",
+      verdict: "fail" as const,
+      found: "no webhook",
+      fix: "npx convex run kinde:setup",
+    },
+  ];
+  const summary = summarize(checks);
+  expect(summary).toBe("1 ok, 0 warnings, 1 failure");
+  expect(formatReport({ summary, checks }).split("\n")).toEqual([
+    "doctor: 1 ok, 0 warnings, 1 failure",
+    "  ✓ issuer-url  KINDE_ISSUER_URL is x",
+    "  ✗ webhook     no webhook",
+    "                fix: npx convex run kinde:setup",
+  ]);
+});

@@ -1,0 +1,610 @@
+/**
+ * The doctor, host side: one action that checks everything a Kinde sync
+ * depends on and says, line by line, what it found and how to fix it. Each
+ * check is a pure function of what was fetched, so each is tested on its own;
+ * a check that depends on an earlier one that failed says so instead of
+ * failing too, so the first failure is the one to fix.
+ */
+import { v, type Infer } from "convex/values";
+import { internalActionGeneric } from "convex/server";
+import type { ComponentApi } from "../component/_generated/component.js";
+import type { BackfillStatus, EventRecord } from "../shared.js";
+import { managementConfig } from "./config.js";
+import { createLogger } from "./log.js";
+import {
+  MANAGEMENT_ENV,
+  ManagementApi,
+  ManagementApiError,
+  retryPolicy,
+  type RetryPolicy,
+} from "./managementApi.js";
+import {
+  MIRRORED_EVENT_TYPES,
+  planSetup,
+  SITE_URL_ENV_VAR,
+  toListedWebhooks,
+  webhookEndpoint,
+  WEBHOOK_SCOPES,
+  type ListedWebhook,
+} from "./setup.js";
+import type { KindeOptions } from "./types.js";
+import { JWKS_PATH } from "./verify.js";
+import { ISSUER_ENV_VAR } from "./webhook.js";
+
+export const vVerdict = v.union(v.literal("ok"), v.literal("warn"), v.literal("fail"));
+export type Verdict = Infer<typeof vVerdict>;
+
+export const vDoctorCheck = v.object({
+  /** Stable name of the check, e.g. `issuer-discovery`. */
+  id: v.string(),
+  verdict: vVerdict,
+  /** What the check found. */
+  found: v.string(),
+  /** What to do about it; absent when the verdict is `ok`. */
+  fix: v.optional(v.string()),
+});
+export type DoctorCheck = Infer<typeof vDoctorCheck>;
+
+export const vDoctorReport = v.object({
+  /** Every check is `ok`. */
+  healthy: v.boolean(),
+  /** e.g. `9 ok, 1 warning, 1 failure`. */
+  summary: v.string(),
+  checks: v.array(vDoctorCheck),
+  /** Management API requests this run made, the token request included. */
+  requests: v.number(),
+});
+export type DoctorReport = Infer<typeof vDoctorReport>;
+
+/** The check ids, in the order the doctor runs them. */
+export const CHECK_IDS = [
+  "issuer-url",
+  "issuer-discovery",
+  "key-set",
+  "management-credentials",
+  "management-token",
+  "management-scopes",
+  "webhook",
+  "last-event",
+  "event-log",
+  "backfill",
+  "auth-config",
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+const ok = (id: CheckId, found: string): DoctorCheck => ({ id, verdict: "ok", found });
+const warn = (id: CheckId, found: string, fix: string): DoctorCheck => ({
+  id,
+  verdict: "warn",
+  found,
+  fix,
+});
+const fail = (id: CheckId, found: string, fix: string): DoctorCheck => ({
+  id,
+  verdict: "fail",
+  found,
+  fix,
+});
+/** A check that could not run because `blocker` did not pass. */
+const notChecked = (id: CheckId, blocker: CheckId, why: string): DoctorCheck =>
+  warn(id, `not checked: ${why}`, `fix \`${blocker}\` first`);
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
+
+/** `KINDE_ISSUER_URL` (or the `issuerUrl` option) is set and a URL; returns it without trailing slashes. */
+export function checkIssuerUrl(raw: string | undefined): {
+  check: DoctorCheck;
+  issuerUrl?: string;
+} {
+  const fix = `npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com`;
+  if (!raw || raw.trim() === "") {
+    return {
+      check: fail("issuer-url", `${ISSUER_ENV_VAR} is not set: every webhook answers 500`, fix),
+    };
+  }
+  const issuerUrl = trimSlashes(raw);
+  try {
+    const url = new URL(issuerUrl);
+    if (url.pathname !== "/" || url.search) {
+      return {
+        check: fail(
+          "issuer-url",
+          `${ISSUER_ENV_VAR} is ${raw}, which has a path: the issuer is the bare domain`,
+          `npx convex env set ${ISSUER_ENV_VAR} ${url.origin}`,
+        ),
+      };
+    }
+  } catch {
+    return { check: fail("issuer-url", `${ISSUER_ENV_VAR} is not a URL: ${raw}`, fix) };
+  }
+  return { check: ok("issuer-url", `${ISSUER_ENV_VAR} is ${issuerUrl}`), issuerUrl };
+}
+
+/**
+ * The discovery document's `issuer` equals the configured issuer. Tokens carry
+ * that `issuer` as `iss`, and Convex compares it exactly: a custom domain
+ * configured as the Kinde subdomain (or the reverse) is the classic sign-in
+ * failure.
+ */
+export function checkDiscovery(
+  issuerUrl: string,
+  document: unknown,
+): { check: DoctorCheck; issuer?: string } {
+  const url = `${issuerUrl}/.well-known/openid-configuration`;
+  const issuer = (document as { issuer?: unknown } | null)?.issuer;
+  if (typeof issuer !== "string") {
+    return {
+      check: fail(
+        "issuer-discovery",
+        `${url} has no \`issuer\`: this is not a Kinde domain's discovery document`,
+        `set ${ISSUER_ENV_VAR} to your Kinde domain, exactly as in your Kinde application's settings`,
+      ),
+    };
+  }
+  if (trimSlashes(issuer) !== issuerUrl) {
+    return {
+      check: fail(
+        "issuer-discovery",
+        `${url} names the issuer ${issuer}, not ${issuerUrl}: tokens say iss = ${issuer} (a custom domain and the Kinde subdomain are not interchangeable)`,
+        `npx convex env set ${ISSUER_ENV_VAR} ${trimSlashes(issuer)} (and use it as \`domain\` in convex/auth.config.ts; the Management API stays on the subdomain: set ${MANAGEMENT_ENV.domain})`,
+      ),
+    };
+  }
+  if (issuer !== issuerUrl) {
+    return {
+      check: warn(
+        "issuer-discovery",
+        `the issuer is ${issuer}, with a trailing slash ${ISSUER_ENV_VAR} does not have`,
+        `use exactly ${JSON.stringify(issuer)} as \`domain\` in convex/auth.config.ts: Convex compares it with the token's iss character for character`,
+      ),
+      issuer,
+    };
+  }
+  return { check: ok("issuer-discovery", `the discovery document names ${issuer}`), issuer };
+}
+
+/** Kinde's `kid`s are 16 colon-separated lowercase hex bytes. */
+const KINDE_KID = /^[0-9a-f]{2}(:[0-9a-f]{2}){15}$/;
+
+/** The key set has RS256 signing keys with Kinde-style `kid`s. */
+export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) {
+    return fail(
+      "key-set",
+      `${keySetUrl} is not a key set (no \`keys\` array): every webhook answers 503`,
+      `check ${ISSUER_ENV_VAR}: the key set is served at <issuer>${JWKS_PATH}`,
+    );
+  }
+  const rsa = keys.filter((key: unknown) => {
+    const { kty, alg, use } = (key ?? {}) as Record<string, unknown>;
+    return kty === "RSA" && (alg === undefined || alg === "RS256") && use !== "enc";
+  }) as { kid?: unknown }[];
+  if (rsa.length === 0) {
+    return fail(
+      "key-set",
+      `${keySetUrl} has ${keys.length} key(s), none an RS256 signing key: Kinde signs webhooks with RS256, so every webhook answers 401`,
+      `check that ${ISSUER_ENV_VAR} is your Kinde domain`,
+    );
+  }
+  const kids = rsa.map((k) => String(k.kid));
+  const foreign = kids.filter((kid) => !KINDE_KID.test(kid));
+  if (foreign.length === rsa.length) {
+    return warn(
+      "key-set",
+      `${keySetUrl} has ${rsa.length} RS256 key(s), but no Kinde-style kid (${foreign.slice(0, 3).join(", ")}): this may not be a Kinde key set`,
+      `check that ${ISSUER_ENV_VAR} is your Kinde domain`,
+    );
+  }
+  return ok("key-set", `${keySetUrl} has ${rsa.length} RS256 key(s) (kid ${kids.join(", ")})`);
+}
+
+/** Which features each Management API scope serves, as the component uses them. */
+export const FEATURE_SCOPES: { feature: string; scopes: string[]; required: boolean }[] = [
+  {
+    feature: "backfill",
+    scopes: [
+      "read:roles",
+      "read:role_permissions",
+      "read:permissions",
+      "read:organizations",
+      "read:users",
+      "read:organization_users",
+    ],
+    required: true,
+  },
+  {
+    feature: "setup and this doctor's webhook check",
+    scopes: [WEBHOOK_SCOPES.read],
+    required: true,
+  },
+  {
+    feature: "setup (creating and updating the webhook)",
+    scopes: [WEBHOOK_SCOPES.create, WEBHOOK_SCOPES.update],
+    required: false,
+  },
+  {
+    feature: "the backfill's exactPermissions",
+    scopes: ["read:organization_user_permissions"],
+    required: false,
+  },
+  {
+    feature: "setup's check that Kinde offers every event type",
+    scopes: [WEBHOOK_SCOPES.eventTypes],
+    required: false,
+  },
+];
+
+/**
+ * Names each missing scope with the features it disables: a failure when the
+ * backfill or the webhook check is disabled, a warning for optional features.
+ */
+export function checkScopes(granted: string[] | undefined): DoctorCheck {
+  if (granted === undefined) {
+    return warn(
+      "management-scopes",
+      "the access token does not list its scopes, so they cannot be checked in advance",
+      "run `npx convex run kinde:setup '{\"dryRun\": true}'` and the backfill: a missing scope fails them with its name",
+    );
+  }
+  const disabled = FEATURE_SCOPES.flatMap(({ feature, scopes, required }) => {
+    const missing = scopes.filter((s) => !granted.includes(s));
+    return missing.length ? [{ feature, missing, required }] : [];
+  });
+  if (disabled.length === 0) {
+    return ok(
+      "management-scopes",
+      `the application has every scope the component uses (${FEATURE_SCOPES.flatMap((f) => f.scopes).length})`,
+    );
+  }
+  const found = disabled
+    .map(({ feature, missing }) => `${missing.map((s) => `\`${s}\``).join(", ")} (${feature})`)
+    .join("; ");
+  const fix = `in Kinde: Settings → Applications → your M2M application → APIs → Kinde Management API → Scopes: add ${disabled.flatMap((d) => d.missing).join(", ")}`;
+  return disabled.some((d) => d.required)
+    ? fail("management-scopes", `missing ${found}`, fix)
+    : warn("management-scopes", `missing ${found}`, fix);
+}
+
+/**
+ * A webhook delivers every mirrored event type to this deployment. Kinde's
+ * API does not say whether a webhook is enabled (it disables one that fails
+ * for 72 hours); `last-event` shows whether deliveries arrive.
+ */
+export function checkWebhook(endpoint: string, webhooks: ListedWebhook[]): DoctorCheck {
+  const plan = planSetup({ endpoint, webhooks });
+  const setup = "npx convex run kinde:setup";
+  const nearMisses = plan.warnings.length ? ` Also: ${plan.warnings.join(" ")}` : "";
+  if (plan.action === "create") {
+    return fail(
+      "webhook",
+      `no Kinde webhook points at ${endpoint} (${webhooks.length} webhook(s) listed).${nearMisses}`,
+      setup,
+    );
+  }
+  if (plan.action === "update") {
+    return fail(
+      "webhook",
+      `webhook ${plan.webhookId} points at ${endpoint} but lacks ${plan.added.join(", ")}: those changes never reach the mirror.${nearMisses}`,
+      setup,
+    );
+  }
+  const found = `webhook ${plan.webhookId} sends all ${MIRRORED_EVENT_TYPES.length} mirrored event types to ${endpoint}`;
+  return plan.warnings.length
+    ? warn("webhook", `${found}.${nearMisses}`, "delete the webhooks named above in Kinde")
+    : ok("webhook", found);
+}
+
+/** How long ago `then` was, in words: "3 minutes ago". */
+export function ago(then: number, now: number): string {
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  const [amount, unit] =
+    seconds < 90
+      ? [seconds, "second"]
+      : seconds < 90 * 60
+        ? [Math.round(seconds / 60), "minute"]
+        : seconds < 36 * 3600
+          ? [Math.round(seconds / 3600), "hour"]
+          : [Math.round(seconds / 86400), "day"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"} ago`;
+}
+
+/** The last event the log recorded, and how long ago. */
+export function checkLastEvent(lastEvent: EventRecord | null, now: number): DoctorCheck {
+  if (lastEvent === null) {
+    return warn(
+      "last-event",
+      "no event received within the retention window",
+      "make a change in Kinde (edit a user's name) and run the doctor again; if nothing arrives, open the webhook in Kinde (Settings → Environment → Webhooks) and check its delivery log and that it is enabled",
+    );
+  }
+  return ok(
+    "last-event",
+    `${lastEvent.type} ${lastEvent.eventId} received ${ago(lastEvent.receivedAt, now)} (${lastEvent.outcome})`,
+  );
+}
+
+/** What became of the most recent events; refused deliveries are not recorded. */
+export function checkEventLog(records: EventRecord[]): DoctorCheck {
+  const counts = new Map<string, number>();
+  for (const record of records) counts.set(record.outcome, (counts.get(record.outcome) ?? 0) + 1);
+  const tally = [...counts].map(([outcome, n]) => `${n} ${outcome}`).join(", ") || "no events";
+  const found = `the last ${records.length} event(s): ${tally}. Refused deliveries (401, 400, 5xx) write nothing: search the Convex logs for "refused a delivery"`;
+  const expired = counts.get("expired") ?? 0;
+  if (expired > 0) {
+    return warn(
+      "event-log",
+      `${found}. ${expired} arrived too late to apply: the endpoint was unreachable or disabled for longer than the retention window`,
+      "npx convex run kinde:backfill (it brings in what those events changed)",
+    );
+  }
+  return ok("event-log", found);
+}
+
+/** A running backfill silent for this long has stopped (as the backfill itself judges). */
+const BACKFILL_SILENCE_MS = 3 * 60_000;
+
+/** The latest backfill run's state. */
+export function checkBackfill(status: BackfillStatus | null, now: number): DoctorCheck {
+  const run = "npx convex run kinde:backfill";
+  if (status === null) {
+    return warn(
+      "backfill",
+      "never run: users and organizations that existed before the webhook are missing",
+      run,
+    );
+  }
+  const c = status.counts;
+  const counts = `${c.users} users, ${c.organizations} organizations, ${c.memberships} memberships, ${c.roles} roles, ${c.permissions} permissions`;
+  switch (status.status) {
+    case "failed":
+      return fail(
+        "backfill",
+        `run ${status.runId} failed at phase ${status.phase}: ${status.lastError ?? "no error recorded"}`,
+        `fix the cause, then ${run} (it resumes where it stopped)`,
+      );
+    case "running":
+      return now - status.heartbeatAt > BACKFILL_SILENCE_MS
+        ? warn(
+            "backfill",
+            `run ${status.runId} stopped at phase ${status.phase}: no progress for ${ago(status.heartbeatAt, now).replace(" ago", "")}`,
+            `${run} (it resumes from its last page)`,
+          )
+        : ok(
+            "backfill",
+            `run ${status.runId} is running (phase ${status.phase}, ${status.pages} pages so far)`,
+          );
+    case "done":
+      return ok(
+        "backfill",
+        `run ${status.runId} finished ${ago(status.finishedAt ?? status.heartbeatAt, now)}: ${counts}`,
+      );
+  }
+}
+
+/** How the app's React client hands Kinde's tokens to Convex. */
+export type AuthTokenKind =
+  { token: "id"; applicationID?: string } | { token: "access"; audience: string };
+
+/** What `convex/auth.config.ts` must contain for the chosen token kind. */
+export function checkAuthConfig(
+  auth: AuthTokenKind,
+  issuer: string | undefined,
+  clientId: string | undefined,
+): DoctorCheck {
+  if (issuer === undefined) {
+    return notChecked("auth-config", "issuer-discovery", "the token issuer is not known");
+  }
+  const applicationID = auth.token === "id" ? (auth.applicationID ?? clientId) : auth.audience;
+  const snippet = (id: string) =>
+    `convex/auth.config.ts must hold { domain: ${JSON.stringify(issuer)}, applicationID: ${id} } (the ${auth.token === "id" ? "ID" : "access"} token's iss and aud)`;
+  if (applicationID === undefined || applicationID.trim() === "") {
+    return warn(
+      "auth-config",
+      snippet("<your Kinde application's client id>"),
+      "npx convex env set KINDE_CLIENT_ID <client id> (the ID token's aud), or pass auth.applicationID to doctorAction",
+    );
+  }
+  return ok("auth-config", snippet(JSON.stringify(applicationID)));
+}
+
+/** The checklist as lines for the Convex logs. */
+export function formatReport(report: Pick<DoctorReport, "summary" | "checks">): string {
+  const mark = { ok: "✓", warn: "!", fail: "✗" } as const;
+  const width = Math.max(...report.checks.map((c) => c.id.length));
+  const lines = report.checks.flatMap((c) => [
+    `  ${mark[c.verdict]} ${c.id.padEnd(width)}  ${c.found}`,
+    ...(c.fix ? [`    ${" ".repeat(width)}  fix: ${c.fix}`] : []),
+  ]);
+  return [`doctor: ${report.summary}`, ...lines].join("\n");
+}
+
+export function summarize(checks: DoctorCheck[]): string {
+  const count = (verdict: Verdict) => checks.filter((c) => c.verdict === verdict).length;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `${count("ok")} ok, ${plural(count("warn"), "warning")}, ${plural(count("fail"), "failure")}`;
+}
+
+/** GETs JSON with a timeout, so an unreachable host is a finding, not a hung action. */
+async function fetchJson(url: string, timeoutMs = 5_000): Promise<unknown> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetch(url, {
+      signal: controller.signal,
+      headers: { accept: "application/json" },
+    });
+    if (!response.ok) throw new Error(`answered ${response.status}`);
+    return await response.json();
+  } catch (error) {
+    const message = controller.signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : errorText(error);
+    throw new Error(message, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How many of the newest event records the doctor reads. */
+export const EVENT_LOG_SAMPLE = 100;
+
+/** How the host's doctor action works; every field is optional. */
+export interface DoctorActionOptions {
+  /** The path the webhook route is mounted on: what `registerRoutes(http, { path })` was given (default `/kinde/webhook`). */
+  path?: string;
+  /** Retries of each Management API request; unset fields keep their defaults. */
+  retry?: Partial<RetryPolicy>;
+  /** For apps that sign in with Kinde in React: which token Convex receives, to print what `auth.config.ts` needs. */
+  auth?: AuthTokenKind;
+}
+
+/** Builds the host's doctor action (see `Kinde.doctorAction`). */
+export function doctorAction(
+  component: ComponentApi,
+  options: KindeOptions,
+  { path, retry: retryOverrides, auth }: DoctorActionOptions & { path: string },
+) {
+  const retry = retryPolicy(retryOverrides, "doctorAction");
+  return internalActionGeneric({
+    args: {},
+    returns: vDoctorReport,
+    handler: async (ctx): Promise<DoctorReport> => {
+      const checks: DoctorCheck[] = [];
+      const now = Date.now();
+
+      // The issuer: its URL, its discovery document, its key set.
+      const issuer = checkIssuerUrl(options.issuerUrl ?? process.env[ISSUER_ENV_VAR]);
+      checks.push(issuer.check);
+      let tokenIssuer: string | undefined;
+      if (issuer.issuerUrl === undefined) {
+        checks.push(notChecked("issuer-discovery", "issuer-url", "no issuer URL"));
+        checks.push(notChecked("key-set", "issuer-url", "no issuer URL"));
+      } else {
+        const discoveryUrl = `${issuer.issuerUrl}/.well-known/openid-configuration`;
+        try {
+          const discovery = checkDiscovery(issuer.issuerUrl, await fetchJson(discoveryUrl));
+          checks.push(discovery.check);
+          tokenIssuer = discovery.issuer;
+        } catch (error) {
+          checks.push(
+            fail(
+              "issuer-discovery",
+              `${discoveryUrl} could not be read: ${errorText(error)}`,
+              `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
+            ),
+          );
+        }
+        const keySetUrl = issuer.issuerUrl + JWKS_PATH;
+        try {
+          checks.push(checkKeySet(keySetUrl, await fetchJson(keySetUrl)));
+        } catch (error) {
+          checks.push(
+            fail(
+              "key-set",
+              `${keySetUrl} could not be read: ${errorText(error)}; every webhook answers 503 until it can`,
+              `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
+            ),
+          );
+        }
+      }
+
+      // The Management API: credentials, a token, its scopes, and the webhook.
+      let api: ManagementApi | undefined;
+      try {
+        api = new ManagementApi(managementConfig(options, "The backfill and setup"), retry);
+        checks.push(
+          ok(
+            "management-credentials",
+            `${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} are set`,
+          ),
+        );
+      } catch (error) {
+        checks.push(
+          warn(
+            "management-credentials",
+            `${errorText(error).split(":")[0]}: the backfill, setup and the webhook check are unavailable`,
+            `create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and set ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (README, "Backfill an existing tenant")`,
+          ),
+        );
+      }
+      let granted: string[] | undefined;
+      let tokenOk = false;
+      if (api === undefined) {
+        checks.push(notChecked("management-token", "management-credentials", "no credentials"));
+        checks.push(notChecked("management-scopes", "management-credentials", "no credentials"));
+      } else {
+        try {
+          granted = await api.grantedScopes();
+          tokenOk = true;
+          checks.push(ok("management-token", "Kinde issued an access token"));
+          checks.push(checkScopes(granted));
+        } catch (error) {
+          checks.push(
+            fail(
+              "management-token",
+              errorText(error),
+              `check ${MANAGEMENT_ENV.clientId}, ${MANAGEMENT_ENV.clientSecret} and ${MANAGEMENT_ENV.domain} (the Kinde subdomain, even with a custom sign-in domain)`,
+            ),
+          );
+          checks.push(notChecked("management-scopes", "management-token", "no access token"));
+        }
+      }
+      checks.push(await webhookCheck(api, tokenOk, granted, path));
+
+      // The component: what arrived, what became of it, and the backfill.
+      const status = await ctx.runQuery(component.status.getSyncStatus, {});
+      checks.push(checkLastEvent(status.lastEvent, now));
+      const recent = await ctx.runQuery(component.events.listEvents, {
+        paginationOpts: { numItems: EVENT_LOG_SAMPLE, cursor: null },
+      });
+      checks.push(checkEventLog(recent.page));
+      checks.push(checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now));
+      if (auth) checks.push(checkAuthConfig(auth, tokenIssuer, process.env.KINDE_CLIENT_ID));
+
+      const report: DoctorReport = {
+        healthy: checks.every((c) => c.verdict === "ok"),
+        summary: summarize(checks),
+        checks,
+        requests: api?.requests ?? 0,
+      };
+      createLogger("INFO").info(formatReport(report));
+      return report;
+    },
+  });
+}
+
+/** The `webhook` check, or why it could not run. */
+async function webhookCheck(
+  api: ManagementApi | undefined,
+  tokenOk: boolean,
+  granted: string[] | undefined,
+  path: string,
+): Promise<DoctorCheck> {
+  let endpoint: string;
+  try {
+    endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
+  } catch (error) {
+    return fail("webhook", errorText(error), `run the doctor on a cloud deployment`);
+  }
+  if (api === undefined) {
+    return notChecked("webhook", "management-credentials", `no credentials to list webhooks`);
+  }
+  if (!tokenOk) return notChecked("webhook", "management-token", "no access token");
+  if (granted && !granted.includes(WEBHOOK_SCOPES.read)) {
+    return notChecked("webhook", "management-scopes", `no \`${WEBHOOK_SCOPES.read}\` scope`);
+  }
+  try {
+    const listed = toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
+    return checkWebhook(endpoint, listed);
+  } catch (error) {
+    return fail(
+      "webhook",
+      `could not list Kinde's webhooks: ${errorText(error)}`,
+      error instanceof ManagementApiError && error.status === 403
+        ? `grant the M2M application \`${WEBHOOK_SCOPES.read}\``
+        : "run the doctor again; if it persists, check Kinde's status",
+    );
+  }
+}
