@@ -536,7 +536,7 @@ export function doctorAction(
         checks.push(notChecked("management-scopes", "management-credentials", "no credentials"));
       } else {
         try {
-          granted = await api.grantedScopes();
+          granted = await api.grantedScopes({ fresh: true });
           tokenOk = true;
           checks.push(ok("management-token", "Kinde issued an access token"));
           checks.push(checkScopes(granted));

@@ -46,6 +46,7 @@ export {
   type SetupResult,
 } from "./setup.js";
 export {
+  CHECK_IDS,
   vDoctorReport,
   vDoctorCheck,
   type AuthTokenKind,

@@ -173,8 +173,12 @@ export class ManagementApi {
    * The scopes the M2M token grants, from its `scope` claim (Kinde's tokens are
    * JWTs), or undefined when the token does not say. Costs a token request at
    * most, never an API request.
+   *
+   * @param fresh Ask for a new token rather than reuse this isolate's: scopes
+   *   granted in Kinde since the cached token was issued are not in it.
    */
-  async grantedScopes(): Promise<string[] | undefined> {
+  async grantedScopes({ fresh = false } = {}): Promise<string[] | undefined> {
+    if (fresh) tokens.delete(this.cacheKey());
     let claims: JWTPayload;
     try {
       claims = decodeJwt(await this.token());

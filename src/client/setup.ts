@@ -281,7 +281,7 @@ export function setupAction(
       const log = createLogger("INFO");
       const endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
       const api = new ManagementApi(managementConfig(options, "Setup"), retry);
-      const granted = await api.grantedScopes();
+      const granted = await api.grantedScopes({ fresh: true });
       if (granted && !granted.includes(WEBHOOK_SCOPES.read)) {
         throw scopesError([WEBHOOK_SCOPES.read]);
       }

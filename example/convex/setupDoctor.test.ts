@@ -1,0 +1,549 @@
+/**
+ * Setup and the doctor against local stand-ins of Kinde (Management API,
+ * discovery document, key set, all on 127.0.0.1) and the example app in
+ * convex-test: what setup sends Kinde, that it never doubles a webhook, and
+ * that each broken piece of a setup gives its own verdict and fix.
+ */
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { convexTest } from "convex-test";
+import { makeFunctionReference } from "convex/server";
+import kindeTest, {
+  kindeUserId,
+  makeTenant,
+  startKindeManagementApi,
+  userCreated,
+  userUpdated,
+  type ManagementApiStandIn,
+  type TenantWebhook,
+} from "convex-kinde/test";
+import {
+  CHECK_IDS,
+  Kinde,
+  MIRRORED_EVENT_TYPES,
+  type BackfillResult,
+  type CheckId,
+  type DoctorActionOptions,
+  type DoctorReport,
+  type SetupActionOptions,
+  type SetupResult,
+} from "convex-kinde";
+import { components, internal } from "./_generated/api.js";
+import schema from "./schema.js";
+import { modules, useWebhookTest } from "./setup.test.js";
+
+const app = useWebhookTest();
+let kinde: ManagementApiStandIn | undefined;
+
+afterEach(async () => {
+  await kinde?.close();
+  kinde = undefined;
+});
+
+const SITE_URL = "https://happy-otter-123.convex.site";
+const ENDPOINT = `${SITE_URL}/kinde/webhook`;
+const ALL_TYPES = [...MIRRORED_EVENT_TYPES];
+/** Retries back off for seconds in production; milliseconds are enough against a local stand-in. */
+const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, attempts: 3 };
+
+/** A Kinde tenant with a few users, its Management API on 127.0.0.1, and this deployment's environment. */
+async function serve() {
+  kinde = await startKindeManagementApi(makeTenant({ users: 4, organizations: 2 }));
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde.clientId);
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde.clientSecret);
+  vi.stubEnv("KINDE_DOMAIN", kinde.url);
+  vi.stubEnv("CONVEX_SITE_URL", SITE_URL);
+  vi.stubEnv("KINDE_CLIENT_ID", "kinde_app_client_id");
+  return kinde;
+}
+
+/**
+ * The example app with setup and doctor built as a host builds them, with
+ * fast retries: `setup` and `doctor` run them as `npx convex run` would.
+ */
+function hostApp(options: { setup?: SetupActionOptions; doctor?: DoctorActionOptions } = {}) {
+  const kindeClient = new Kinde(components.kinde);
+  const host = {
+    setup: kindeClient.setupAction({ retry: FAST_RETRY, ...options.setup }),
+    doctor: kindeClient.doctorAction({
+      retry: FAST_RETRY,
+      auth: { token: "id" },
+      ...options.doctor,
+    }),
+  };
+  const t = convexTest({
+    schema,
+    modules: { ...modules, "./host.ts": async () => host },
+    transactionLimits: true,
+  });
+  kindeTest.register(t, "kinde", { inspect: true });
+  return {
+    t,
+    setup: (args: { dryRun?: boolean } = {}) =>
+      t.action(makeFunctionReference<"action">("host:setup"), args) as Promise<SetupResult>,
+    doctor: () =>
+      t.action(makeFunctionReference<"action">("host:doctor"), {}) as Promise<DoctorReport>,
+    backfill: () => t.action(internal.kinde.backfill, {}) as Promise<BackfillResult>,
+    deliver: async (payload: object) =>
+      (await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) }))
+        .status,
+  };
+}
+
+/** The Management API writes the stand-in received (creates and updates). */
+const writes = () =>
+  kinde!.requests.filter(
+    (r) => (r.method === "POST" && r.path !== "/oauth2/token") || r.method === "PATCH",
+  );
+
+const seedWebhook = (webhook: Partial<TenantWebhook> & { endpoint: string }) =>
+  kinde!.webhooks.push({
+    id: `webhook_seeded${kinde!.webhooks.length}`,
+    name: "Added in the dashboard",
+    description: null,
+    event_types: ["user.created"],
+    created_on: "2024-05-01T07:41:45.592145+00:00",
+    ...webhook,
+  });
+
+describe("setup", () => {
+  test("from an empty webhook list: exactly one webhook, this deployment's endpoint, every mirrored type", async () => {
+    await serve();
+    const host = hostApp();
+    const result = await host.setup();
+    expect(kinde!.webhooks).toHaveLength(1);
+    const [webhook] = kinde!.webhooks;
+    expect(webhook).toMatchObject({
+      endpoint: ENDPOINT,
+      event_types: ALL_TYPES,
+      name: "Convex happy-otter-123 (convex-kinde)",
+    });
+    expect(result).toEqual({
+      dryRun: false,
+      action: "create",
+      changed: true,
+      endpoint: ENDPOINT,
+      webhookId: webhook!.id,
+      eventTypes: ALL_TYPES,
+      added: ALL_TYPES,
+      warnings: [],
+      // token, list webhooks, list event types, create
+      requests: 4,
+    });
+    expect(writes().map((r) => [r.method, r.path])).toEqual([["POST", "/api/v1/webhooks"]]);
+  });
+
+  test("a second run changes nothing", async () => {
+    await serve();
+    const host = hostApp();
+    const first = await host.setup();
+    const before = structuredClone(kinde!.webhooks);
+    const writesBefore = writes().length;
+    const second = await host.setup();
+    expect(second).toMatchObject({
+      action: "none",
+      changed: false,
+      webhookId: first.webhookId,
+      added: [],
+    });
+    expect(writes()).toHaveLength(writesBefore);
+    expect(kinde!.webhooks).toEqual(before);
+  });
+
+  test("an outdated webhook for this endpoint (spelled differently) is updated, its other types kept", async () => {
+    await serve();
+    seedWebhook({
+      endpoint: "https://HAPPY-OTTER-123.convex.site:443/kinde/webhook",
+      event_types: ["user.created", "user.updated", "subscriber.created"],
+    });
+    const result = await hostApp().setup();
+    const missing = ALL_TYPES.filter((t) => t !== "user.created" && t !== "user.updated");
+    expect(result).toMatchObject({ action: "update", changed: true, added: missing });
+    expect(kinde!.webhooks).toHaveLength(1);
+    expect(kinde!.webhooks[0]!.event_types).toEqual([
+      "user.created",
+      "user.updated",
+      "subscriber.created",
+      ...missing,
+    ]);
+    expect(writes()).toEqual([
+      expect.objectContaining({
+        method: "PATCH",
+        path: "/api/v1/webhooks/webhook_seeded0",
+        body: { event_types: kinde!.webhooks[0]!.event_types },
+      }),
+    ]);
+  });
+
+  test("dry run prints the plan and makes no writes", async () => {
+    await serve();
+    seedWebhook({ endpoint: ENDPOINT, event_types: ["user.created"] });
+    const before = structuredClone(kinde!.webhooks);
+    const logs = vi.spyOn(console, "info");
+    const result = await hostApp().setup({ dryRun: true });
+    expect(result).toMatchObject({ dryRun: true, action: "update", changed: false });
+    expect(result.added).toHaveLength(ALL_TYPES.length - 1);
+    expect(writes()).toEqual([]);
+    expect(kinde!.webhooks).toEqual(before);
+    expect(logs.mock.calls.flat().join("\n")).toMatch(
+      /setup \(dry run, nothing changed\): would add user\.updated, .* to webhook webhook_seeded0/,
+    );
+
+    kinde!.webhooks.splice(0);
+    const empty = await hostApp().setup({ dryRun: true });
+    expect(empty).toMatchObject({ action: "create", changed: false, webhookId: null });
+    expect(writes()).toEqual([]);
+    expect(kinde!.webhooks).toEqual([]);
+  });
+
+  test("a missing scope is named, before anything is written", async () => {
+    await serve();
+    kinde!.revokeScope("create:webhooks");
+    await expect(hostApp().setup()).rejects.toThrow(
+      /Setup needs the scope `create:webhooks` on the Kinde Management API/,
+    );
+    const dry = await hostApp().setup({ dryRun: true });
+    expect(dry.warnings.join("\n")).toMatch(/`create:webhooks`/);
+    kinde!.revokeScope("read:webhooks");
+    await expect(hostApp().setup()).rejects.toThrow(/scope `read:webhooks`/);
+    expect(writes()).toEqual([]);
+    expect(kinde!.webhooks).toEqual([]);
+  });
+
+  test("a token that does not list its scopes: Kinde's 403 names the scope", async () => {
+    await serve();
+    kinde!.omitTokenScopes();
+    kinde!.revokeScope("create:webhooks");
+    kinde!.revokeScope("read:event_types");
+    await expect(hostApp().setup()).rejects.toThrow(
+      /Kinde refused POST \/api\/v1\/webhooks \(403\): .* needs the scope `create:webhooks`/,
+    );
+    expect(kinde!.webhooks).toEqual([]);
+  });
+
+  test("429s and 5xx on reads are retried", async () => {
+    await serve();
+    kinde!.rateLimitNext(2, 0);
+    const limited = await hostApp().setup({ dryRun: true });
+    expect(limited.action).toBe("create");
+    kinde!.failNext(2, 503);
+    const failed = await hostApp().setup();
+    expect(failed.changed).toBe(true);
+    expect(kinde!.webhooks).toHaveLength(1);
+    const lists = kinde!.requests.filter(
+      (r) => r.method === "GET" && r.path === "/api/v1/webhooks",
+    );
+    // two 429s + one answer for the dry run; two 503s + one answer for the real run
+    expect(lists).toHaveLength(6);
+  });
+
+  test("a create refused with a 5xx before Kinde acted is sent again: one webhook", async () => {
+    await serve();
+    kinde!.failNext(1, 502, "POST");
+    const result = await hostApp().setup();
+    expect(result.changed).toBe(true);
+    expect(writes().filter((r) => r.method === "POST")).toHaveLength(2);
+    expect(kinde!.webhooks).toHaveLength(1);
+    expect(result.webhookId).toBe(kinde!.webhooks[0]!.id);
+  });
+
+  test("a create whose answer is lost after Kinde acted is not sent again: one webhook", async () => {
+    await serve();
+    kinde!.failAfterWriting(1);
+    const result = await hostApp().setup();
+    expect(writes().filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(kinde!.webhooks).toHaveLength(1);
+    expect(result).toMatchObject({ action: "create", webhookId: kinde!.webhooks[0]!.id });
+    expect((await hostApp().setup()).action).toBe("none");
+  });
+
+  test("an update that fails with 5xx is retried; one that keeps failing fails the run, naming the status", async () => {
+    await serve();
+    seedWebhook({ endpoint: ENDPOINT, event_types: ["user.created"] });
+    kinde!.failNext(2, 500, "PATCH");
+    expect((await hostApp().setup()).action).toBe("update");
+    expect(kinde!.webhooks[0]!.event_types).toHaveLength(ALL_TYPES.length);
+
+    kinde!.webhooks[0]!.event_types = ["user.created"];
+    kinde!.failNext(5, 500, "PATCH");
+    await expect(hostApp().setup()).rejects.toThrow(
+      /Kinde answered PATCH \/api\/v1\/webhooks\/webhook_seeded0 with 500 3 times/,
+    );
+    expect(kinde!.webhooks[0]!.event_types).toEqual(["user.created"]);
+  });
+
+  test("a local deployment is refused before any request: Kinde delivers to HTTPS only", async () => {
+    await serve();
+    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:3211");
+    await expect(hostApp().setup()).rejects.toThrow(/HTTPS endpoints only/);
+    expect(kinde!.requests).toEqual([]);
+  });
+
+  test("a custom route path; a .convex.cloud webhook is reported, not reused", async () => {
+    await serve();
+    seedWebhook({
+      endpoint: `${SITE_URL.replace(".site", ".cloud")}/hooks/kinde`,
+      event_types: ALL_TYPES,
+    });
+    const result = await hostApp({ setup: { path: "/hooks/kinde" } }).setup();
+    expect(result).toMatchObject({ action: "create", endpoint: `${SITE_URL}/hooks/kinde` });
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/webhook_seeded0 .*\.convex\.cloud host.*delete it in Kinde/),
+    ]);
+    expect(kinde!.webhooks.map((w) => w.endpoint)).toEqual([
+      `${SITE_URL.replace(".site", ".cloud")}/hooks/kinde`,
+      `${SITE_URL}/hooks/kinde`,
+    ]);
+  });
+
+  test("event types the tenant does not offer are left out, so Kinde does not refuse the webhook", async () => {
+    await serve();
+    kinde!.eventTypes = kinde!.eventTypes.filter((t) => !t.code.startsWith("permission."));
+    const result = await hostApp().setup();
+    expect(result.eventTypes).toEqual(ALL_TYPES.filter((t) => !t.startsWith("permission.")));
+    expect(result.warnings[0]).toMatch(/does not offer permission\.created/);
+    expect(kinde!.webhooks).toHaveLength(1);
+  });
+});
+
+/** The verdict of every check, by id. */
+const verdicts = (report: DoctorReport) =>
+  Object.fromEntries(report.checks.map((c) => [c.id, c.verdict])) as Record<CheckId, string>;
+
+/** Every check `ok` except those in `expected`, which have the verdict given. */
+function expectVerdicts(report: DoctorReport, expected: Partial<Record<CheckId, string>>) {
+  const all = Object.fromEntries(report.checks.map((c) => [c.id, "ok"]));
+  expect(verdicts(report)).toEqual({ ...all, ...expected });
+}
+
+const check = (report: DoctorReport, id: CheckId) => report.checks.find((c) => c.id === id)!;
+
+/** The quick start, done: setup, backfill, and a delivered event. */
+async function healthyApp(options?: Parameters<typeof hostApp>[0]) {
+  await serve();
+  const host = hostApp(options);
+  await host.setup();
+  await host.backfill();
+  expect(await host.deliver(userCreated({ id: kindeUserId(), email: "ada@example.com" }))).toBe(
+    200,
+  );
+  return host;
+}
+
+describe("doctor", () => {
+  test("from an empty Kinde webhook list: setup → backfill → a delivered event → all green", async () => {
+    await serve();
+    const host = hostApp();
+    expect(kinde!.webhooks).toEqual([]);
+    const before = await host.doctor();
+    expect(check(before, "webhook")).toMatchObject({
+      verdict: "fail",
+      fix: "npx convex run kinde:setup",
+    });
+    expect(check(before, "backfill").verdict).toBe("warn");
+    expect(check(before, "last-event").verdict).toBe("warn");
+
+    await host.setup();
+    await host.backfill();
+    expect(await host.deliver(userCreated({ id: kindeUserId(), email: "ada@example.com" }))).toBe(
+      200,
+    );
+
+    const logs = vi.spyOn(console, "info");
+    const report = await host.doctor();
+    expect(report.checks.map((c) => c.id)).toEqual(CHECK_IDS);
+    expect(report.checks.filter((c) => c.verdict !== "ok")).toEqual([]);
+    expect(report).toMatchObject({ healthy: true, summary: "11 ok, 0 warnings, 0 failures" });
+    // token and one webhook list; the issuer's documents are not Management API requests
+    expect(report.requests).toBe(2);
+    expect(check(report, "last-event").found).toMatch(
+      /^user\.created event_\w+ received \d+ seconds? ago \(applied\)$/,
+    );
+    expect(check(report, "auth-config").found).toBe(
+      `convex/auth.config.ts must hold { domain: "${app.issuer.url}", applicationID: "kinde_app_client_id" } (the ID token's iss and aud)`,
+    );
+    const printed = logs.mock.calls.flat().join("\n");
+    expect(printed).toMatch(/doctor: 11 ok, 0 warnings, 0 failures\n {2}✓ issuer-url /);
+  });
+
+  test("the example app's own exports: setup, doctor", async () => {
+    await serve();
+    await app.t.action(internal.kinde.setup, {});
+    expect(kinde!.webhooks.map((w) => w.endpoint)).toEqual([ENDPOINT]);
+    const report = (await app.t.action(internal.kinde.doctor, {})) as DoctorReport;
+    expectVerdicts(report, { "last-event": "warn", backfill: "warn" });
+  });
+
+  // Each failing check in isolation: a healthy setup with one thing broken.
+  test("KINDE_ISSUER_URL unset: issuer-url fails; what needs the issuer is not checked", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_ISSUER_URL", "");
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "issuer-url": "fail",
+      "issuer-discovery": "warn",
+      "key-set": "warn",
+      "auth-config": "warn",
+    });
+    expect(check(report, "issuer-url").fix).toBe(
+      "npx convex env set KINDE_ISSUER_URL https://<your-subdomain>.kinde.com",
+    );
+    expect(check(report, "key-set")).toMatchObject({
+      found: "not checked: no issuer URL",
+      fix: "fix `issuer-url` first",
+    });
+  });
+
+  test("KINDE_ISSUER_URL not a URL: issuer-url fails", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_ISSUER_URL", "acme.kinde.com");
+    const report = await host.doctor();
+    expect(check(report, "issuer-url")).toMatchObject({
+      verdict: "fail",
+      found: "KINDE_ISSUER_URL is not a URL: acme.kinde.com",
+    });
+  });
+
+  test("the discovery document names another issuer (custom domain): issuer-discovery fails with the exact value", async () => {
+    const host = await healthyApp();
+    app.issuer.setDiscoveryIssuer("https://auth.acme.com");
+    try {
+      const report = await host.doctor();
+      expectVerdicts(report, { "issuer-discovery": "fail", "auth-config": "warn" });
+      expect(check(report, "issuer-discovery").fix).toMatch(
+        /^npx convex env set KINDE_ISSUER_URL https:\/\/auth\.acme\.com /,
+      );
+    } finally {
+      app.issuer.setDiscoveryIssuer(null);
+    }
+  });
+
+  test.each([
+    ["down", /could not be read/],
+    ["garbage", /is not a key set/],
+  ] as const)("the key set %s: key-set fails", async (mode, found) => {
+    const host = await healthyApp();
+    app.issuer.setMode(mode);
+    const report = await host.doctor();
+    expectVerdicts(report, { "key-set": "fail" });
+    expect(check(report, "key-set").found).toMatch(found);
+  });
+
+  test("no M2M credentials: management-credentials warns; token, scopes and webhook are not checked", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", "");
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "management-credentials": "warn",
+      "management-token": "warn",
+      "management-scopes": "warn",
+      webhook: "warn",
+    });
+    expect(check(report, "management-credentials").found).toMatch(/KINDE_MANAGEMENT_CLIENT_SECRET/);
+    expect(report.requests).toBe(0);
+  });
+
+  test("a wrong client secret: management-token fails", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", "not-the-secret");
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "management-token": "fail",
+      "management-scopes": "warn",
+      webhook: "warn",
+    });
+    expect(check(report, "management-token").found).toMatch(/refused the client credentials.*401/);
+  });
+
+  test("a backfill scope revoked: management-scopes fails, naming it and what it disables", async () => {
+    const host = await healthyApp();
+    kinde!.revokeScope("read:users");
+    const report = await host.doctor();
+    expectVerdicts(report, { "management-scopes": "fail" });
+    expect(check(report, "management-scopes").found).toBe("missing `read:users` (backfill)");
+  });
+
+  test("an optional scope revoked: management-scopes warns, naming the feature", async () => {
+    const host = await healthyApp();
+    kinde!.revokeScope("read:organization_user_permissions");
+    const report = await host.doctor();
+    expectVerdicts(report, { "management-scopes": "warn" });
+    expect(check(report, "management-scopes").found).toMatch(/the backfill's exactPermissions/);
+  });
+
+  test("read:webhooks revoked: scopes fail and the webhook is not checked", async () => {
+    const host = await healthyApp();
+    kinde!.revokeScope("read:webhooks");
+    const report = await host.doctor();
+    expectVerdicts(report, { "management-scopes": "fail", webhook: "warn" });
+  });
+
+  test("the webhook deleted in Kinde: webhook fails with setup as the fix", async () => {
+    const host = await healthyApp();
+    kinde!.webhooks.splice(0);
+    const report = await host.doctor();
+    expectVerdicts(report, { webhook: "fail" });
+    expect(check(report, "webhook")).toMatchObject({ fix: "npx convex run kinde:setup" });
+  });
+
+  test("event types unticked in Kinde: webhook fails, naming them", async () => {
+    const host = await healthyApp();
+    kinde!.webhooks[0]!.event_types = ALL_TYPES.filter((t) => !t.startsWith("organization."));
+    const report = await host.doctor();
+    expectVerdicts(report, { webhook: "fail" });
+    expect(check(report, "webhook").found).toMatch(
+      /lacks organization\.created, organization\.updated, organization\.deleted/,
+    );
+  });
+
+  test("a second webhook on the .convex.cloud host: webhook warns", async () => {
+    const host = await healthyApp();
+    seedWebhook({ endpoint: ENDPOINT.replace(".site", ".cloud"), event_types: ALL_TYPES });
+    expectVerdicts(await host.doctor(), { webhook: "warn" });
+  });
+
+  test("no event ever delivered: last-event warns", async () => {
+    await serve();
+    const host = hostApp();
+    await host.setup();
+    await host.backfill();
+    const report = await host.doctor();
+    expectVerdicts(report, { "last-event": "warn" });
+    expect(check(report, "last-event").found).toBe("no event received within the retention window");
+  });
+
+  test("an event delivered after the retention window: event-log warns, backfill as the fix", async () => {
+    const host = await healthyApp();
+    const tenDaysAgo = Date.now() - 10 * 86_400_000;
+    expect(await host.deliver(userUpdated({ id: kindeUserId() }, { at: tenDaysAgo }))).toBe(200);
+    const report = await host.doctor();
+    expectVerdicts(report, { "event-log": "warn" });
+    expect(check(report, "event-log").found).toMatch(/1 expired/);
+  });
+
+  test("the backfill failed: backfill fails with its error", async () => {
+    await serve();
+    const host = hostApp();
+    await host.setup();
+    expect(await host.deliver(userCreated({ id: kindeUserId() }))).toBe(200);
+    kinde!.failPath("/api/v1/users", 400);
+    await expect(host.backfill()).rejects.toThrow();
+    const report = await host.doctor();
+    expectVerdicts(report, { backfill: "fail" });
+    expect(check(report, "backfill").found).toMatch(
+      /failed at phase users: Kinde answered GET \/api\/v1\/users with 400/,
+    );
+  });
+
+  test("KINDE_CLIENT_ID unset with ID tokens: auth-config warns", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_CLIENT_ID", "");
+    expectVerdicts(await host.doctor(), { "auth-config": "warn" });
+  });
+
+  test("without the auth option there is no auth-config line", async () => {
+    const host = await healthyApp({ doctor: { auth: undefined } });
+    const report = await host.doctor();
+    expect(report.checks.map((c) => c.id)).not.toContain("auth-config");
+    expect(report.healthy).toBe(true);
+  });
+});
