@@ -19,6 +19,7 @@ import {
   permissionCreated,
   readKindeTables,
   roleCreated,
+  startKindeManagementApi,
   startKindeTestIssuer,
   userAuthenticated,
   userCreated,
@@ -26,9 +27,16 @@ import {
   userUpdated,
   type KindeTestIssuer,
   type KindeUserPayload,
+  type ManagementApiStandIn,
 } from "convex-kinde/test";
-import { isKindeAuthorizationError, type KindeUser } from "convex-kinde";
-import { api } from "../example/convex/_generated/api.js";
+import {
+  isKindeAuthorizationError,
+  type BackfillResult,
+  type DoctorReport,
+  type KindeUser,
+  type SetupResult,
+} from "convex-kinde";
+import { api, internal } from "../example/convex/_generated/api.js";
 import { initConvexTest, type ExampleTest } from "../example/convex/setup.test.js";
 
 // ---------------------------------------------------------------- output
@@ -229,6 +237,27 @@ class Tour {
   }
 }
 
+/** One line for what setup did (or would do). */
+function printSetup(what: string, result: SetupResult) {
+  const did = {
+    create: result.changed
+      ? `created ${result.webhookId}`
+      : "would create a webhook (dry run: nothing changed)",
+    update: result.changed ? `updated ${result.webhookId}` : "would update (dry run)",
+    none: `${result.webhookId} is up to date: nothing to change`,
+  }[result.action];
+  const head = `${INDENT}→ ${what.padEnd(20)} ← `;
+  const [first, ...rest] = wrap(
+    `${did}: ${result.endpoint}, ${result.eventTypes.length} event types, ${result.requests} Management API requests`,
+    head,
+    head.length,
+  );
+  print(
+    `${INDENT}→ ${cyan(what.padEnd(20))} ← ${green(first!.slice(head.length))}`,
+    ...rest.map((line) => green(line)),
+  );
+}
+
 function describeUser(user: KindeUser, now: number) {
   const name = [user.firstName, user.lastName].filter(Boolean).join(" ") || "(no name)";
   const signIn =
@@ -261,9 +290,18 @@ test("the offline tour", async () => {
     bold("convex-kinde · offline tour") + dim("  (no Kinde account, no Convex deployment)"),
   );
   const t = initConvexTest();
-  // The app loads while the stand-in generates its RSA keys; it starts with an empty mirror.
-  const [issuer, status] = await Promise.all([
+  // The app loads while the stand-ins generate their RSA keys; it starts with an empty mirror,
+  // and the tenant with no webhook and nothing that predates it.
+  const [issuer, management, status] = await Promise.all([
     startKindeTestIssuer(),
+    startKindeManagementApi({
+      roles: [],
+      permissions: [],
+      rolePermissions: {},
+      organizations: [],
+      users: [],
+      members: {},
+    }),
     t.query(api.diagnostics.syncStatus, {}),
   ]);
   expect(status, "getSyncStatus before the tour").toEqual({
@@ -274,15 +312,28 @@ test("the offline tour", async () => {
     lastUnappliedEvent: null,
   });
   vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
+  vi.stubEnv("KINDE_DOMAIN", management.url);
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", management.clientId);
+  vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", management.clientSecret);
+  vi.stubEnv("KINDE_CLIENT_ID", "kinde_app_client_id");
+  // What Convex sets in a deployment: its HTTP actions URL.
+  vi.stubEnv("CONVEX_SITE_URL", DEMO_SITE_URL);
   try {
-    await tour(t, issuer, started);
+    await tour(t, issuer, management, started);
   } finally {
     vi.unstubAllEnvs();
-    await issuer.close();
+    await Promise.all([issuer.close(), management.close()]);
   }
 });
 
-async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
+const DEMO_SITE_URL = "https://happy-otter-123.convex.site";
+
+async function tour(
+  t: ExampleTest,
+  issuer: KindeTestIssuer,
+  management: ManagementApiStandIn,
+  started: number,
+) {
   const cast: Cast = {
     ada: kindeUserId(),
     acme: kindeOrgCode(),
@@ -300,8 +351,12 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
       `a local stand-in: an RS256 key (kid ${issuer.kid.slice(0, 11)}…) and its key set at ${issuer.url}/.well-known/jwks`,
     ),
     ...legend(
+      "",
+      `and a stand-in for its Management API at ${management.url} (an M2M token, webhooks, users)`,
+    ),
+    ...legend(
       "app",
-      "example/convex in convex-test, KINDE_ISSUER_URL set to the stand-in; each step POSTs signed Kinde events to its /kinde/webhook",
+      `example/convex in convex-test as ${DEMO_SITE_URL}, KINDE_ISSUER_URL set to the stand-in; each step POSTs signed Kinde events to its /kinde/webhook`,
     ),
     ...legend("cast", `Ada (${ada}) and the organization Acme (${acme})`),
     "",
@@ -324,6 +379,39 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
     status: 200,
     body: new RegExp(`^${outcome} ${event.event_id}$`),
   });
+
+  await tour.run(
+    "Setup",
+    "Before anything happens, you register this deployment's webhook with `npx convex run kinde:setup` (first with a dry run), and run the backfill. Kinde lists no webhook yet, and the tenant has nothing older to bring in.",
+    "one webhook for this deployment with every event type the mirror uses; a second run changes nothing",
+    async () => {
+      const run = async (args: { dryRun?: boolean }) =>
+        (await t.action(internal.kinde.setup, args)) as SetupResult;
+      const dry = await run({ dryRun: true });
+      printSetup("setup --dry-run", dry);
+      expect(dry).toMatchObject({ action: "create", changed: false });
+      expect(management.webhooks, "Kinde's webhooks after the dry run").toEqual([]);
+      const created = await run({});
+      printSetup("setup", created);
+      expect(created).toMatchObject({ action: "create", changed: true });
+      expect(management.webhooks).toMatchObject([
+        { id: created.webhookId, endpoint: `${DEMO_SITE_URL}/kinde/webhook` },
+      ]);
+      const again = await run({});
+      printSetup("setup again", again);
+      expect(again).toMatchObject({ action: "none", changed: false });
+      expect(management.webhooks).toHaveLength(1);
+      const backfill = (await t.action(internal.kinde.backfill, {})) as BackfillResult;
+      print(
+        ...wrap(
+          `${backfill.run.status}: ${backfill.run.pages} pages, ${backfill.requests} Management API requests, nothing to bring in`,
+          `${INDENT}→ ${cyan("backfill".padEnd(20))} ← `,
+          INDENT.length + 25,
+        ),
+      );
+      expect(backfill.run).toMatchObject({ status: "done", counts: { users: 0 } });
+    },
+  );
 
   await tour.run(
     "The tenant's catalog",
@@ -514,6 +602,26 @@ async function tour(t: ExampleTest, issuer: KindeTestIssuer, started: number) {
       await tour.state();
       expect(await tour.snapshot(), "stored data").toEqual(before);
       expect(await t.query(api.users.byKindeId, { kindeId: mallory })).toBeNull();
+    },
+  );
+
+  await tour.run(
+    "The doctor",
+    "Finally, `npx convex run kinde:doctor` checks everything the sync depends on: the issuer and its keys, the machine-to-machine application and its scopes, the webhook in Kinde, what arrived, and the backfill.",
+    "all green: each line ok",
+    async () => {
+      const report = (await t.action(internal.kinde.doctor, {})) as DoctorReport;
+      const width = Math.max(...report.checks.map((c) => c.id.length));
+      for (const check of report.checks) {
+        const paint = check.verdict === "ok" ? green : check.verdict === "warn" ? yellow : red;
+        const mark = { ok: "✓", warn: "!", fail: "✗" }[check.verdict];
+        const head = `${INDENT}${mark} ${check.id.padEnd(width)}  `;
+        const [first, ...rest] = wrap(check.found, head, head.length);
+        print(paint(first!.slice(0, head.length)) + first!.slice(head.length), ...rest.map(dim));
+        if (check.fix) print(...wrap(`fix: ${check.fix}`, " ".repeat(head.length), head.length));
+      }
+      expect(report.checks.filter((c) => c.verdict !== "ok")).toEqual([]);
+      expect(report.summary).toBe(`${report.checks.length} ok, 0 warnings, 0 failures`);
     },
   );
 
