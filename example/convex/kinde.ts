@@ -24,7 +24,7 @@ export const setup = kinde.setupAction();
 export const backfill = kinde.backfillAction({ onEvent: internal.kinde.onKindeEvent });
 
 /** `npx convex run kinde:doctor`: a checklist of everything the sync depends on. The app signs in with Kinde's ID token. */
-export const doctor = kinde.doctorAction({ auth: { token: "id" } });
+export const doctor = kinde.doctorAction({ auth: { tokenType: "id" } });
 
 /**
  * Event hooks: they run in the same transaction as the component's write, so

@@ -66,7 +66,7 @@ function hostApp(options: { setup?: SetupActionOptions; doctor?: DoctorActionOpt
     setup: kindeClient.setupAction({ retry: FAST_RETRY, ...options.setup }),
     doctor: kindeClient.doctorAction({
       retry: FAST_RETRY,
-      auth: { token: "id" },
+      auth: { tokenType: "id" },
       ...options.doctor,
     }),
   };

@@ -201,15 +201,17 @@ describe("checkBackfill", () => {
 });
 
 test("checkAuthConfig: the snippet for the token kind; unknown client id: a warning", () => {
-  expect(checkAuthConfig({ token: "id" }, ISSUER, "client123")).toMatchObject({
+  expect(checkAuthConfig({ tokenType: "id" }, ISSUER, "client123")).toMatchObject({
     verdict: "ok",
     found: `convex/auth.config.ts must hold { domain: "${ISSUER}", applicationID: "client123" } (the ID token's iss and aud)`,
   });
-  expect(checkAuthConfig({ token: "access", audience: "convex" }, ISSUER, undefined).found).toMatch(
-    /applicationID: "convex" \} \(the access token's/,
+  expect(
+    checkAuthConfig({ tokenType: "access", audience: "convex" }, ISSUER, undefined).found,
+  ).toMatch(/applicationID: "convex" \} \(the access token's/);
+  expect(checkAuthConfig({ tokenType: "id" }, ISSUER, undefined).verdict).toBe("warn");
+  expect(checkAuthConfig({ tokenType: "id" }, undefined, "client123").found).toMatch(
+    /^not checked/,
   );
-  expect(checkAuthConfig({ token: "id" }, ISSUER, undefined).verdict).toBe("warn");
-  expect(checkAuthConfig({ token: "id" }, undefined, "client123").found).toMatch(/^not checked/);
 });
 
 test("the report as log lines", () => {

@@ -385,7 +385,7 @@ export function checkBackfill(status: BackfillStatus | null, now: number): Docto
 
 /** How the app's React client hands Kinde's tokens to Convex. */
 export type AuthTokenKind =
-  { token: "id"; applicationID?: string } | { token: "access"; audience: string };
+  { tokenType: "id"; applicationID?: string } | { tokenType: "access"; audience: string };
 
 /** What `convex/auth.config.ts` must contain for the chosen token kind. */
 export function checkAuthConfig(
@@ -396,9 +396,9 @@ export function checkAuthConfig(
   if (issuer === undefined) {
     return notChecked("auth-config", "issuer-discovery", "the token issuer is not known");
   }
-  const applicationID = auth.token === "id" ? (auth.applicationID ?? clientId) : auth.audience;
+  const applicationID = auth.tokenType === "id" ? (auth.applicationID ?? clientId) : auth.audience;
   const snippet = (id: string) =>
-    `convex/auth.config.ts must hold { domain: ${JSON.stringify(issuer)}, applicationID: ${id} } (the ${auth.token === "id" ? "ID" : "access"} token's iss and aud)`;
+    `convex/auth.config.ts must hold { domain: ${JSON.stringify(issuer)}, applicationID: ${id} } (the ${auth.tokenType === "id" ? "ID" : "access"} token's iss and aud)`;
   if (applicationID === undefined || applicationID.trim() === "") {
     return warn(
       "auth-config",

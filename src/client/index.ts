@@ -408,8 +408,8 @@ export class Kinde {
    * ```
    *
    * @param options `path`: as for {@link Kinde.setupAction}. `auth`: which
-   *   Kinde token the React client hands Convex (`{ token: "id" }` or
-   *   `{ token: "access", audience }`), to check what `auth.config.ts` needs.
+   *   Kinde token the React client hands Convex (`{ tokenType: "id" }` or
+   *   `{ tokenType: "access", audience }`), to check what `auth.config.ts` needs.
    *   `retry`: as for {@link Kinde.backfillAction}.
    */
   doctorAction(options: DoctorActionOptions = {}) {
