@@ -19,6 +19,7 @@ import kindeTest, {
 import {
   CHECK_IDS,
   Kinde,
+  MANAGEMENT_API_SCOPES,
   MIRRORED_EVENT_TYPES,
   type BackfillResult,
   type CheckId,
@@ -303,6 +304,18 @@ describe("setup", () => {
     expect(result.warnings[0]).toMatch(/does not offer permission\.created/);
     expect(kinde!.webhooks).toHaveLength(1);
   });
+});
+
+test("the doctor's scope table is exactly what setup and the backfill request", async () => {
+  await serve();
+  const host = hostApp();
+  await host.setup();
+  kinde!.webhooks[0]!.event_types = ["user.created"];
+  expect((await host.setup()).action).toBe("update");
+  await host.t.action(internal.kinde.backfill, { exactPermissions: true });
+  await host.doctor();
+  const requested = new Set(kinde!.requests.flatMap((r) => (r.scope ? [r.scope] : [])));
+  expect([...requested].sort()).toEqual(MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes).sort());
 });
 
 /** The verdict of every check, by id. */

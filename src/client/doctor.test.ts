@@ -11,7 +11,7 @@ import {
   checkLastEvent,
   checkScopes,
   checkWebhook,
-  FEATURE_SCOPES,
+  MANAGEMENT_API_SCOPES,
   formatReport,
   summarize,
 } from "./doctor.js";
@@ -92,7 +92,7 @@ describe("checkKeySet", () => {
 });
 
 describe("checkScopes", () => {
-  const all = FEATURE_SCOPES.flatMap((f) => f.scopes);
+  const all = MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes);
   test("every scope: ok", () => {
     expect(checkScopes(all).verdict).toBe("ok");
   });

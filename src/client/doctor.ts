@@ -201,7 +201,7 @@ export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
 }
 
 /** Which features each Management API scope serves, as the component uses them. */
-export const FEATURE_SCOPES: { feature: string; scopes: string[]; required: boolean }[] = [
+export const MANAGEMENT_API_SCOPES: { feature: string; scopes: string[]; required: boolean }[] = [
   {
     feature: "backfill",
     scopes: [
@@ -248,14 +248,14 @@ export function checkScopes(granted: string[] | undefined): DoctorCheck {
       "run `npx convex run kinde:setup '{\"dryRun\": true}'` and the backfill: a missing scope fails them with its name",
     );
   }
-  const disabled = FEATURE_SCOPES.flatMap(({ feature, scopes, required }) => {
+  const disabled = MANAGEMENT_API_SCOPES.flatMap(({ feature, scopes, required }) => {
     const missing = scopes.filter((s) => !granted.includes(s));
     return missing.length ? [{ feature, missing, required }] : [];
   });
   if (disabled.length === 0) {
     return ok(
       "management-scopes",
-      `the application has every scope the component uses (${FEATURE_SCOPES.flatMap((f) => f.scopes).length})`,
+      `the application has every scope the component uses (${MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes).length})`,
     );
   }
   const found = disabled
@@ -513,7 +513,7 @@ export function doctorAction(
       // The Management API: credentials, a token, its scopes, and the webhook.
       let api: ManagementApi | undefined;
       try {
-        api = new ManagementApi(managementConfig(options, "The backfill and setup"), retry);
+        api = new ManagementApi(managementConfig(options, "The Management API"), retry);
         checks.push(
           ok(
             "management-credentials",

@@ -47,6 +47,7 @@ export {
 } from "./setup.js";
 export {
   CHECK_IDS,
+  MANAGEMENT_API_SCOPES,
   vDoctorReport,
   vDoctorCheck,
   type AuthTokenKind,

@@ -182,6 +182,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   /** The parsed JSON body of a `POST` or `PATCH` to the API. */
   body?: unknown;
+  /** The scope the endpoint needs (as the spec's `x-scope` names it), for API requests that got that far. */
+  scope?: string;
 }
 
 export interface ManagementApiStandIn {
@@ -448,6 +450,7 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       webhookScope?.[2] ??
       (method === "GET" ? SCOPES.find(([pattern]) => pattern.test(path))?.[1] : undefined);
     if (scope === undefined) return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
+    recorded.scope = scope;
     if (revoked.has(scope)) {
       // The spec gives this endpoint's 403 no body at all.
       if (scope === "read:organization_user_permissions") {
