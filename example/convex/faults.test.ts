@@ -190,9 +190,17 @@ async function expectNothingWritten() {
 
 describe("the key server fails before the key set is cached", () => {
   test.each([
-    ["drops the connection", "down", /^convex-kinde: could not reach the key set/],
-    ["answers 500", "error", /^convex-kinde: could not load the key set/],
-    ["answers a JSON document that is not a key set", "garbage", /did not return a valid key set/],
+    [
+      "drops the connection",
+      "down",
+      /^convex-kinde: \[jwks_unreachable\] could not reach the key set/,
+    ],
+    ["answers 500", "error", /^convex-kinde: \[jwks_unreachable\] could not load the key set/],
+    [
+      "answers a JSON document that is not a key set",
+      "garbage",
+      /^convex-kinde: \[jwks_invalid\] .* did not return a valid key set/,
+    ],
   ] as const)(
     "the key server %s: every delivery 503, nothing written; the retries after recovery apply the story once",
     async (_, mode, message) => {

@@ -41,13 +41,17 @@ describe("logging", () => {
       await post(t, "not a token", { "webhook-id": "msg_42" });
       expect(warn).toHaveBeenCalledWith(
         "[convex-kinde]",
-        expect.stringMatching(/^refused a delivery with 401 \(webhook-id msg_42\): .*not a JWT/),
+        expect.stringMatching(
+          /^refused a delivery with 401 \(webhook-id msg_42\): \[not_jwt\] .*not a JWT/,
+        ),
       );
       vi.stubEnv("KINDE_ISSUER_URL", "");
       await post(t, await issuer.sign(event()));
       expect(error).toHaveBeenCalledWith(
         "[convex-kinde]",
-        expect.stringMatching(/^refused a delivery with 500: KINDE_ISSUER_URL is not set/),
+        expect.stringMatching(
+          /^refused a delivery with 500: \[config\] KINDE_ISSUER_URL is not set/,
+        ),
       );
       vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
       warn.mockClear();

@@ -9,6 +9,7 @@ import {
   userUpdated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
+import { VERIFICATION_STATUS, type RefusalReason, type VerificationReason } from "convex-kinde";
 import { useWebhookTest } from "./setup.test.js";
 
 const app = useWebhookTest();
@@ -254,5 +255,66 @@ describe("503: the key set cannot be fetched", () => {
       503,
       /could not reach the key set/,
     );
+  });
+});
+
+describe("every refusal carries a stable reason code", () => {
+  const tamper = (token: string) => {
+    const [header, , signature] = token.split(".");
+    return `${header}.${encode({ ...event(), type: "user.deleted" })}.${signature}`;
+  };
+  /** One delivery per reason, with the status the reason answers. */
+  const cases: [RefusalReason, number, () => Promise<{ status: number; text: string }>][] = [
+    ["not_jwt", 401, () => app.post("not a token")],
+    ["algorithm", 401, () => app.post(`${encode({ alg: "none" })}.${encode(event())}.`)],
+    ["no_matching_key", 401, async () => app.post(await app.issuer.signWithUnknownKey(event()))],
+    ["bad_signature", 401, async () => app.post(tamper(await app.issuer.sign(event())))],
+    ["not_webhook", 401, async () => app.post(await app.issuer.sign({ ...event(), sub: "kp_1" }))],
+    ["invalid_payload", 400, async () => app.post(await app.issuer.sign({ type: "user.created" }))],
+    ["too_large", 413, () => app.post("x".repeat(1024 * 1024 + 1))],
+    [
+      "config",
+      500,
+      async () => {
+        vi.stubEnv("KINDE_ISSUER_URL", "");
+        return await app.post(await app.issuer.sign(event()));
+      },
+    ],
+  ];
+
+  test.each(cases)("%s: %i", async (reason, status, deliver) => {
+    const answer = await deliver();
+    expect(answer.status).toBe(status);
+    expect(answer.text).toMatch(new RegExp(`^convex-kinde: \\[${reason}\\] `));
+    if (reason in VERIFICATION_STATUS) {
+      expect(VERIFICATION_STATUS[reason as VerificationReason]).toBe(status);
+    }
+  });
+
+  test("the key set's failures, on a cold cache, are 503 with their own codes", async () => {
+    const fresh = await startKindeTestIssuer();
+    try {
+      vi.stubEnv("KINDE_ISSUER_URL", fresh.url);
+      fresh.setMode("down");
+      const down = await app.post(await fresh.sign(event()));
+      expect([down.status, down.text]).toEqual([
+        503,
+        expect.stringMatching(/^convex-kinde: \[jwks_unreachable\] /),
+      ]);
+    } finally {
+      await fresh.close();
+    }
+    const garbage = await startKindeTestIssuer();
+    try {
+      vi.stubEnv("KINDE_ISSUER_URL", garbage.url);
+      garbage.setMode("garbage");
+      const invalid = await app.post(await garbage.sign(event()));
+      expect([invalid.status, invalid.text]).toEqual([
+        503,
+        expect.stringMatching(/^convex-kinde: \[jwks_invalid\] /),
+      ]);
+    } finally {
+      await garbage.close();
+    }
   });
 });

@@ -38,6 +38,8 @@ import { doctorAction, type DoctorActionOptions } from "./doctor.js";
 
 export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type { LogLevel } from "./log.js";
+export type { RefusalReason } from "./webhook.js";
+export { VERIFICATION_STATUS, type VerificationReason } from "./verify.js";
 export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
 export {
   MIRRORED_EVENT_TYPES,

@@ -11,14 +11,42 @@ import {
   type JWTPayload,
 } from "jose";
 
-/** Why a token was refused, with the HTTP status the webhook answers. */
+/**
+ * Why a token was refused, as a stable code (in jose's manner) that tests and
+ * operators match on; the message around it may change.
+ */
+export const VERIFICATION_STATUS = {
+  /** The body is not a compact JWT. */
+  not_jwt: 401,
+  /** Signed with another algorithm than RS256. */
+  algorithm: 401,
+  /** No key in the issuer's key set has the token's `kid`. */
+  no_matching_key: 401,
+  /** The signature does not verify. */
+  bad_signature: 401,
+  /** Signed by the issuer, but a user, ID or machine token, not a webhook. */
+  not_webhook: 401,
+  /** Any other refusal of the token by jose. */
+  refused: 401,
+  /** The key set did not answer in time. */
+  jwks_timeout: 503,
+  /** The key set answered with something that is not a key set. */
+  jwks_invalid: 503,
+  /** The key set could not be fetched (network, non-200). */
+  jwks_unreachable: 503,
+} as const;
+export type VerificationReason = keyof typeof VERIFICATION_STATUS;
+
+/** Why a token was refused: its reason code, and the HTTP status that code answers. */
 export class VerificationError extends Error {
   override name = "VerificationError";
+  readonly status: 401 | 503;
   constructor(
-    readonly status: 401 | 503,
+    readonly reason: VerificationReason,
     message: string,
   ) {
     super(message);
+    this.status = VERIFICATION_STATUS[reason];
   }
 }
 
@@ -79,7 +107,7 @@ export async function verifyWebhookToken(token: string, issuerUrl: string): Prom
   const foreign = NON_WEBHOOK_CLAIMS.filter((claim) => payload[claim] !== undefined);
   if (foreign.length > 0) {
     throw new VerificationError(
-      401,
+      "not_webhook",
       `the token carries ${foreign.map((c) => `\`${c}\``).join(", ")}: it is a Kinde user or machine token, not a webhook`,
     );
   }
@@ -97,46 +125,49 @@ function classify(error: unknown, token: string, issuerUrl: string): Verificatio
     header = decodeProtectedHeader(token);
   } catch {
     return new VerificationError(
-      401,
+      "not_jwt",
       "the request body is not a JWT; Kinde sends the signed event token as the raw body (Content-Type: application/jwt)",
     );
   }
   if (header.alg !== "RS256") {
     return new VerificationError(
-      401,
+      "algorithm",
       `the token is signed with ${String(JSON.stringify(header.alg)).slice(0, 40)}; Kinde webhooks are signed with RS256`,
     );
   }
   const keySetUrl = issuerUrl + JWKS_PATH;
   if (error instanceof errors.JWKSTimeout) {
     return new VerificationError(
-      503,
+      "jwks_timeout",
       `timed out after ${KEY_SET_OPTIONS.timeoutDuration} ms fetching the key set ${keySetUrl}`,
     );
   }
   if (error instanceof errors.JWKSNoMatchingKey) {
     return new VerificationError(
-      401,
+      "no_matching_key",
       `no key in ${keySetUrl} matches the token's kid ${String(JSON.stringify(header.kid)).slice(0, 80)}; check that KINDE_ISSUER_URL is the Kinde environment that sends these webhooks`,
     );
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new VerificationError(401, "the token's signature is invalid");
+    return new VerificationError("bad_signature", "the token's signature is invalid");
   }
   if (error instanceof errors.JWKSInvalid) {
-    return new VerificationError(503, `${keySetUrl} did not return a valid key set`);
+    return new VerificationError("jwks_invalid", `${keySetUrl} did not return a valid key set`);
   }
   if (error instanceof errors.JOSEError && error.code === "ERR_JOSE_GENERIC") {
     // jose's plain JOSEError comes from the key set fetch: non-200 or non-JSON response.
     // That is an internal detail of jose, which is why package.json allows only ~6.2 of it.
-    return new VerificationError(503, `could not load the key set ${keySetUrl}: ${error.message}`);
+    return new VerificationError(
+      "jwks_unreachable",
+      `could not load the key set ${keySetUrl}: ${error.message}`,
+    );
   }
   if (error instanceof errors.JOSEError) {
-    return new VerificationError(401, `the token was refused: ${error.message}`);
+    return new VerificationError("refused", `the token was refused: ${error.message}`);
   }
   // Anything else is the fetch itself failing (DNS, connection refused, TLS).
   return new VerificationError(
-    503,
+    "jwks_unreachable",
     `could not reach the key set ${keySetUrl}: ${error instanceof Error ? error.message : String(error)}`,
   );
 }

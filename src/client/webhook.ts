@@ -26,7 +26,7 @@ import {
   type Outcome,
 } from "../shared.js";
 import { isPermanentFailure } from "./failures.js";
-import { verifyWebhookToken, VerificationError } from "./verify.js";
+import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";
 
 /**
  * The largest body accepted. Real Kinde tokens are a few KB; the biggest
@@ -38,10 +38,21 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** The environment variable holding the Kinde issuer URL, e.g. `https://acme.kinde.com`. */
 export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
 
+/**
+ * Why a delivery was refused, as a stable code: a {@link VerificationReason},
+ * or `config` (the deployment's configuration), `too_large` (the body),
+ * `invalid_payload` (a verified token that is not a usable event) or
+ * `apply_failed` (a failure a retry may fix). The webhook's answer and log
+ * line carry it in brackets: `convex-kinde: [not_jwt] the request body …`.
+ */
+export type RefusalReason =
+  VerificationReason | "config" | "too_large" | "invalid_payload" | "apply_failed";
+
 class Rejection extends Error {
   override name = "Rejection";
   constructor(
     readonly status: number,
+    readonly reason: RefusalReason,
     message: string,
   ) {
     super(message);
@@ -79,7 +90,7 @@ export function webhookHandler(
       } catch (error) {
         const reason = messageOf(error);
         if (!isPermanentFailure(reason)) {
-          throw new Rejection(500, `failed to apply ${event.eventId}: ${reason}`);
+          throw new Rejection(500, "apply_failed", `failed to apply ${event.eventId}: ${reason}`);
         }
         // The apply mutation rolled back whole; record the event as failed
         // in a second one, so Kinde stops retrying what no retry can fix.
@@ -100,12 +111,12 @@ export function webhookHandler(
         headers: { "content-type": "text/plain; charset=utf-8" },
       });
     } catch (error) {
-      const { status, message } = toRejection(error);
+      const { status, reason, message } = toRejection(error);
       const detail = webhookId ? ` (webhook-id ${webhookId})` : "";
       (status >= 500 ? log.error : log.warn)(
-        `refused a delivery with ${status}${detail}: ${message}`,
+        `refused a delivery with ${status}${detail}: [${reason}] ${message}`,
       );
-      return new Response(`convex-kinde: ${message}\n`, {
+      return new Response(`convex-kinde: [${reason}] ${message}\n`, {
         status,
         headers: { "content-type": "text/plain; charset=utf-8" },
       });
@@ -173,6 +184,7 @@ async function recordFailure(
   } catch (error) {
     throw new Rejection(
       500,
+      "apply_failed",
       `failed to apply ${event.eventId} (${delivery.error}), then to record it: ${messageOf(error)}`,
     );
   }
@@ -182,10 +194,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function toRejection(error: unknown): { status: number; message: string } {
+function toRejection(error: unknown): { status: number; reason: RefusalReason; message: string } {
   if (error instanceof Rejection || error instanceof VerificationError) return error;
-  if (error instanceof InvalidPayloadError) return { status: 400, message: error.message };
-  return { status: 500, message: messageOf(error) };
+  if (error instanceof InvalidPayloadError) {
+    return { status: 400, reason: "invalid_payload", message: error.message };
+  }
+  return { status: 500, reason: "apply_failed", message: messageOf(error) };
 }
 
 /** The issuer from the option or, at request time, the environment; a missing value must not break deploys. */
@@ -194,6 +208,7 @@ function resolveIssuerUrl(option: string | undefined): string {
   if (!raw || raw.trim() === "") {
     throw new Rejection(
       500,
+      "config",
       `${ISSUER_ENV_VAR} is not set: run \`npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com\``,
     );
   }
@@ -201,7 +216,7 @@ function resolveIssuerUrl(option: string | undefined): string {
   try {
     new URL(issuerUrl);
   } catch {
-    throw new Rejection(500, `${ISSUER_ENV_VAR} is not a URL: ${JSON.stringify(raw)}`);
+    throw new Rejection(500, "config", `${ISSUER_ENV_VAR} is not a URL: ${JSON.stringify(raw)}`);
   }
   return issuerUrl;
 }
@@ -211,6 +226,7 @@ async function readBody(request: Request): Promise<string> {
   const tooLarge = () =>
     new Rejection(
       413,
+      "too_large",
       `the body is larger than ${MAX_BODY_BYTES} bytes; Kinde webhooks are far smaller`,
     );
   const declared = Number(request.headers.get("content-length") ?? 0);
