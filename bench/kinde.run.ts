@@ -37,7 +37,7 @@ import type { BackfillResult } from "convex-kinde";
 import { internal } from "../example/convex/_generated/api.js";
 import { KEY_SET_OPTIONS, verifyWebhookToken } from "../src/client/verify.js";
 import { toKindeEvent } from "../src/client/events.js";
-import type { KindeEvent } from "../src/shared.js";
+import type { KindeEvent } from "../src/shared/events.js";
 import { newBenchApp, post, type BenchApp } from "./harness/app.js";
 import { floorArgsOf, safeVerify, SAFE_ISSUER_ENV, type FloorArgs } from "./harness/floors.js";
 import { ROUTES } from "./harness/http.js";

@@ -18,7 +18,7 @@ import {
   type SchemaDefinition,
 } from "convex/server";
 import schema from "./component/schema.js";
-import type { KeyRef } from "./shared.js";
+import type { KeyRef } from "./shared/mirror.js";
 import type { ValueLimitViolation } from "./testing/valueLimits.js";
 
 export * from "./testing/issuer.js";

@@ -13,7 +13,7 @@ import {
 } from "convex/server";
 import { v } from "convex/values";
 import { kinde } from "../../example/convex/kinde.js";
-import type { KindeEvent } from "../../src/shared.js";
+import type { KindeEvent } from "../../src/shared/events.js";
 import { applyEvent } from "../../src/client/webhook.js";
 import { safeApplyRef, vFloorArgs, type FloorArgs, type FloorOutcome } from "./floors.js";
 

@@ -80,7 +80,7 @@ const GROUPS: [name: string, test: (frame: CallFrame) => boolean][] = [
   ["convex (values, syscalls, runtime)", (f) => f.url.includes("/node_modules/convex/")],
   ["src/component", (f) => f.url.includes("/src/component/")],
   ["src/client", (f) => f.url.includes("/src/client/")],
-  ["src/shared.ts", (f) => f.url.includes("/src/shared.ts")],
+  ["src/shared", (f) => f.url.includes("/src/shared/")],
   ["bench harness (floors, probes)", (f) => f.url.includes("/bench/")],
   ["Request / Response (edge-runtime, undici)", (f) => /@edge-runtime|undici/.test(f.url)],
   ["vitest / vite runtime", (f) => /\/node_modules\/(vitest|vite|@vitest)\//.test(f.url)],

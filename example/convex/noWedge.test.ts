@@ -25,7 +25,7 @@ import { mutationGeneric, makeFunctionReference } from "convex/server";
 import { v } from "convex/values";
 import { toKindeEvent } from "../../src/client/events.js";
 import { applyEvent } from "../../src/client/webhook.js";
-import type { KindeEvent } from "../../src/shared.js";
+import type { KindeEvent } from "../../src/shared/events.js";
 import { api, components } from "./_generated/api.js";
 import { kinde } from "./kinde.js";
 import { initConvexTest, initConvexTestWithHooks, useWebhookTest } from "./setup.test.js";

@@ -9,7 +9,7 @@ import {
   toRole,
 } from "./backfill.js";
 import { backoffMs, DEFAULT_RETRY, rateLimitWaitMs, retryPolicy } from "./managementApi.js";
-import type { PagingState } from "../shared.js";
+import type { PagingState } from "../shared/backfill.js";
 
 describe("mapping Management API results", () => {
   test("a listed user: empty values absent, organizations de-duplicated", () => {

@@ -29,12 +29,14 @@ import {
   type BackfillPosition,
   type BackfillStatus,
   type BackfillUser,
+  type PagingState,
+} from "../shared/backfill.js";
+import {
   type KeyRef,
   type OrganizationSnapshot,
-  type PagingState,
   type PermissionSnapshot,
   type RoleSnapshot,
-} from "../shared.js";
+} from "../shared/mirror.js";
 import { createLogger, type Logger } from "./log.js";
 import { managementConfig } from "./config.js";
 import {

@@ -1,7 +1,7 @@
 import type { Customization } from "convex-helpers/server/customFunctions";
 import type { GenericDataModel, GenericQueryCtx } from "convex/server";
 import { v } from "convex/values";
-import type { KindeUser, OrganizationMembership } from "../shared.js";
+import type { KindeUser, OrganizationMembership } from "../shared/mirror.js";
 import type { Kinde } from "./index.js";
 import { checkTarget, noOrganizationError } from "./identity.js";
 import { forbidden, unauthenticated } from "./errors.js";

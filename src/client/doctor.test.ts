@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import type { BackfillStatus, EventRecord } from "../shared.js";
+import type { BackfillStatus } from "../shared/backfill.js";
+import type { EventRecord } from "../shared/events.js";
 import {
   ago,
   checkAuthConfig,

@@ -8,7 +8,8 @@
 import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
-import type { BackfillStatus, EventRecord } from "../shared.js";
+import type { BackfillStatus } from "../shared/backfill.js";
+import type { EventRecord } from "../shared/events.js";
 import { managementConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import {

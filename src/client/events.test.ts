@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { InvalidPayloadError, parseKindeTimestamp, toKeyRefs, toKindeEvent } from "./events.js";
-import { MAX_ORGANIZATIONS_PER_USER } from "../shared.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
 
 const envelope = (type: string, data: unknown, extra: object = {}) => ({
   type,

@@ -5,14 +5,14 @@
  */
 import { v, type Infer } from "convex/values";
 import { parse, validate } from "convex-helpers/validators";
+import { type KindeEvent } from "../shared/events.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
   MAX_ROLES_AND_PERMISSIONS_PER_USER,
   type KeyRef,
-  type KindeEvent,
   type MembershipSnapshot,
   type UserSnapshot,
-} from "../shared.js";
+} from "../shared/mirror.js";
 
 /** A verified token whose content is not a usable Kinde event: answered with 400. */
 export class InvalidPayloadError extends Error {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { isPermanentFailure } from "./failures.js";
-import { HOOK_FAILURE } from "../shared.js";
+import { HOOK_FAILURE } from "../shared/events.js";
 
 describe("isPermanentFailure", () => {
   test.each([

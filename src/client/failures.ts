@@ -4,7 +4,7 @@
  * retry changes must be recorded and answered 200, and every other failure
  * must stay retryable. Pure: it reads only the error's message.
  */
-import { HOOK_FAILURE } from "../shared.js";
+import { HOOK_FAILURE } from "../shared/events.js";
 
 /**
  * Convex's refusals of a transaction or a value that no retry of the same

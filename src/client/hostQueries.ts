@@ -1,6 +1,6 @@
 import { queryGeneric } from "convex/server";
 import { v, type Infer, type ObjectType } from "convex/values";
-import { vUser } from "../shared.js";
+import { vUser } from "../shared/mirror.js";
 import type { Kinde } from "./index.js";
 import { organizationOf } from "./identity.js";
 

@@ -12,20 +12,17 @@ import {
 import { ConvexError, v } from "convex/values";
 import { customMutation, customQuery } from "convex-helpers/server/customFunctions";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { type BackfillStatus } from "../shared/backfill.js";
+import { type EventRecord, type SyncStatus } from "../shared/events.js";
 import {
-  vMirrorEvent,
   type EntityKind,
-  type EventRecord,
-  type MirrorEvent,
-  type MirrorEventType,
-  type SyncStatus,
-  type BackfillStatus,
   type KindeOrganization,
   type KindePermission,
   type KindeRole,
   type KindeUser,
   type OrganizationMember,
-} from "../shared.js";
+} from "../shared/mirror.js";
+import { vMirrorEvent, type MirrorEvent, type MirrorEventType } from "../shared/mirrorEvents.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
@@ -69,6 +66,18 @@ export {
 } from "./hostQueries.js";
 export type { KindeRequirement, KindeFunctionContext } from "./customFunctions.js";
 export { ORG_CODE_CLAIM, organizationOf } from "./identity.js";
+export { type BackfillStatus, vBackfillStatus } from "../shared/backfill.js";
+export {
+  vOutcome,
+  vKindeEvent,
+  vEventRecord,
+  vSyncStatus,
+  type KindeEvent,
+  type EventRecord,
+  type SyncStatus,
+  type Outcome,
+  MAX_CLOCK_SKEW_MS,
+} from "../shared/events.js";
 export {
   vUser,
   vOrganizationMembership,
@@ -76,30 +85,21 @@ export {
   vOrganizationMember,
   vRole,
   vPermission,
-  vOutcome,
-  vKindeEvent,
-  vEventRecord,
-  vSyncStatus,
-  vMirrorEvent,
-  vChangeOrigin,
-  type KindeEvent,
-  type MirrorEvent,
-  type MirrorEventType,
-  type ChangeOrigin,
   type EntityKind,
-  type EventRecord,
-  type SyncStatus,
-  type BackfillStatus,
-  vBackfillStatus,
   type KindeUser,
   type OrganizationMembership,
   type KindeOrganization,
   type OrganizationMember,
   type KindeRole,
   type KindePermission,
-  type Outcome,
-  MAX_CLOCK_SKEW_MS,
-} from "../shared.js";
+} from "../shared/mirror.js";
+export {
+  vMirrorEvent,
+  vChangeOrigin,
+  type MirrorEvent,
+  type MirrorEventType,
+  type ChangeOrigin,
+} from "../shared/mirrorEvents.js";
 
 /**
  * The data of the `ConvexError` thrown by `requireRole` / `requirePermission`:

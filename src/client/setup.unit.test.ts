@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { vKindeEvent } from "../shared.js";
+import { vKindeEvent } from "../shared/events.js";
 import {
   describePlan,
   MIRRORED_EVENT_TYPES,

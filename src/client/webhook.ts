@@ -22,9 +22,9 @@ import {
   entityOf,
   MAX_RECORDED_ERROR_LENGTH,
   type KindeEvent,
-  type MirrorEvent,
   type Outcome,
-} from "../shared.js";
+} from "../shared/events.js";
+import { type MirrorEvent } from "../shared/mirrorEvents.js";
 import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";
 

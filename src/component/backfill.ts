@@ -42,7 +42,6 @@ import {
 } from "./organizations.js";
 import { applyUserSnapshot, deleteUser, findUser, replaceMembership } from "./users.js";
 import {
-  expiresAtFor,
   MAX_VANISHED_LISTED,
   vBackfillPage,
   vBackfillPosition,
@@ -51,16 +50,18 @@ import {
   backfillRowId,
   type BackfillCounts,
   type BackfillRowsPage,
-  type ChangeOrigin,
-  type MirrorEvent,
-  type PermissionSnapshot,
-  type RoleSnapshot,
   type BackfillMember,
   type BackfillStatus,
-  type KeyRef,
   type VanishedOrganizations,
+} from "../shared/backfill.js";
+import {
+  type PermissionSnapshot,
+  type RoleSnapshot,
+  type KeyRef,
   type Version,
-} from "../shared.js";
+} from "../shared/mirror.js";
+import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
+import { expiresAtFor } from "../shared/retention.js";
 
 /** A running run that has made no progress for this long has stopped (crash, deploy) and may be resumed. */
 export const STALLED_AFTER_MS = 3 * 60_000;

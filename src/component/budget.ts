@@ -4,7 +4,7 @@
  * row still fits. Pure, so the action (which pre-splits pages) and the
  * component (which measures and stops early) share one definition.
  */
-import type { BackfillRow, BackfillRowsPage } from "../shared.js";
+import type { BackfillRow, BackfillRowsPage } from "../shared/backfill.js";
 
 /** Convex's per-transaction limits that a backfill mutation can approach. */
 export const TRANSACTION_LIMITS = {

@@ -11,7 +11,7 @@ import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { findUser } from "./users.js";
 import { findById, noteUnsettled } from "./catalog.js";
-import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared.js";
+import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared/mirror.js";
 import { isNewer } from "./ordering.js";
 
 /** Memberships one cascade mutation handles: each costs about two reads and two writes. */

@@ -21,7 +21,7 @@ import {
   type PermissionSnapshot,
   type RoleSnapshot,
   type Version,
-} from "../shared.js";
+} from "../shared/mirror.js";
 
 export type CatalogKind = "role" | "permission";
 

@@ -3,7 +3,7 @@
  * row was stale (nothing written), or it was applied, with the change the
  * host's hooks hear of when what the host reads of the row changed.
  */
-import type { MirrorChange } from "../shared.js";
+import type { MirrorChange } from "../shared/mirrorEvents.js";
 
 export type ApplyResult =
   { outcome: "stale" } | { outcome: "applied"; change: MirrorChange | null };

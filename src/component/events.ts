@@ -9,7 +9,8 @@ import { paginator } from "convex-helpers/server/pagination";
 import { query } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import schema from "./schema.js";
-import { vEntityKind, vEventRecord, type EventRecord } from "../shared.js";
+import { vEventRecord, type EventRecord } from "../shared/events.js";
+import { vEntityKind } from "../shared/mirror.js";
 
 export function toEventRecord(doc: Doc<"webhookEvents">): EventRecord {
   const { expiresAt: _, ...record } = withoutSystemFields(doc);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { compareVersions, isFutureDated, isNewer, UNSYNCED } from "./ordering.js";
-import { MAX_CLOCK_SKEW_MS } from "../shared.js";
+import { MAX_CLOCK_SKEW_MS } from "../shared/events.js";
 
 describe("versions", () => {
   const v = (at: number, eventId: string) => ({ at, eventId });

@@ -1,4 +1,5 @@
-import { MAX_CLOCK_SKEW_MS, type Version } from "../shared.js";
+import { MAX_CLOCK_SKEW_MS } from "../shared/events.js";
+import { type Version } from "../shared/mirror.js";
 
 /**
  * Orders two versions: by event time, then by event id. Kinde delivers events

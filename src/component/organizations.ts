@@ -21,7 +21,7 @@ import {
   type OrganizationMember,
   type OrganizationSnapshot,
   type Version,
-} from "../shared.js";
+} from "../shared/mirror.js";
 
 export async function findOrganization(ctx: QueryCtx, code: string) {
   return await ctx.db

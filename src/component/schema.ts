@@ -1,20 +1,17 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
+import { backfillRunFields } from "../shared/backfill.js";
+import { vEventRecord } from "../shared/events.js";
 import {
-  vBackfillCounts,
-  vBackfillPhase,
   vEntityKind,
-  vEventRecord,
   vKeyRef,
   vMembershipSnapshot,
   vOrganizationSnapshot,
-  vPagingState,
   vPermissionSnapshot,
   vRoleSnapshot,
   vUserSnapshot,
-  vVanishedOrganizations,
   vVersion,
-} from "../shared.js";
+} from "../shared/mirror.js";
 
 /** The event record's fields as stored: `receivedAt` is the document's `_creationTime`. */
 const { receivedAt: _receivedAt, ...storedEventFields } = vEventRecord.fields;
@@ -129,23 +126,8 @@ export default defineSchema({
    * resumes instead of starting over. Written once per page of the run.
    */
   backfillRuns: defineTable({
-    startedAt: v.number(),
-    status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
-    phase: vBackfillPhase,
-    cursor: v.optional(v.string()),
-    paging: v.optional(vPagingState),
-    orgCode: v.optional(v.string()),
-    /** The last row written of the page at this position, while the page takes several mutations. */
-    resumeAfter: v.optional(v.string()),
-    reconcile: v.boolean(),
-    exactPermissions: v.optional(v.boolean()),
-    vanished: v.optional(vVanishedOrganizations),
+    ...backfillRunFields,
     /** Each role's permissions, so backfilled memberships carry what their roles grant. */
     rolePermissions: v.array(v.object({ roleId: v.string(), permissions: v.array(vKeyRef) })),
-    counts: vBackfillCounts,
-    pages: v.number(),
-    heartbeatAt: v.number(),
-    finishedAt: v.optional(v.number()),
-    lastError: v.optional(v.string()),
   }).index("startedAt", ["startedAt"]),
 });

@@ -1,7 +1,7 @@
 import { query, type QueryCtx } from "./_generated/server.js";
 import { readCount } from "./counters.js";
 import { toEventRecord } from "./events.js";
-import { UNAPPLIED_OUTCOMES, vSyncStatus } from "../shared.js";
+import { UNAPPLIED_OUTCOMES, vSyncStatus } from "../shared/events.js";
 
 /**
  * When the last event arrived (and what became of it), how many users and

@@ -1,5 +1,5 @@
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
-import type { EntityKind, Version } from "../shared.js";
+import type { EntityKind, Version } from "../shared/mirror.js";
 import { isNewer } from "./ordering.js";
 
 /** The tombstone of a deleted entity, if it was deleted (and not yet pruned). */

@@ -19,7 +19,7 @@ import {
   type MembershipSnapshot,
   type UserSnapshot,
   type Version,
-} from "../shared.js";
+} from "../shared/mirror.js";
 
 /** A user row as written, with or without its system fields. */
 type UserRow = WithoutSystemFields<Doc<"kindeUsers">>;

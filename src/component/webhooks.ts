@@ -13,26 +13,22 @@ import { adjustCount } from "./counters.js";
 import { isFutureDated } from "./ordering.js";
 import {
   entityOf,
-  expiresAtFor,
   HOOK_FAILURE,
   MAX_RECORDED_ERROR_LENGTH,
-  retentionWindowMs,
   UNAPPLIED_OUTCOMES,
-  vEntityKind,
   vOrganizationEvent,
   vOutcome,
   vPermissionEvent,
   vRoleEvent,
   vUnhandledEvent,
   vUserEvent,
-  type ChangeOrigin,
-  type KeyRef,
   type KindeEvent,
-  type MirrorEvent,
   type Outcome,
   type RecordedOutcome,
-  type UserSnapshot,
-} from "../shared.js";
+} from "../shared/events.js";
+import { vEntityKind, type KeyRef, type UserSnapshot } from "../shared/mirror.js";
+import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
+import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
 

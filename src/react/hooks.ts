@@ -1,6 +1,6 @@
 import { useConvexAuth, useQuery } from "convex/react";
 import type { FunctionReference } from "convex/server";
-import type { KindeUser } from "../shared.js";
+import type { KindeUser } from "../shared/mirror.js";
 import type { CanArgs, SignedInOrganization } from "../client/hostQueries.js";
 
 /**

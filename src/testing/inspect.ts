@@ -8,7 +8,7 @@ import { getDocumentSize, v } from "convex/values";
 import { mutation, query } from "../component/_generated/server.js";
 import type { TableNames } from "../component/_generated/dataModel.js";
 import schema from "../component/schema.js";
-import { vKeyRef } from "../shared.js";
+import { vKeyRef } from "../shared/mirror.js";
 import { adjustCount } from "../component/counters.js";
 import { pruneExpired } from "../component/maintenance.js";
 import { checkConvexValueLimits, type ValueLimitViolation } from "./valueLimits.js";

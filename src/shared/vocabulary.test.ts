@@ -1,16 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { validate } from "convex-helpers/validators";
 import type { GenericValidator } from "convex/values";
+import { vBackfillStatus } from "./backfill.js";
 import {
-  vBackfillStatus,
   vEventRecord,
-  vMirrorEvent,
-  vOrganization,
-  vOrganizationMember,
-  vPermission,
-  vRole,
   vSyncStatus,
-  vUser,
   vKindeEvent,
   vOrganizationEvent,
   vPermissionEvent,
@@ -18,7 +12,9 @@ import {
   vUnhandledEvent,
   vUserEvent,
   type KindeEvent,
-} from "./shared.js";
+} from "./events.js";
+import { vOrganization, vOrganizationMember, vPermission, vRole, vUser } from "./mirror.js";
+import { vMirrorEvent } from "./mirrorEvents.js";
 
 const envelope = { eventId: "event_0195", source: "admin", occurredAt: 1_741_908_413_589.793 };
 const user = {

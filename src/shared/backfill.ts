@@ -1,0 +1,171 @@
+/** The backfill's protocol between its action (in the host) and the component: pages, positions, status. */
+import { v, type Infer } from "convex/values";
+import {
+  profileFields,
+  vKeyRef,
+  vOrganizationSnapshot,
+  vPermissionSnapshot,
+  vRoleSnapshot,
+} from "./mirror.js";
+
+/**
+ * The phases of a backfill, in order. `rolePermissions` reads each role's
+ * permissions, so backfilled memberships can carry the permissions their
+ * roles grant; `reconcile` runs only when asked for.
+ */
+export const BACKFILL_PHASES = [
+  "roles",
+  "rolePermissions",
+  "permissions",
+  "organizations",
+  "users",
+  "memberships",
+  "reconcile",
+  "done",
+] as const;
+export const vBackfillPhase = v.union(...BACKFILL_PHASES.map((phase) => v.literal(phase)));
+export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
+
+export const vBackfillCounts = v.object({
+  roles: v.number(),
+  permissions: v.number(),
+  organizations: v.number(),
+  users: v.number(),
+  memberships: v.number(),
+  /** Users and organizations removed by reconciliation. */
+  removed: v.number(),
+});
+export type BackfillCounts = Infer<typeof vBackfillCounts>;
+
+/**
+ * How far a run has paged one listing, to notice a `next_token` that loops
+ * back to an earlier one: the pages read so far, the token received at the
+ * last power-of-two page and the latest few tokens (see `followPaging` in
+ * src/client/backfill.ts).
+ */
+export const vPagingState = v.object({
+  pages: v.number(),
+  checkpoint: v.string(),
+  recent: v.array(v.string()),
+});
+export type PagingState = Infer<typeof vPagingState>;
+
+/** At most this many vanished organization codes are listed in a run's status; `count` has them all. */
+export const MAX_VANISHED_LISTED = 50;
+
+/**
+ * Organizations the mirror has but Kinde no longer lists members for (deleted
+ * in Kinde): their members were skipped, and a `reconcile` run removes them.
+ */
+export const vVanishedOrganizations = v.object({
+  count: v.number(),
+  /** The first {@link MAX_VANISHED_LISTED}. */
+  orgCodes: v.array(v.string()),
+});
+export type VanishedOrganizations = Infer<typeof vVanishedOrganizations>;
+
+/**
+ * A backfill run's state: what the component stores of a run and
+ * `getBackfillStatus` reports (with the run's id).
+ */
+export const backfillRunFields = {
+  status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
+  phase: vBackfillPhase,
+  /** Kinde's `next_token` within the phase, and the organization being read in `memberships`. */
+  cursor: v.optional(v.string()),
+  /** The loop check of the listing `cursor` belongs to. */
+  paging: v.optional(vPagingState),
+  orgCode: v.optional(v.string()),
+  /**
+   * The last row written of the page at this position, when the page took
+   * more than one mutation: a resumed run continues after it.
+   */
+  resumeAfter: v.optional(v.string()),
+  reconcile: v.boolean(),
+  /** Whether each member's permissions are read from Kinde instead of expanded from their roles. */
+  exactPermissions: v.optional(v.boolean()),
+  vanished: v.optional(vVanishedOrganizations),
+  startedAt: v.number(),
+  /** When the run last made progress. A running run silent for minutes has stopped and resumes on the next start. */
+  heartbeatAt: v.number(),
+  finishedAt: v.optional(v.number()),
+  pages: v.number(),
+  counts: vBackfillCounts,
+  lastError: v.optional(v.string()),
+};
+
+/** The state of the latest backfill run, as `getBackfillStatus` reports it. */
+export const vBackfillStatus = v.object({ runId: v.string(), ...backfillRunFields });
+export type BackfillStatus = Infer<typeof vBackfillStatus>;
+
+/**
+ * The largest share of each of Convex's per-transaction limits that backfill
+ * mutations used (0..1): index ranges, documents and bytes read and written,
+ * functions scheduled.
+ */
+export const vTransactionShares = v.object({
+  databaseQueries: v.number(),
+  documentsRead: v.number(),
+  documentsWritten: v.number(),
+  bytesRead: v.number(),
+  bytesWritten: v.number(),
+  functionsScheduled: v.number(),
+});
+export type TransactionShares = Infer<typeof vTransactionShares>;
+
+/** A user as the Management API lists it, normalised (no roles: those come per organization). */
+export const vBackfillUser = v.object({ ...profileFields, orgCodes: v.array(v.string()) });
+export type BackfillUser = Infer<typeof vBackfillUser>;
+
+/**
+ * One member of an organization as the Management API lists it: role keys
+ * only, plus, in an `exactPermissions` run, the permissions Kinde says the
+ * member holds there (granted directly or through a role).
+ */
+export const vBackfillMember = v.object({
+  kindeId: v.string(),
+  roleKeys: v.array(v.string()),
+  permissions: v.optional(v.array(vKeyRef)),
+});
+export type BackfillMember = Infer<typeof vBackfillMember>;
+
+/**
+ * One page of a backfill, written in one mutation together with the run's
+ * next position, so a crash resumes exactly after the last written page.
+ */
+export const vBackfillPage = v.union(
+  v.object({ kind: v.literal("roles"), items: v.array(vRoleSnapshot) }),
+  v.object({
+    kind: v.literal("rolePermissions"),
+    roleId: v.string(),
+    permissions: v.array(vKeyRef),
+  }),
+  v.object({ kind: v.literal("permissions"), items: v.array(vPermissionSnapshot) }),
+  v.object({ kind: v.literal("organizations"), items: v.array(vOrganizationSnapshot) }),
+  v.object({ kind: v.literal("users"), items: v.array(vBackfillUser) }),
+  v.object({
+    kind: v.literal("members"),
+    orgCode: v.string(),
+    items: v.array(vBackfillMember),
+    /** Kinde no longer has the organization: note it in the run's status. */
+    vanished: v.optional(v.literal(true)),
+  }),
+);
+export type BackfillPage = Infer<typeof vBackfillPage>;
+/** A page of rows, each written by itself (not `rolePermissions`, which is one role's list). */
+export type BackfillRowsPage = Exclude<BackfillPage, { kind: "rolePermissions" }>;
+export type BackfillRow = BackfillRowsPage["items"][number];
+
+/** What identifies a backfill row: an organization's code, anything else's Kinde id. */
+export function backfillRowId(row: BackfillRow): string {
+  return "code" in row ? row.code : row.kindeId;
+}
+
+/** Where a run continues: its phase, Kinde's `next_token` in it, and for memberships the organization. */
+export const vBackfillPosition = v.object({
+  phase: vBackfillPhase,
+  cursor: v.optional(v.string()),
+  paging: v.optional(vPagingState),
+  orgCode: v.optional(v.string()),
+});
+export type BackfillPosition = Infer<typeof vBackfillPosition>;
