@@ -11,7 +11,7 @@
  */
 import { v } from "convex/values";
 import type { FunctionHandle } from "convex/server";
-import { mutation, query, type MutationCtx } from "./_generated/server.js";
+import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import {
   applyCatalogSnapshot,
@@ -108,7 +108,7 @@ function versionOf(run: Run): Version {
   return { at: run.startedAt, eventId: "" };
 }
 
-async function latestRun(ctx: { db: MutationCtx["db"] }) {
+async function latestRun(ctx: { db: QueryCtx["db"] }) {
   return await ctx.db.query("backfillRuns").withIndex("startedAt").order("desc").first();
 }
 
@@ -581,7 +581,7 @@ export const getStatus = query({
   args: {},
   returns: v.union(vBackfillStatus, v.null()),
   handler: async (ctx) => {
-    const run = await ctx.db.query("backfillRuns").withIndex("startedAt").order("desc").first();
+    const run = await latestRun(ctx);
     return run && toStatus(run);
   },
 });

@@ -4,14 +4,12 @@
  * alike, so one set of functions serves both, keyed by {@link CatalogKind}.
  */
 import { v } from "convex/values";
-import { withoutSystemFields } from "convex-helpers";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
-import type { WithoutSystemFields } from "convex/server";
 import { compareVersions, isNewer } from "./ordering.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
-import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
+import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
 import {
   vPermission,
   vRole,
@@ -114,8 +112,8 @@ export async function applyCatalogSnapshot(
       cursor: null,
     });
   }
-  const entry = toPublic(row);
-  const before = existing && toPublic(existing);
+  const entry = toPublicShape(row);
+  const before = existing && toPublicShape(existing);
   return applied(
     kind === "role"
       ? upsertChange(
@@ -209,17 +207,12 @@ async function takeUnsettled(ctx: MutationCtx, kind: CatalogKind, kindeId: strin
   return record !== null;
 }
 
-function toPublic<T extends WithoutSystemFields<CatalogDoc>>(doc: T) {
-  const { version: _, ...entry } = withoutSystemFields(doc);
-  return entry;
-}
-
 export const listRoles = query({
   args: {},
   returns: v.array(vRole),
   handler: async (ctx): Promise<KindeRole[]> => {
     const rows = await ctx.db.query("kindeRoles").withIndex("key").take(MAX_CATALOG_SIZE);
-    return rows.map(toPublic);
+    return rows.map(toPublicShape);
   },
 });
 
@@ -228,6 +221,6 @@ export const listPermissions = query({
   returns: v.array(vPermission),
   handler: async (ctx): Promise<KindePermission[]> => {
     const rows = await ctx.db.query("kindePermissions").withIndex("key").take(MAX_CATALOG_SIZE);
-    return rows.map(toPublic);
+    return rows.map(toPublicShape);
   },
 });

@@ -3,6 +3,8 @@
  * row was stale (nothing written), or it was applied, with the change the
  * host's hooks hear of when what the host reads of the row changed.
  */
+import { withoutSystemFields } from "convex-helpers";
+import type { Version } from "../shared/mirror.js";
 import type { MirrorChange } from "../shared/mirrorEvents.js";
 
 export type ApplyResult =
@@ -44,4 +46,10 @@ export function samePublicShape(a: unknown, b: unknown): boolean {
     left.length === right.size &&
     left.every(([key, value]) => right.has(key) && samePublicShape(value, right.get(key)))
   );
+}
+
+/** What the host reads of a mirrored row: the row without Convex's system fields or its version. */
+export function toPublicShape<T extends { version: Version }>(doc: T) {
+  const { version: _, ...row } = withoutSystemFields(doc);
+  return row;
 }

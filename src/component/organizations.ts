@@ -5,14 +5,11 @@
 import { v } from "convex/values";
 import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { paginator } from "convex-helpers/server/pagination";
-import { withoutSystemFields } from "convex-helpers";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import schema from "./schema.js";
-import type { Doc } from "./_generated/dataModel.js";
-import type { WithoutSystemFields } from "convex/server";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
-import { applied, STALE, upsertChange, type ApplyResult } from "./changes.js";
+import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
 import { findUser, profileOf } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
@@ -44,21 +41,15 @@ export async function applyOrganizationSnapshot(
     await ctx.db.insert("kindeOrganizations", row);
     await adjustCount(ctx, "organizations", snapshot.code, 1);
   }
-  const organization = toKindeOrganization(row);
+  const organization = toPublicShape(row);
   return applied(
     upsertChange(
-      existing && toKindeOrganization(existing),
+      existing && toPublicShape(existing),
       organization,
       { type: "organization.created", organization },
       { type: "organization.updated", organization },
     ),
   );
-}
-
-/** The public shape of a mirrored organization. */
-function toKindeOrganization(doc: WithoutSystemFields<Doc<"kindeOrganizations">>) {
-  const { version: _, ...organization } = withoutSystemFields(doc);
-  return organization;
 }
 
 /**
@@ -89,7 +80,7 @@ export const getOrganization = query({
   returns: v.union(vOrganization, v.null()),
   handler: async (ctx, { code }) => {
     const doc = await findOrganization(ctx, code);
-    return doc && toKindeOrganization(doc);
+    return doc && toPublicShape(doc);
   },
 });
 
@@ -103,7 +94,7 @@ export const listOrganizations = query({
       .paginate(paginationOpts);
     return {
       ...result,
-      page: result.page.map(toKindeOrganization),
+      page: result.page.map(toPublicShape),
     };
   },
 });
