@@ -1,26 +1,15 @@
 import { queryGeneric } from "convex/server";
 import { v, type Infer, type ObjectType } from "convex/values";
-import { vUser } from "../shared/mirror.js";
+import { vNamedMembership, vUser } from "../shared/mirror.js";
 import type { Kinde } from "./index.js";
 import { organizationOf } from "./identity.js";
 
 /**
- * How many of the user's organizations `organizations` looks up by name. Each
- * look-up is a component call and an index range, so the query stays within
- * Convex's limits for any number of memberships; past this many, an entry has
- * its code, roles and permissions but no name or handle.
+ * One of the signed-in user's organizations, as `organizations` returns it:
+ * its code, name and handle, the role and permission keys the user holds there.
  */
-export const ORGANIZATION_DETAILS_LIMIT = 100;
-
-/** One of the signed-in user's organizations, as `organizations` returns it. */
 export const vSignedInOrganization = v.object({
-  orgCode: v.string(),
-  name: v.optional(v.string()),
-  handle: v.optional(v.string()),
-  /** Role keys the user holds there. */
-  roles: v.array(v.string()),
-  /** Permission keys the user holds there. */
-  permissions: v.array(v.string()),
+  ...vNamedMembership.fields,
   /** Whether the signed-in token was issued for this organization (its `org_code`). */
   isCurrent: v.boolean(),
 });
@@ -53,23 +42,16 @@ export function userQueries(kinde: Kinde) {
       handler: async (ctx): Promise<SignedInOrganization[]> => {
         const identity = await ctx.auth.getUserIdentity();
         if (!identity) return [];
-        const user = await kinde.getUser(ctx, identity.subject);
-        if (!user) return [];
-        const current = organizationOf(identity);
-        return await Promise.all(
-          user.organizations.map(async ({ orgCode, roles, permissions }, index) => {
-            const details =
-              index < ORGANIZATION_DETAILS_LIMIT ? await kinde.getOrganization(ctx, orgCode) : null;
-            return {
-              orgCode,
-              ...(details?.name !== undefined && { name: details.name }),
-              ...(details?.handle !== undefined && { handle: details.handle }),
-              roles,
-              permissions,
-              isCurrent: orgCode === current,
-            };
-          }),
+        // One component call, whatever the number of memberships.
+        const memberships = await ctx.runQuery(
+          kinde.component.organizations.listUserOrganizations,
+          { kindeId: identity.subject },
         );
+        const current = organizationOf(identity);
+        return memberships.map((membership) => ({
+          ...membership,
+          isCurrent: membership.orgCode === current,
+        }));
       },
     }),
 

@@ -58,7 +58,6 @@ export {
 } from "./doctor.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./managementApi.js";
 export {
-  ORGANIZATION_DETAILS_LIMIT,
   vSignedInOrganization,
   vCanArgs,
   type SignedInOrganization,

@@ -10,11 +10,13 @@ import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import schema from "./schema.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
-import { findUser, profileOf } from "./users.js";
+import { findUser, profileOf, toKindeUser } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
+  vNamedMembership,
   vOrganization,
   vOrganizationMember,
+  type NamedMembership,
   type OrganizationMember,
   type OrganizationSnapshot,
   type Version,
@@ -81,6 +83,30 @@ export const getOrganization = query({
   handler: async (ctx, { code }) => {
     const doc = await findOrganization(ctx, code);
     return doc && toPublicShape(doc);
+  },
+});
+
+/**
+ * A user's memberships with each organization's name and handle, in one call:
+ * one index range for the user and one per membership, so at most
+ * `1 + MAX_ORGANIZATIONS_PER_USER`, within a query's limits for any user.
+ */
+export const listUserOrganizations = query({
+  args: { kindeId: v.string() },
+  returns: v.array(vNamedMembership),
+  handler: async (ctx, { kindeId }): Promise<NamedMembership[]> => {
+    const user = await findUser(ctx, kindeId);
+    if (!user) return [];
+    return await Promise.all(
+      toKindeUser(user).organizations.map(async (membership) => {
+        const organization = await findOrganization(ctx, membership.orgCode);
+        return {
+          ...membership,
+          ...(organization?.name !== undefined && { name: organization.name }),
+          ...(organization?.handle !== undefined && { handle: organization.handle }),
+        };
+      }),
+    );
   },
 });
 

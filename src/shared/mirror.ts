@@ -84,6 +84,14 @@ export const vOrganizationMembership = v.object({
 });
 export type OrganizationMembership = Infer<typeof vOrganizationMembership>;
 
+/** A membership with its organization's name and handle, as a user's list of organizations shows it. */
+export const vNamedMembership = v.object({
+  ...vOrganizationMembership.fields,
+  name: v.optional(v.string()),
+  handle: v.optional(v.string()),
+});
+export type NamedMembership = Infer<typeof vNamedMembership>;
+
 /** A mirrored Kinde user, as the host app reads it. */
 export const vUser = v.object({
   ...profileFields,

@@ -513,6 +513,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         },
         Name
       >;
+      listUserOrganizations: FunctionReference<
+        "query",
+        "internal",
+        { kindeId: string },
+        Array<{
+          handle?: string;
+          name?: string;
+          orgCode: string;
+          permissions: Array<string>;
+          roles: Array<string>;
+        }>,
+        Name
+      >;
     };
     status: {
       getSyncStatus: FunctionReference<
