@@ -12,10 +12,7 @@ import kindeTest, {
   permissionDeleted,
   userUpdated,
 } from "convex-kinde/test";
-import {
-  isKindeAuthorizationError,
-  organizationOf,
-} from "convex-kinde";
+import { isKindeAuthorizationError, organizationOf } from "convex-kinde";
 import { api } from "./_generated/api.js";
 import { kinde } from "./kinde.js";
 import schema from "./schema.js";
