@@ -1,7 +1,0 @@
-import { defineApp } from "convex/server";
-import kinde from "convex-kinde/convex.config";
-
-const app = defineApp();
-app.use(kinde);
-
-export default app;
