@@ -21,8 +21,14 @@ export interface KindeUserQueries {
     Record<string, never>,
     SignedInOrganization[]
   >;
-  can: FunctionReference<"query", "public", CanArgs, boolean>;
+  can: FunctionReference<"query", "public", CanQueryArgs, boolean>;
 }
+
+/**
+ * `can`'s arguments as an app's generated `api` types them: an app compiled
+ * with `exactOptionalPropertyTypes` sees `orgCode?: string | undefined`.
+ */
+type CanQueryArgs = { [K in keyof CanArgs]?: CanArgs[K] | undefined };
 
 /**
  * Whether Convex has settled who is signed in. Until then a query would run
