@@ -20,7 +20,13 @@ export default [
   pluginJs.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["src/**/*.{ts,tsx}", "example/convex/**/*.{ts,tsx}", "bench/**/*.ts", "demo/**/*.ts"],
+    files: [
+      "src/**/*.{ts,tsx}",
+      "example/convex/**/*.{ts,tsx}",
+      "test/**/*.{ts,tsx}",
+      "bench/**/*.ts",
+      "demo/**/*.ts",
+    ],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: {
@@ -50,7 +56,14 @@ export default [
     rules: sharedRules,
   },
   {
-    files: ["**/*.test.{ts,tsx}", "src/testing/**", "src/test.ts", "bench/**", "demo/**"],
+    files: [
+      "**/*.test.{ts,tsx}",
+      "test/**",
+      "src/testing/**",
+      "src/test.ts",
+      "bench/**",
+      "demo/**",
+    ],
     languageOptions: { globals: { ...globals.worker, ...globals.node } },
   },
   {

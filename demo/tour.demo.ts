@@ -37,7 +37,7 @@ import {
   type SetupResult,
 } from "convex-kinde";
 import { api, internal } from "../example/convex/_generated/api.js";
-import { initConvexTest, type ExampleTest } from "../example/convex/setup.test.js";
+import { initConvexTest, type ExampleTest } from "../test/setup.js";
 
 // ---------------------------------------------------------------- output
 

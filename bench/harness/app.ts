@@ -6,7 +6,7 @@
  */
 import { convexTest } from "convex-test";
 import kindeTest from "convex-kinde/test";
-import { modules as exampleModules } from "../../example/convex/setup.test.js";
+import { modules as exampleModules } from "../../test/setup.js";
 import { FLOOR_COMPONENT } from "./floors.js";
 import schema, { floorComponentSchema } from "./schema.js";
 

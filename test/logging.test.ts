@@ -5,7 +5,7 @@ import {
   userCreated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
-import { initConvexTest } from "./setup.test.js";
+import { initConvexTest } from "./setup.js";
 
 // In a file of its own: convex-test proxies globals per handler, and a console
 // stubbed after other tests' handlers ran is not always the one handlers see.

@@ -21,10 +21,10 @@ import kindeTest, {
   type KindeUserPayload,
 } from "convex-kinde/test";
 import { isKindeAuthorizationError } from "convex-kinde";
-import { api } from "./_generated/api.js";
-import schema from "./schema.js";
-import { kinde } from "./kinde.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { kinde } from "../example/convex/kinde.js";
+import { modules, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

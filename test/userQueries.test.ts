@@ -13,10 +13,10 @@ import kindeTest, {
   userUpdated,
 } from "convex-kinde/test";
 import { isKindeAuthorizationError, organizationOf } from "convex-kinde";
-import { api } from "./_generated/api.js";
-import { kinde } from "./kinde.js";
-import schema from "./schema.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { kinde } from "../example/convex/kinde.js";
+import schema from "../example/convex/schema.js";
+import { modules, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

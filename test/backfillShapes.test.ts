@@ -23,10 +23,10 @@ import kindeTest, {
   type TenantShape,
 } from "convex-kinde/test";
 import { Kinde, vMirrorEvent, type BackfillResult, type MirrorEvent } from "convex-kinde";
-import type { EventHookReference } from "../../src/client/webhook.js";
-import { api, components, internal } from "./_generated/api.js";
-import schema from "./schema.js";
-import { modules, useManagementApi, useWebhookTest, type ExampleTest } from "./setup.test.js";
+import type { EventHookReference } from "../src/client/webhook.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { modules, useManagementApi, useWebhookTest, type ExampleTest } from "./setup.js";
 
 const LARGE = process.env.KINDE_BACKFILL_SCALE === "large";
 const app = useWebhookTest();

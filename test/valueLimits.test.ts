@@ -1,5 +1,5 @@
 /**
- * The suite's value-limit guard (setup.test.ts): after every test it checks
+ * The suite's value-limit guard (test/setup.ts): after every test it checks
  * each document the component holds against the limits a Convex deployment
  * enforces on one document and convex-test does not, and fails the test for
  * one a deployment would refuse. These tests write such documents on purpose.
@@ -12,7 +12,7 @@ import kindeTest, {
   readKindeTables,
   userCreated,
 } from "convex-kinde/test";
-import { checkWrittenValues, initConvexTest, useWebhookTest } from "./setup.test.js";
+import { checkWrittenValues, initConvexTest, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

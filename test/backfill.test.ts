@@ -14,9 +14,9 @@ import kindeTest, {
   type Tenant,
 } from "convex-kinde/test";
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
-import { api, components, internal } from "./_generated/api.js";
-import schema from "./schema.js";
-import { modules, useManagementApi, useWebhookTest } from "./setup.test.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { modules, useManagementApi, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 const managementApi = useManagementApi();

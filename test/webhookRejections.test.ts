@@ -10,7 +10,7 @@ import {
   type KindeTestIssuer,
 } from "convex-kinde/test";
 import { VERIFICATION_STATUS, type RefusalReason, type VerificationReason } from "convex-kinde";
-import { useWebhookTest } from "./setup.test.js";
+import { useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

@@ -12,9 +12,9 @@ import { convexTest } from "convex-test";
 import { httpRouter } from "convex/server";
 import kindeTest from "convex-kinde/test";
 import { Kinde } from "convex-kinde";
-import { api, components } from "./_generated/api.js";
-import schema from "./schema.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { api, components } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { modules, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

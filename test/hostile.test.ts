@@ -31,8 +31,8 @@ import {
   type KindeTestIssuer,
   type KindeUserPayload,
 } from "convex-kinde/test";
-import { api } from "./_generated/api.js";
-import { useWebhookTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 

@@ -28,9 +28,9 @@ import {
   type SetupActionOptions,
   type SetupResult,
 } from "convex-kinde";
-import { components, internal } from "./_generated/api.js";
-import schema from "./schema.js";
-import { modules, useWebhookTest } from "./setup.test.js";
+import { components, internal } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { modules, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 let kinde: ManagementApiStandIn | undefined;

@@ -14,10 +14,10 @@ import kindeTest, {
   userUpdated,
 } from "convex-kinde/test";
 import { Kinde, type MirrorEvent } from "convex-kinde";
-import { api, components } from "./_generated/api.js";
-import schema from "./schema.js";
-import { kinde } from "./kinde.js";
-import { initConvexTestWithHooks, modules, useWebhookTest } from "./setup.test.js";
+import { api, components } from "../example/convex/_generated/api.js";
+import schema from "../example/convex/schema.js";
+import { kinde } from "../example/convex/kinde.js";
+import { initConvexTestWithHooks, modules, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 const HOUR = 60 * 60_000;

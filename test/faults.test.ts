@@ -27,8 +27,8 @@ import {
   userUpdated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
-import { api } from "./_generated/api.js";
-import { useWebhookTest, type WebhookAnswer } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { useWebhookTest, type WebhookAnswer } from "./setup.js";
 
 const app = useWebhookTest();
 

@@ -1,4 +1,10 @@
 /// <reference types="vite/client" />
+/**
+ * The one setup of the end-to-end suites in test/: they drive the example app
+ * (example/convex, with its schema, hooks and routes) on convex-test, the
+ * component registered as an app's tests register it. Not a test file itself:
+ * importing it also installs the value-limit guard after every test.
+ */
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { httpRouter, makeFunctionReference } from "convex/server";
@@ -13,10 +19,20 @@ import kindeTest, {
   type ValueLimitRule,
   type ValueLimitViolation,
 } from "convex-kinde/test";
-import schema from "./schema.js";
-import { kinde } from "./kinde.js";
+import schema from "../example/convex/schema.js";
+import { kinde } from "../example/convex/kinde.js";
 
-export const modules = import.meta.glob("./**/*.*s");
+/**
+ * The example app's functions, keyed relative to example/convex (`./kinde.ts`, `./_generated/api.js`):
+ * convex-test takes the folder holding `_generated` as the functions root, and a test that swaps in
+ * its own module (`"./http.ts"`, `"./testHooks.ts"`) names it as the app would.
+ */
+export const modules: Record<string, () => Promise<unknown>> = Object.fromEntries(
+  Object.entries(import.meta.glob("../example/convex/**/*.*s")).map(([path, load]) => [
+    path.replace(/^\.\.\/example\/convex\//, "./"),
+    load,
+  ]),
+);
 
 /** A violation a test is known to produce: the table, the rule and the path in the document. */
 type KnownViolation = { table: string; rule: ValueLimitRule; path: string; why: string };

@@ -13,8 +13,8 @@ import {
   useKindeUser,
 } from "convex-kinde/react";
 import { afterEach, expect, test } from "vitest";
-import { api } from "./_generated/api.js";
-import { useWebhookTest, type ExampleTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { useWebhookTest, type ExampleTest } from "./setup.js";
 
 // happy-dom's fetch enforces the same-origin policy of a page; the webhook's key-set fetch is
 // server code (in Convex it runs in the deployment, not in a browser).

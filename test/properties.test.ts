@@ -15,7 +15,7 @@
  *   answered with that record's outcome, every other one `duplicate`.
  *
  * Ids come from small pools so that events collide. CI runs a modest number of
- * cases; `KINDE_PROPERTY_RUNS=500 npx vitest run example/convex/properties.test.ts`
+ * cases; `KINDE_PROPERTY_RUNS=500 npx vitest run test/properties.test.ts`
  * runs more (and `KINDE_PROPERTY_SEED` replays a reported seed).
  */
 import { describe, expect, test } from "vitest";
@@ -36,8 +36,8 @@ import {
   userDeleted,
   userUpdated,
 } from "convex-kinde/test";
-import { api } from "./_generated/api.js";
-import { initConvexTest, useWebhookTest, type ExampleTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { initConvexTest, useWebhookTest, type ExampleTest } from "./setup.js";
 
 const app = useWebhookTest();
 

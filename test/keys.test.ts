@@ -6,8 +6,8 @@ import {
   userUpdated,
   type KindeTestIssuer,
 } from "convex-kinde/test";
-import { api } from "./_generated/api.js";
-import { initConvexTest } from "./setup.test.js";
+import { api } from "../example/convex/_generated/api.js";
+import { initConvexTest } from "./setup.js";
 
 // A fresh issuer per test: the key set cache lives in module scope, per issuer URL.
 let issuer: KindeTestIssuer;

@@ -23,12 +23,12 @@ import {
 import { MAX_CLOCK_SKEW_MS } from "convex-kinde";
 import { mutationGeneric, makeFunctionReference } from "convex/server";
 import { v } from "convex/values";
-import { toKindeEvent } from "../../src/client/events.js";
-import { applyEvent } from "../../src/client/webhook.js";
-import type { KindeEvent } from "../../src/shared/events.js";
-import { api, components } from "./_generated/api.js";
-import { kinde } from "./kinde.js";
-import { initConvexTest, initConvexTestWithHooks, useWebhookTest } from "./setup.test.js";
+import { toKindeEvent } from "../src/client/events.js";
+import { applyEvent } from "../src/client/webhook.js";
+import type { KindeEvent } from "../src/shared/events.js";
+import { api, components } from "../example/convex/_generated/api.js";
+import { kinde } from "../example/convex/kinde.js";
+import { initConvexTest, initConvexTestWithHooks, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 const MINUTE = 60_000;

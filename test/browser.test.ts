@@ -14,7 +14,7 @@ import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const EXAMPLE = fileURLToPath(new URL(".", import.meta.url));
+const EXAMPLE = fileURLToPath(new URL("../example/", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../.ci/artifacts/", import.meta.url));
 const VITE_VARIABLES = ["VITE_CONVEX_URL", "VITE_KINDE_DOMAIN", "VITE_KINDE_CLIENT_ID"];
 
