@@ -20,8 +20,9 @@ export default defineConfig({
     // Closest to Convex's V8 isolate: web APIs, no Node globals in the functions under test.
     environment: "edge-runtime",
     server: { deps: { inline: ["convex-test"] } },
-    // The consumer app is tested by scripts/consumer-check.sh against the packed package.
-    exclude: [...configDefaults.exclude, "scripts/consumer-app/**"],
+    // src/component/setup.test.ts holds the component tests' module glob, not tests; the
+    // consumer app is tested by scripts/consumer-check.sh against the packed package.
+    exclude: [...configDefaults.exclude, "src/component/setup.test.ts", "scripts/consumer-app/**"],
     // The webhook logs every refusal; tests that care assert on it, the rest stay readable.
     onConsoleLog: (log) => !log.includes("[convex-kinde]"),
   },
