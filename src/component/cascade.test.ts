@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { internal } from "./_generated/api.js";
+import type { MutationCtx } from "./_generated/server.js";
+import { CASCADE_BATCH_SIZE } from "./cascade.js";
+import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
+import { applyUserSnapshot } from "./users.js";
+import {
+  KEEP_UNTIL,
+  admin,
+  initComponentTest,
+  membership,
+  ref,
+  userSnapshot,
+  version,
+  type ComponentTest,
+} from "./setup.test.js";
+
+const viewer = ref("role_viewer", "viewer");
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Users `kp_0…` each in `orgsEach` organizations, holding `roles` in each; the catalog knows the roles. */
+async function seed(t: ComponentTest, users: number, orgsEach: number, roles = [admin, viewer]) {
+  await t.run(async (ctx) => {
+    for (const role of roles) await applyCatalogSnapshot(ctx, "role", version(500), role);
+    for (let u = 0; u < users; u++) {
+      const organizations = Array.from({ length: orgsEach }, (_, o) =>
+        membership(`org_${o}`, roles),
+      );
+      await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+    }
+  });
+}
+
+/** Every role key held, in the memberships index and in the users' inline copies. */
+async function heldKeys(ctx: MutationCtx) {
+  const indexed = (await ctx.db.query("kindeMemberships").collect()).flatMap((m) =>
+    m.roles.map((r) => r.key),
+  );
+  const inline = (await ctx.db.query("kindeUsers").collect()).flatMap((u) =>
+    u.organizations.flatMap((m) => m.roles.map((r) => r.key)),
+  );
+  return { indexed: new Set(indexed), inline: new Set(inline) };
+}
+
+const cascadeRuns = (t: ComponentTest, name: string) =>
+  t.run(
+    async (ctx) =>
+      (await ctx.db.system.query("_scheduled_functions").collect()).filter((job) =>
+        job.name.includes(name),
+      ).length,
+  );
+
+describe("role rename", () => {
+  test("rewrites the key in every membership, in bounded batches", async () => {
+    const t = initComponentTest();
+    // More memberships than one batch handles, so the cascade must continue itself.
+    const memberships = 5 * 50;
+    expect(memberships).toBeGreaterThan(CASCADE_BATCH_SIZE);
+    await seed(t, 5, 50);
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(2_000), { ...admin, key: "owner" });
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual({
+        indexed: new Set(["owner", "viewer"]),
+        inline: new Set(["owner", "viewer"]),
+      });
+    });
+    expect(await cascadeRuns(t, "refreshMembershipRefs")).toBe(
+      Math.ceil(memberships / CASCADE_BATCH_SIZE),
+    );
+  });
+
+  test("a user whose snapshot is newer than the rename keeps Kinde's newer word, noted unsettled", async () => {
+    const t = initComponentTest();
+    await seed(t, 1, 1, [admin]);
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(2_000), { ...admin, key: "owner" });
+      // Kinde later (3,000) still calls the role "admin" in this user's snapshot.
+      await applyUserSnapshot(
+        ctx,
+        version(3_000),
+        userSnapshot("kp_late", { organizations: [membership("org_x", [admin])] }),
+      );
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      const late = await ctx.db
+        .query("kindeMemberships")
+        .withIndex("kindeId", (q) => q.eq("kindeId", "kp_late"))
+        .unique();
+      expect(late?.roles).toEqual([admin]);
+      const renamed = await ctx.db
+        .query("kindeMemberships")
+        .withIndex("kindeId", (q) => q.eq("kindeId", "kp_0"))
+        .unique();
+      expect(renamed?.roles).toEqual([ref(admin.kindeId, "owner")]);
+      const unsettled = await ctx.db.query("unsettledRefs").collect();
+      expect(unsettled.map((u) => u.kindeId)).toEqual([admin.kindeId]);
+    });
+  });
+
+  test("a cascade outdated by a newer catalog event changes nothing", async () => {
+    const t = initComponentTest();
+    await seed(t, 2, 2, [admin]);
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(3_000), admin);
+    });
+    await t.mutation(internal.cascade.refreshMembershipRefs, {
+      kind: "role",
+      kindeId: admin.kindeId,
+      key: "stale-name",
+      version: version(2_000),
+      cursor: null,
+    });
+    await t.run(async (ctx) => {
+      expect((await heldKeys(ctx)).indexed).toEqual(new Set(["admin"]));
+    });
+  });
+});
+
+describe("role deletion", () => {
+  test("removes the role from every membership and leaves the others", async () => {
+    const t = initComponentTest();
+    await seed(t, 3, 3);
+    await t.run(async (ctx) => {
+      await deleteCatalogEntry(ctx, "role", version(2_000), admin.kindeId, KEEP_UNTIL);
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual({
+        indexed: new Set(["viewer"]),
+        inline: new Set(["viewer"]),
+      });
+      expect(await ctx.db.query("kindeMemberships").collect()).toHaveLength(9);
+    });
+  });
+});
+
+describe("organization removal", () => {
+  test("removes every membership of the organization, a batch at a time, and no other", async () => {
+    const t = initComponentTest();
+    const users = CASCADE_BATCH_SIZE + 20;
+    await t.run(async (ctx) => {
+      for (let u = 0; u < users; u++) {
+        const organizations = [membership("org_gone"), membership("org_kept")];
+        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+      }
+    });
+    await t.mutation(internal.cascade.removeOrganizationMemberships, { orgCode: "org_gone" });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      const orgCodes = (await ctx.db.query("kindeMemberships").collect()).map((m) => m.orgCode);
+      expect(new Set(orgCodes)).toEqual(new Set(["org_kept"]));
+      expect(orgCodes).toHaveLength(users);
+      const inline = (await ctx.db.query("kindeUsers").collect()).map((u) =>
+        u.organizations.map((m) => m.orgCode).join(),
+      );
+      expect(new Set(inline)).toEqual(new Set(["org_kept"]));
+    });
+    // The first batch was the call above; each full batch scheduled the next.
+    expect(await cascadeRuns(t, "removeOrganizationMemberships")).toBe(
+      Math.ceil(users / CASCADE_BATCH_SIZE) - 1,
+    );
+  });
+});
