@@ -27,7 +27,7 @@ export * from "./testing/managementApi.js";
 export * from "./testing/valueLimits.js";
 export * from "./testing/tenants.js";
 
-const modules = import.meta.glob("./component/**/*.ts");
+const modules = import.meta.glob(["./component/**/*.ts", "!./component/**/*.test.ts"]);
 
 /** A convex-test instance of any app. */
 type AnyTestConvex = TestConvex<SchemaDefinition<GenericSchema, boolean>>;
