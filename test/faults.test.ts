@@ -2,7 +2,7 @@
  * Faults between Kinde and the mirror: a key server that is down, erroring,
  * answering garbage or too slow; keys rotated mid-stream; the same events
  * delivered concurrently. In each case the webhook answers the documented
- * status (README "What the webhook answers"), writes nothing for what it
+ * status (docs/webhook-responses.md), writes nothing for what it
  * refuses, and once the fault is gone, Kinde's retries of what failed bring
  * the mirror to exactly the state of the story below: nothing lost, nothing
  * applied twice.

@@ -1,6 +1,6 @@
 /**
  * Hostile and malformed deliveries, table-driven: each is answered with the
- * status README "What the webhook answers" documents (401 not a webhook of the
+ * status docs/webhook-responses.md documents (401 not a webhook of the
  * issuer, 400 verified but unusable, 413 too large, 200 for what is valid, if
  * odd), none crashes (no 500), and none writes anything it should not: a
  * refused delivery leaves every component table empty.

@@ -331,7 +331,7 @@ function toPayload(spec: Spec, base: number): object {
 // ---------------------------------------------------------------------------
 // The model
 
-/** Newest by (time, event id), as README "Versions" says. */
+/** Newest by (time, event id), as docs/how-it-works.md, "Versions", says. */
 function newest<T extends Stamp>(events: T[]): T | undefined {
   let best: T | undefined;
   for (const e of events) {

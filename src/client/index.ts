@@ -359,7 +359,7 @@ export class Kinde {
    *   its continuation (default 5 minutes; actions may run 10). `retry`: how
    *   often and how patiently each Management API request is retried
    *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs }`,
-   *   each optional; see the README, "Backfill an existing tenant"). `onEvent`:
+   *   each optional; see docs/backfill.md, "Options of a run"). `onEvent`:
    *   the hook `registerRoutes` takes (`internal.kinde.onKindeEvent`), run once
    *   for each change the backfill makes, with `origin: { kind: "backfill", runId }`.
    */

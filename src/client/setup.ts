@@ -17,7 +17,7 @@ import {
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
 
-/** Every Kinde event type the mirror applies; the README's "Point Kinde at the webhook" lists the same. */
+/** Every Kinde event type the mirror applies; docs/setup-and-doctor.md, "Point Kinde at the webhook by hand", lists the same. */
 export const MIRRORED_EVENT_TYPES = [
   "user.created",
   "user.updated",
