@@ -611,11 +611,11 @@ async function tour(
     "all green: each line ok",
     async () => {
       const report = (await t.action(internal.kinde.doctor, {})) as DoctorReport;
-      const width = Math.max(...report.checks.map((c) => c.id.length));
+      const width = Math.max(...report.checks.map((c) => c.name.length));
       for (const check of report.checks) {
         const paint = check.verdict === "ok" ? green : check.verdict === "warn" ? yellow : red;
         const mark = { ok: "✓", warn: "!", fail: "✗" }[check.verdict];
-        const head = `${INDENT}${mark} ${check.id.padEnd(width)}  `;
+        const head = `${INDENT}${mark} ${check.name.padEnd(width)}  `;
         const [first, ...rest] = wrap(check.found, head, head.length);
         print(paint(first!.slice(0, head.length)) + first!.slice(head.length), ...rest.map(dim));
         if (check.fix) print(...wrap(`fix: ${check.fix}`, " ".repeat(head.length), head.length));

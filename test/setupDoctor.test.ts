@@ -17,12 +17,12 @@ import kindeTest, {
   type TenantWebhook,
 } from "convex-kinde/test";
 import {
-  CHECK_IDS,
+  CHECK_NAMES,
   Kinde,
   MANAGEMENT_API_SCOPES,
   MIRRORED_EVENT_TYPES,
   type BackfillResult,
-  type CheckId,
+  type CheckName,
   type DoctorActionOptions,
   type DoctorReport,
   type SetupActionOptions,
@@ -320,15 +320,16 @@ test("the doctor's scope table is exactly what setup and the backfill request", 
 
 /** The verdict of every check, by id. */
 const verdicts = (report: DoctorReport) =>
-  Object.fromEntries(report.checks.map((c) => [c.id, c.verdict])) as Record<CheckId, string>;
+  Object.fromEntries(report.checks.map((c) => [c.name, c.verdict])) as Record<CheckName, string>;
 
 /** Every check `ok` except those in `expected`, which have the verdict given. */
-function expectVerdicts(report: DoctorReport, expected: Partial<Record<CheckId, string>>) {
-  const all = Object.fromEntries(report.checks.map((c) => [c.id, "ok"]));
+function expectVerdicts(report: DoctorReport, expected: Partial<Record<CheckName, string>>) {
+  const all = Object.fromEntries(report.checks.map((c) => [c.name, "ok"]));
   expect(verdicts(report)).toEqual({ ...all, ...expected });
 }
 
-const check = (report: DoctorReport, id: CheckId) => report.checks.find((c) => c.id === id)!;
+const check = (report: DoctorReport, name: CheckName) =>
+  report.checks.find((c) => c.name === name)!;
 
 /** The quick start, done: setup, backfill, and a delivered event. */
 async function healthyApp(options?: Parameters<typeof hostApp>[0]) {
@@ -363,7 +364,7 @@ describe("doctor", () => {
 
     const logs = vi.spyOn(console, "info");
     const report = await host.doctor();
-    expect(report.checks.map((c) => c.id)).toEqual(CHECK_IDS);
+    expect(report.checks.map((c) => c.name)).toEqual(CHECK_NAMES);
     expect(report.checks.filter((c) => c.verdict !== "ok")).toEqual([]);
     expect(report).toMatchObject({ healthy: true, summary: "11 ok, 0 warnings, 0 failures" });
     // token and one webhook list; the issuer's documents are not Management API requests
@@ -556,7 +557,7 @@ describe("doctor", () => {
   test("without the auth option there is no auth-config line", async () => {
     const host = await healthyApp({ doctor: { auth: undefined } });
     const report = await host.doctor();
-    expect(report.checks.map((c) => c.id)).not.toContain("auth-config");
+    expect(report.checks.map((c) => c.name)).not.toContain("auth-config");
     expect(report.healthy).toBe(true);
   });
 });

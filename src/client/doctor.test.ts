@@ -32,7 +32,7 @@ describe("checkIssuerUrl", () => {
   test("set and a bare domain: ok, trailing slashes dropped", () => {
     expect(checkIssuerUrl(`${ISSUER}/`)).toMatchObject({
       issuerUrl: ISSUER,
-      check: { id: "issuer-url", verdict: "ok" },
+      check: { name: "issuer-url", verdict: "ok" },
     });
   });
   test.each([
@@ -217,9 +217,9 @@ test("checkAuthConfig: the snippet for the token kind; unknown client id: a warn
 
 test("the report as log lines", () => {
   const checks = [
-    { id: "issuer-url", verdict: "ok" as const, found: "KINDE_ISSUER_URL is x" },
+    { name: "issuer-url", verdict: "ok" as const, found: "KINDE_ISSUER_URL is x" },
     {
-      id: "webhook",
+      name: "webhook",
       verdict: "fail" as const,
       found: "no webhook",
       fix: "npx convex run kinde:setup",

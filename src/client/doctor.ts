@@ -36,8 +36,8 @@ export const vVerdict = v.union(v.literal("ok"), v.literal("warn"), v.literal("f
 export type Verdict = Infer<typeof vVerdict>;
 
 export const vDoctorCheck = v.object({
-  /** Stable name of the check, e.g. `issuer-discovery`. */
-  id: v.string(),
+  /** The check's stable name, e.g. `issuer-discovery`. */
+  name: v.string(),
   verdict: vVerdict,
   /** What the check found. */
   found: v.string(),
@@ -57,8 +57,8 @@ export const vDoctorReport = v.object({
 });
 export type DoctorReport = Infer<typeof vDoctorReport>;
 
-/** The check ids, in the order the doctor runs them. */
-export const CHECK_IDS = [
+/** The checks' names, in the order the doctor runs them. */
+export const CHECK_NAMES = [
   "issuer-url",
   "issuer-discovery",
   "key-set",
@@ -71,24 +71,24 @@ export const CHECK_IDS = [
   "backfill",
   "auth-config",
 ] as const;
-export type CheckId = (typeof CHECK_IDS)[number];
+export type CheckName = (typeof CHECK_NAMES)[number];
 
-const ok = (id: CheckId, found: string): DoctorCheck => ({ id, verdict: "ok", found });
-const warn = (id: CheckId, found: string, fix: string): DoctorCheck => ({
-  id,
+const ok = (name: CheckName, found: string): DoctorCheck => ({ name, verdict: "ok", found });
+const warn = (name: CheckName, found: string, fix: string): DoctorCheck => ({
+  name,
   verdict: "warn",
   found,
   fix,
 });
-const fail = (id: CheckId, found: string, fix: string): DoctorCheck => ({
-  id,
+const fail = (name: CheckName, found: string, fix: string): DoctorCheck => ({
+  name,
   verdict: "fail",
   found,
   fix,
 });
 /** A check that could not run because `blocker` did not pass. */
-const notChecked = (id: CheckId, blocker: CheckId, why: string): DoctorCheck =>
-  warn(id, `not checked: ${why}`, `fix \`${blocker}\` first`);
+const notChecked = (name: CheckName, blocker: CheckName, why: string): DoctorCheck =>
+  warn(name, `not checked: ${why}`, `fix \`${blocker}\` first`);
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
@@ -413,9 +413,9 @@ export function checkAuthConfig(
 /** The checklist as lines for the Convex logs. */
 export function formatReport(report: Pick<DoctorReport, "summary" | "checks">): string {
   const mark = { ok: "✓", warn: "!", fail: "✗" } as const;
-  const width = Math.max(...report.checks.map((c) => c.id.length));
+  const width = Math.max(...report.checks.map((c) => c.name.length));
   const lines = report.checks.flatMap((c) => [
-    `  ${mark[c.verdict]} ${c.id.padEnd(width)}  ${c.found}`,
+    `  ${mark[c.verdict]} ${c.name.padEnd(width)}  ${c.found}`,
     ...(c.fix ? [`    ${" ".repeat(width)}  fix: ${c.fix}`] : []),
   ]);
   return [`doctor: ${report.summary}`, ...lines].join("\n");

@@ -45,12 +45,12 @@ export {
   type SetupResult,
 } from "./setup.js";
 export {
-  CHECK_IDS,
+  CHECK_NAMES,
   MANAGEMENT_API_SCOPES,
   vDoctorReport,
   vDoctorCheck,
   type AuthTokenKind,
-  type CheckId,
+  type CheckName,
   type DoctorActionOptions,
   type DoctorCheck,
   type DoctorReport,
@@ -311,29 +311,30 @@ export class Kinde {
     { kindeId, paginationOpts }: { kindeId: string; paginationOpts: PaginationOptions },
   ): Promise<PaginationResult<EventRecord>> {
     return await ctx.runQuery(this.component.events.listEntityEvents, {
-      kind: "user",
-      id: kindeId,
+      entityKind: "user",
+      entityId: kindeId,
       paginationOpts,
     });
   }
 
   /**
-   * The events about one entity, newest first: `id` is the organization's
-   * code, or the user's, role's or permission's Kinde id (not a role's key).
+   * The events about one entity, newest first, named as the event log names
+   * it: `entityId` is the organization's code, or the user's, role's or
+   * permission's Kinde id (not a role's key).
    *
    * ```ts
-   * await kinde.listEntityEvents(ctx, { kind: "organization", id: "org_…", paginationOpts });
+   * await kinde.listEntityEvents(ctx, {
+   *   entityKind: "organization",
+   *   entityId: "org_…",
+   *   paginationOpts,
+   * });
    * ```
    */
   async listEntityEvents(
     ctx: RunQueryCtx,
-    {
-      kind,
-      id,
-      paginationOpts,
-    }: { kind: EntityKind; id: string; paginationOpts: PaginationOptions },
+    args: { entityKind: EntityKind; entityId: string; paginationOpts: PaginationOptions },
   ): Promise<PaginationResult<EventRecord>> {
-    return await ctx.runQuery(this.component.events.listEntityEvents, { kind, id, paginationOpts });
+    return await ctx.runQuery(this.component.events.listEntityEvents, args);
   }
 
   /**

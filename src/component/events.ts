@@ -31,14 +31,14 @@ export const listEvents = query({
   },
 });
 
-/** The recorded events about one entity (`id`: a Kinde id, or an organization's code), newest first. */
+/** The recorded events about one entity (`entityId`: a Kinde id, or an organization's code), newest first. */
 export const listEntityEvents = query({
-  args: { kind: vEntityKind, id: v.string(), paginationOpts: paginationOptsValidator },
+  args: { entityKind: vEntityKind, entityId: v.string(), paginationOpts: paginationOptsValidator },
   returns: paginationResultValidator(vEventRecord),
-  handler: async (ctx, { kind, id, paginationOpts }) => {
+  handler: async (ctx, { entityKind, entityId, paginationOpts }) => {
     const result = await paginator(ctx.db, schema)
       .query("webhookEvents")
-      .withIndex("entity", (q) => q.eq("entityKind", kind).eq("entityId", id))
+      .withIndex("entity", (q) => q.eq("entityKind", entityKind).eq("entityId", entityId))
       .order("desc")
       .paginate(paginationOpts);
     return { ...result, page: result.page.map(toEventRecord) };

@@ -88,8 +88,8 @@ describe("event log", () => {
     const all = await t.query(api.events.listEvents, { paginationOpts });
     expect(all.page.map((e) => e.eventId)).toEqual(["e_ada_2", "e_bob", "e_org", "e_ada_1"]);
     const ada = await t.query(api.events.listEntityEvents, {
-      kind: "user",
-      id: "kp_ada",
+      entityKind: "user",
+      entityId: "kp_ada",
       paginationOpts,
     });
     expect(ada.page.map((e) => e.eventId)).toEqual(["e_ada_2", "e_ada_1"]);

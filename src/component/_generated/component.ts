@@ -371,8 +371,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "query",
         "internal",
         {
-          id: string;
-          kind: "user" | "organization" | "role" | "permission";
+          entityId: string;
+          entityKind: "user" | "organization" | "role" | "permission";
           paginationOpts: {
             cursor: string | null;
             endCursor?: string | null;
