@@ -38,7 +38,7 @@ import {
   type RoleSnapshot,
 } from "../shared/mirror.js";
 import { createLogger, type Logger } from "./log.js";
-import { managementConfig } from "./config.js";
+import { logLevelOf, managementConfig } from "./config.js";
 import {
   ManagementApi,
   ManagementApiError,
@@ -475,7 +475,7 @@ export function backfillAction(
           return actionCtx.runMutation(mutation, mutationArgs);
         }) as typeof actionCtx.runMutation,
       };
-      const log = createLogger(options.logLevel === undefined ? "INFO" : options.logLevel);
+      const log = createLogger(logLevelOf(options, "task"));
       const api = new ManagementApi(managementConfig(options), retry);
       onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
       const writer = pageWriter(ctx, component, log, onEventHandle);

@@ -1,10 +1,55 @@
 /**
- * Configuration the host's actions read from the deployment's environment at
- * run time (never at deploy time, so a deployment without it still deploys).
+ * The host's configuration, resolved in one place with one set of defaults:
+ * the issuer URL, the Management API's credentials and the log level. Read
+ * from the deployment's environment at run time (never at deploy time, so a
+ * deployment without it still deploys).
  */
+import type { LogLevel } from "./log.js";
 import { MANAGEMENT_ENV, ManagementApiError, type ManagementApiConfig } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
-import { ISSUER_ENV_VAR } from "./webhook.js";
+
+/** The environment variable holding the Kinde issuer URL, e.g. `https://acme.kinde.com`. */
+export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
+
+/** The command that sets it, for messages that say how. */
+export const SET_ISSUER_URL = `npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com`;
+
+/** The issuer URL as configured: usable, or what is wrong with it. */
+export type IssuerUrl =
+  | {
+      problem?: undefined;
+      /** Trimmed, without trailing slashes: `<issuerUrl>/.well-known/jwks` is the key set. */
+      issuerUrl: string;
+      url: URL;
+      /** As configured. */
+      raw: string;
+    }
+  | { problem: "unset" }
+  | { problem: "not_a_url"; raw: string };
+
+/**
+ * The issuer URL: the `issuerUrl` option, else {@link ISSUER_ENV_VAR}. The
+ * webhook, the doctor and the Management API's fallback host all read it
+ * here.
+ */
+export function issuerUrlOf(options: KindeOptions): IssuerUrl {
+  return parseIssuerUrl(options.issuerUrl ?? process.env[ISSUER_ENV_VAR]);
+}
+
+/** `raw` as an issuer URL; trailing slashes are tolerated. */
+export function parseIssuerUrl(raw: string | undefined): IssuerUrl {
+  if (!raw || raw.trim() === "") return { problem: "unset" };
+  const issuerUrl = withoutTrailingSlashes(raw);
+  try {
+    return { issuerUrl, url: new URL(issuerUrl), raw };
+  } catch {
+    return { problem: "not_a_url", raw };
+  }
+}
+
+function withoutTrailingSlashes(url: string): string {
+  return url.trim().replace(/\/+$/, "");
+}
 
 /**
  * The Management API's credentials and host. The host is `KINDE_DOMAIN`, else
@@ -18,14 +63,10 @@ export function managementConfig(
 ): ManagementApiConfig {
   const clientId = process.env[MANAGEMENT_ENV.clientId];
   const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
-  const domain = (
-    process.env[MANAGEMENT_ENV.domain] ||
-    options.issuerUrl ||
-    process.env[ISSUER_ENV_VAR] ||
-    ""
-  )
-    .trim()
-    .replace(/\/+$/, "");
+  const issuer = issuerUrlOf(options);
+  const domain =
+    withoutTrailingSlashes(process.env[MANAGEMENT_ENV.domain] ?? "") ||
+    (issuer.problem === "unset" ? "" : withoutTrailingSlashes(issuer.raw));
   const missing = [
     !clientId && MANAGEMENT_ENV.clientId,
     !clientSecret && MANAGEMENT_ENV.clientSecret,
@@ -37,4 +78,21 @@ export function managementConfig(
     );
   }
   return { domain, clientId: clientId!, clientSecret: clientSecret! };
+}
+
+/**
+ * The log level when `logLevel` is not set. A webhook that works stays
+ * silent: only refused and failed deliveries are logged, which is what
+ * someone reading the Convex logs is looking for.
+ */
+export const DEFAULT_LOG_LEVEL: LogLevel = "WARN";
+
+/**
+ * The level convex-kinde logs at: the `logLevel` option, else
+ * {@link DEFAULT_LOG_LEVEL}, except that an action the developer runs by hand
+ * (`backfill`, `setup`, `doctor`: `task`) logs its progress and report at
+ * `INFO`, so they show in the Convex logs without setting anything.
+ */
+export function logLevelOf(options: KindeOptions, use: "webhook" | "task" = "webhook"): LogLevel {
+  return options.logLevel ?? (use === "task" ? "INFO" : DEFAULT_LOG_LEVEL);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
+import { parseIssuerUrl } from "./config.js";
 import {
   ago,
   checkAuthConfig,
@@ -30,7 +31,7 @@ const rsaKey = (kid: string, extra: object = {}) => ({
 
 describe("checkIssuerUrl", () => {
   test("set and a bare domain: ok, trailing slashes dropped", () => {
-    expect(checkIssuerUrl(`${ISSUER}/`)).toMatchObject({
+    expect(checkIssuerUrl(parseIssuerUrl(`${ISSUER}/`))).toMatchObject({
       issuerUrl: ISSUER,
       check: { name: "issuer-url", verdict: "ok" },
     });
@@ -41,7 +42,7 @@ describe("checkIssuerUrl", () => {
     ["acme.kinde.com", /not a URL/, /npx convex env set KINDE_ISSUER_URL/],
     [`${ISSUER}/oauth2`, /has a path/, /KINDE_ISSUER_URL https:\/\/acme\.kinde\.com$/],
   ])("%j fails with its fix", (raw, found, fix) => {
-    const { check, issuerUrl } = checkIssuerUrl(raw);
+    const { check, issuerUrl } = checkIssuerUrl(parseIssuerUrl(raw));
     expect(issuerUrl).toBeUndefined();
     expect(check.verdict).toBe("fail");
     expect(check.found).toMatch(found);

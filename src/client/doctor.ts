@@ -10,7 +10,14 @@ import { internalActionGeneric } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
 import type { BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
-import { managementConfig } from "./config.js";
+import {
+  ISSUER_ENV_VAR,
+  issuerUrlOf,
+  logLevelOf,
+  managementConfig,
+  SET_ISSUER_URL,
+  type IssuerUrl,
+} from "./config.js";
 import { createLogger } from "./log.js";
 import {
   MANAGEMENT_ENV,
@@ -30,7 +37,6 @@ import {
 } from "./setup.js";
 import type { KindeOptions } from "./types.js";
 import { JWKS_PATH } from "./verify.js";
-import { ISSUER_ENV_VAR } from "./webhook.js";
 
 export const vVerdict = v.union(v.literal("ok"), v.literal("warn"), v.literal("fail"));
 export type Verdict = Infer<typeof vVerdict>;
@@ -93,31 +99,34 @@ const notChecked = (name: CheckName, blocker: CheckName, why: string): DoctorChe
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
 
-/** `KINDE_ISSUER_URL` (or the `issuerUrl` option) is set and a URL; returns it without trailing slashes. */
-export function checkIssuerUrl(raw: string | undefined): {
+/** The issuer URL (`issuerUrlOf`) is set and a bare domain; returns it without trailing slashes. */
+export function checkIssuerUrl(issuer: IssuerUrl): {
   check: DoctorCheck;
   issuerUrl?: string;
 } {
-  const fix = `npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com`;
-  if (!raw || raw.trim() === "") {
-    return {
-      check: fail("issuer-url", `${ISSUER_ENV_VAR} is not set: every webhook answers 500`, fix),
-    };
-  }
-  const issuerUrl = trimSlashes(raw);
-  try {
-    const url = new URL(issuerUrl);
-    if (url.pathname !== "/" || url.search) {
+  switch (issuer.problem) {
+    case "unset":
       return {
         check: fail(
           "issuer-url",
-          `${ISSUER_ENV_VAR} is ${raw}, which has a path: the issuer is the bare domain`,
-          `npx convex env set ${ISSUER_ENV_VAR} ${url.origin}`,
+          `${ISSUER_ENV_VAR} is not set: every webhook answers 500`,
+          SET_ISSUER_URL,
         ),
       };
-    }
-  } catch {
-    return { check: fail("issuer-url", `${ISSUER_ENV_VAR} is not a URL: ${raw}`, fix) };
+    case "not_a_url":
+      return {
+        check: fail("issuer-url", `${ISSUER_ENV_VAR} is not a URL: ${issuer.raw}`, SET_ISSUER_URL),
+      };
+  }
+  const { url, raw, issuerUrl } = issuer;
+  if (url.pathname !== "/" || url.search) {
+    return {
+      check: fail(
+        "issuer-url",
+        `${ISSUER_ENV_VAR} is ${raw}, which has a path: the issuer is the bare domain`,
+        `npx convex env set ${ISSUER_ENV_VAR} ${url.origin}`,
+      ),
+    };
   }
   return { check: ok("issuer-url", `${ISSUER_ENV_VAR} is ${issuerUrl}`), issuerUrl };
 }
@@ -476,7 +485,7 @@ export function doctorAction(
       const now = Date.now();
 
       // The issuer: its URL, its discovery document, its key set.
-      const issuer = checkIssuerUrl(options.issuerUrl ?? process.env[ISSUER_ENV_VAR]);
+      const issuer = checkIssuerUrl(issuerUrlOf(options));
       checks.push(issuer.check);
       let tokenIssuer: string | undefined;
       if (issuer.issuerUrl === undefined) {
@@ -570,7 +579,7 @@ export function doctorAction(
         checks,
         requests: api?.requests ?? 0,
       };
-      createLogger("INFO").info(formatReport(report));
+      createLogger(logLevelOf(options, "task")).info(formatReport(report));
       return report;
     },
   });

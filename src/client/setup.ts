@@ -6,7 +6,7 @@
  */
 import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
-import { managementConfig } from "./config.js";
+import { logLevelOf, managementConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import {
   backoffMs,
@@ -278,7 +278,7 @@ export function setupAction(
     args: vSetupArgs,
     returns: vSetupResult,
     handler: async (_ctx, { dryRun = false }): Promise<SetupResult> => {
-      const log = createLogger("INFO");
+      const log = createLogger(logLevelOf(options, "task"));
       const endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
       const api = new ManagementApi(managementConfig(options, "Setup"), retry);
       const granted = await api.grantedScopes({ fresh: true });

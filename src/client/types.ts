@@ -18,7 +18,11 @@ export interface KindeOptions {
    * a webhook arrives, so a deployment without it still deploys.
    */
   issuerUrl?: string;
-  /** How much the webhook route logs. Default `"WARN"`: refused or failed deliveries only. */
+  /**
+   * How much convex-kinde logs. Unset, the webhook route logs at `"WARN"`
+   * (refused or failed deliveries only) and the actions you run by hand
+   * (backfill, setup, doctor) at `"INFO"`, so their progress shows.
+   */
   logLevel?: LogLevel;
   /**
    * How many days event records and deletion tombstones are kept (default 7).

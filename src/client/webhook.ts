@@ -15,6 +15,7 @@ import {
   type GenericDataModel,
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { ISSUER_ENV_VAR, issuerUrlOf, logLevelOf, SET_ISSUER_URL } from "./config.js";
 import { InvalidPayloadError, toKindeEvent } from "./events.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
@@ -34,9 +35,6 @@ import { verifyWebhookToken, VerificationError, type VerificationReason } from "
  * stays far below this.
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** The environment variable holding the Kinde issuer URL, e.g. `https://acme.kinde.com`. */
-export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
 
 /**
  * Why a delivery was refused, as a stable code: a {@link VerificationReason},
@@ -68,13 +66,13 @@ export function webhookHandler(
   options: KindeOptions,
   onEvent: EventHookReference | undefined,
 ) {
-  const log = createLogger(options.logLevel);
+  const log = createLogger(logLevelOf(options));
   let onEventHandle: string | undefined;
   return httpActionGeneric(async (ctx, request) => {
     // Unsigned and only for diagnostics: keep a sane length of it.
     const webhookId = request.headers.get("webhook-id")?.slice(0, 200) || undefined;
     try {
-      const issuerUrl = resolveIssuerUrl(options.issuerUrl);
+      const issuerUrl = webhookIssuerUrl(options);
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
       const event = toKindeEvent(claims);
@@ -202,23 +200,21 @@ function toRejection(error: unknown): { status: number; reason: RefusalReason; m
   return { status: 500, reason: "apply_failed", message: messageOf(error) };
 }
 
-/** The issuer from the option or, at request time, the environment; a missing value must not break deploys. */
-function resolveIssuerUrl(option: string | undefined): string {
-  const raw = option ?? process.env[ISSUER_ENV_VAR];
-  if (!raw || raw.trim() === "") {
-    throw new Rejection(
-      500,
-      "config",
-      `${ISSUER_ENV_VAR} is not set: run \`npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com\``,
-    );
+/** The configured issuer URL, or a 500 that says how to set it: a missing value must not break deploys. */
+function webhookIssuerUrl(options: KindeOptions): string {
+  const issuer = issuerUrlOf(options);
+  switch (issuer.problem) {
+    case undefined:
+      return issuer.issuerUrl;
+    case "unset":
+      throw new Rejection(500, "config", `${ISSUER_ENV_VAR} is not set: run \`${SET_ISSUER_URL}\``);
+    case "not_a_url":
+      throw new Rejection(
+        500,
+        "config",
+        `${ISSUER_ENV_VAR} is not a URL: ${JSON.stringify(issuer.raw)}`,
+      );
   }
-  const issuerUrl = raw.trim().replace(/\/+$/, "");
-  try {
-    new URL(issuerUrl);
-  } catch {
-    throw new Rejection(500, "config", `${ISSUER_ENV_VAR} is not a URL: ${JSON.stringify(raw)}`);
-  }
-  return issuerUrl;
 }
 
 /** Reads the body as text, refusing it as soon as it passes {@link MAX_BODY_BYTES}. */
