@@ -1,13 +1,6 @@
 import { describe, expect, test } from "vitest";
-import {
-  followPaging,
-  RECENT_TOKENS,
-  rowsAfter,
-  toBackfillUser,
-  toMember,
-  toOrganization,
-  toRole,
-} from "./backfill.js";
+import { followPaging, RECENT_TOKENS, rowsAfter, toBackfillUser, toMember } from "./backfill.js";
+import { toOrganizationSnapshot, toRoleSnapshot } from "./kindePayloads.js";
 import { backoffMs, DEFAULT_RETRY, rateLimitWaitMs, retryPolicy } from "./managementApi.js";
 import type { PagingState } from "../shared/backfill.js";
 
@@ -43,9 +36,14 @@ describe("mapping Management API results", () => {
 
   test("roles, organizations, members", () => {
     expect(
-      toRole({ id: "r", key: "admin", name: "Admin", description: "", is_default_role: false }),
+      toRoleSnapshot(
+        { id: "r", key: "admin", name: "Admin", description: "", is_default_role: false },
+        "role",
+      ),
     ).toEqual({ kindeId: "r", key: "admin", name: "Admin", isDefaultRole: false });
-    expect(toOrganization({ code: "org_a", name: "A", handle: null, external_id: "x" })).toEqual({
+    expect(
+      toOrganizationSnapshot({ code: "org_a", name: "A", handle: null, external_id: "x" }, "org"),
+    ).toEqual({
       code: "org_a",
       name: "A",
       externalId: "x",

@@ -31,12 +31,22 @@ import {
   type BackfillUser,
   type PagingState,
 } from "../shared/backfill.js";
+import { type KeyRef } from "../shared/mirror.js";
 import {
-  type KeyRef,
-  type OrganizationSnapshot,
-  type PermissionSnapshot,
-  type RoleSnapshot,
-} from "../shared/mirror.js";
+  identifier,
+  kindeProfileFields,
+  text,
+  toKeyRefs,
+  toKeys,
+  toOrganizationSnapshot,
+  toPermissionSnapshot,
+  toProfile,
+  toRoleSnapshot,
+  vKindeCatalogEntry,
+  vKindeOrganization,
+  vKindeText,
+  withoutUndefined,
+} from "./kindePayloads.js";
 import { createLogger, type Logger } from "./log.js";
 import { logLevelOf, managementConfig } from "./config.js";
 import {
@@ -89,55 +99,37 @@ export const vBackfillResult = v.object({
 });
 export type BackfillResult = Infer<typeof vBackfillResult>;
 
-// ---- Management API shapes, validated loosely (unknown fields stripped) and mapped ----
+// ---- Management API listings, validated loosely and mapped (cleaning rules: ./kindePayloads.ts) ----
 
-const vOptionalText = v.optional(v.union(v.string(), v.null()));
-const vOptionalFlag = v.optional(v.union(v.boolean(), v.null()));
-const vApiCatalogEntry = v.object({
-  id: v.string(),
-  key: v.string(),
-  name: vOptionalText,
-  description: vOptionalText,
-  is_default_role: vOptionalFlag,
-});
-const vApiOrganization = v.object({
-  code: v.string(),
-  name: vOptionalText,
-  handle: vOptionalText,
-  external_id: vOptionalText,
-});
+/** A user as `GET /api/v1/users?expand=organizations` lists it: organization codes only. */
 const vApiUser = v.object({
-  id: v.string(),
-  email: vOptionalText,
+  ...kindeProfileFields,
   /** What the single-user endpoint calls the email. */
-  preferred_email: vOptionalText,
-  phone: vOptionalText,
-  username: vOptionalText,
-  first_name: vOptionalText,
-  last_name: vOptionalText,
-  is_suspended: vOptionalFlag,
+  preferred_email: vKindeText,
   organizations: v.optional(v.union(v.array(v.string()), v.null())),
 });
+/** A member as `GET /api/v1/organizations/{code}/users` lists it: role keys only. */
 const vApiOrganizationUser = v.object({
   id: v.string(),
   roles: v.optional(v.union(v.array(v.string()), v.null())),
 });
+/** A permission as `GET /api/v1/organizations/{code}/users/{id}/permissions` lists it. */
+const vApiMemberPermission = v.object({ id: v.string(), key: v.string() });
 
-const text = (value: string | null | undefined) => value?.trim() || undefined;
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** Parses each item, dropping (and reporting) the ones without the fields the mirror needs. */
-function parseItems<V extends Parameters<typeof parse>[0]>(
+/**
+ * Parses and maps each item, dropping (and reporting) the ones without the
+ * fields the mirror needs, or with an empty identifier.
+ */
+function parseItems<V extends Parameters<typeof parse>[0], R>(
   validator: V,
   items: unknown,
+  toRow: (item: Infer<V>, path: string) => R,
   onInvalid: (message: string) => void,
-): Infer<V>[] {
+): R[] {
   if (!Array.isArray(items)) return [];
-  return items.flatMap((item) => {
+  return items.flatMap((item, index) => {
     try {
-      return [parse(validator, item)];
+      return [toRow(parse(validator, item), `items[${index}]`)];
     } catch (error) {
       onInvalid(error instanceof Error ? error.message : String(error));
       return [];
@@ -145,49 +137,20 @@ function parseItems<V extends Parameters<typeof parse>[0]>(
   });
 }
 
-export function toRole(role: Infer<typeof vApiCatalogEntry>): RoleSnapshot {
-  return compact({
-    kindeId: role.id,
-    key: role.key,
-    name: text(role.name),
-    description: text(role.description),
-    isDefaultRole: role.is_default_role ?? undefined,
+export function toBackfillUser(user: Infer<typeof vApiUser>, path = "user"): BackfillUser {
+  const profile = toProfile(user, path);
+  return withoutUndefined({
+    ...profile,
+    email: profile.email ?? text(user.preferred_email),
+    orgCodes: toKeys(user.organizations),
   });
 }
 
-export function toPermission(permission: Infer<typeof vApiCatalogEntry>): PermissionSnapshot {
-  return compact({
-    kindeId: permission.id,
-    key: permission.key,
-    name: text(permission.name),
-    description: text(permission.description),
-  });
-}
-
-export function toOrganization(org: Infer<typeof vApiOrganization>): OrganizationSnapshot {
-  return compact({
-    code: org.code,
-    name: text(org.name),
-    handle: text(org.handle),
-    externalId: text(org.external_id),
-  });
-}
-
-export function toBackfillUser(user: Infer<typeof vApiUser>): BackfillUser {
-  return compact({
-    kindeId: user.id,
-    email: text(user.email) ?? text(user.preferred_email),
-    phone: text(user.phone),
-    username: text(user.username),
-    firstName: text(user.first_name),
-    lastName: text(user.last_name),
-    isSuspended: user.is_suspended ?? false,
-    orgCodes: [...new Set(user.organizations ?? [])],
-  });
-}
-
-export function toMember(user: Infer<typeof vApiOrganizationUser>): BackfillMember {
-  return { kindeId: user.id, roleKeys: [...new Set(user.roles ?? [])] };
+export function toMember(
+  user: Infer<typeof vApiOrganizationUser>,
+  path = "member",
+): BackfillMember {
+  return { kindeId: identifier(user.id, `${path}.id`), roleKeys: toKeys(user.roles) };
 }
 
 /** Where paging goes after one page: on to `next`, or the listing is over (and why). */
@@ -284,8 +247,6 @@ export async function organizationIsGone(
   );
 }
 
-const vApiMemberPermission = v.object({ id: v.string(), key: v.string() });
-
 /** How many members' permissions are read at once: a handful, to stay clear of Kinde's concurrency limiter. */
 export const MEMBER_PERMISSION_READS_AT_ONCE = 4;
 
@@ -306,11 +267,14 @@ async function withExactPermissions(
       {},
       "read:organization_user_permissions",
     );
-    const listed = parseItems(vApiMemberPermission, body.permissions, (message) =>
-      log.warn(`backfill: skipped a permission of ${member.kindeId} in ${orgCode}: ${message}`),
+    const listed = parseItems(
+      vApiMemberPermission,
+      body.permissions,
+      (permission) => permission,
+      (message) =>
+        log.warn(`backfill: skipped a permission of ${member.kindeId} in ${orgCode}: ${message}`),
     );
-    const distinct = new Map(listed.map(({ id, key }) => [id, { kindeId: id, key }]));
-    return { ...member, permissions: [...distinct.values()] };
+    return { ...member, permissions: toKeyRefs(listed) };
   };
   const result: BackfillMember[] = [];
   for (let i = 0; i < members.length; i += MEMBER_PERMISSION_READS_AT_ONCE) {
@@ -595,7 +559,7 @@ async function step(
   switch (run.phase) {
     case "roles": {
       const { items, next } = await list("/api/v1/roles", "roles", "read:roles");
-      const roles = parseItems(vApiCatalogEntry, items, warn("role")).map(toRole);
+      const roles = parseItems(vKindeCatalogEntry, items, toRoleSnapshot, warn("role"));
       return await advance({
         page: { kind: "roles", items: roles },
         next: next ? { phase: "roles", ...next } : { phase: "rolePermissions" },
@@ -618,8 +582,13 @@ async function step(
           { page_size: String(PAGE_SIZE), next_token: cursor },
           "read:role_permissions",
         );
-        const page = parseItems(vApiCatalogEntry, body.permissions, warn("permission"));
-        permissions.push(...page.map(({ id, key }) => ({ kindeId: id, key })));
+        const page = parseItems(
+          vKindeCatalogEntry,
+          body.permissions,
+          toPermissionSnapshot,
+          warn("permission"),
+        );
+        permissions.push(...page.map(({ kindeId, key }) => ({ kindeId, key })));
         const paged = followPaging(paging, cursor, body.next_token, page.length);
         warnOfLoop(paged, path);
         [cursor, paging] = "next" in paged ? [paged.next, paged.paging] : [undefined, undefined];
@@ -631,7 +600,12 @@ async function step(
     }
     case "permissions": {
       const { items, next } = await list("/api/v1/permissions", "permissions", "read:permissions");
-      const permissions = parseItems(vApiCatalogEntry, items, warn("permission")).map(toPermission);
+      const permissions = parseItems(
+        vKindeCatalogEntry,
+        items,
+        toPermissionSnapshot,
+        warn("permission"),
+      );
       return await advance({
         page: { kind: "permissions", items: permissions },
         next: next ? { phase: "permissions", ...next } : { phase: "organizations" },
@@ -643,8 +617,11 @@ async function step(
         "organizations",
         "read:organizations",
       );
-      const organizations = parseItems(vApiOrganization, items, warn("organization")).map(
-        toOrganization,
+      const organizations = parseItems(
+        vKindeOrganization,
+        items,
+        toOrganizationSnapshot,
+        warn("organization"),
       );
       return await advance({
         page: { kind: "organizations", items: organizations },
@@ -655,7 +632,7 @@ async function step(
       const { items, next } = await list("/api/v1/users", "users", "read:users", {
         expand: "organizations",
       });
-      const users = parseItems(vApiUser, items, warn("user")).map(toBackfillUser);
+      const users = parseItems(vApiUser, items, toBackfillUser, warn("user"));
       const firstOrg = next
         ? undefined
         : await ctx.runQuery(component.backfill.nextOrganization, {});
@@ -678,7 +655,7 @@ async function step(
           "organization_users",
           "read:organization_users",
         );
-        members = parseItems(vApiOrganizationUser, page.items, warn("member")).map(toMember);
+        members = parseItems(vApiOrganizationUser, page.items, toMember, warn("member"));
         next = page.next;
       } catch (error) {
         if (!(await organizationIsGone(api, orgCode, error))) throw error;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { InvalidPayloadError, parseKindeTimestamp, toKeyRefs, toKindeEvent } from "./events.js";
+import { toKindeEvent } from "./events.js";
+import { InvalidPayloadError, parseKindeTimestamp } from "./kindePayloads.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
 
 const envelope = (type: string, data: unknown, extra: object = {}) => ({
@@ -22,41 +23,6 @@ const fullUser = {
   is_password_reset_requested: false,
   organizations: [{ code: "org_7b2e94c1d05", permissions: null, roles: null }],
 };
-
-describe("parseKindeTimestamp", () => {
-  test("keeps the tenant offset and microseconds", () => {
-    const at = parseKindeTimestamp("2025-03-14T09:26:53.589793+10:00")!;
-    expect(Math.floor(at)).toBe(Date.UTC(2025, 2, 13, 23, 26, 53, 589));
-    expect(at - Math.floor(at)).toBeCloseTo(0.793, 3);
-  });
-
-  test("orders events microseconds apart", () => {
-    const a = parseKindeTimestamp("2024-05-01T17:41:45.592145+10:00")!;
-    const b = parseKindeTimestamp("2024-05-01T17:41:45.592146+10:00")!;
-    expect(b).toBeGreaterThan(a);
-  });
-
-  test.each([
-    ["2026-02-03T12:00:00.000Z", Date.UTC(2026, 1, 3, 12)],
-    ["2024-07-01T10:00:00.000000+00:00", Date.UTC(2024, 6, 1, 10)],
-    ["2026-06-16T12:00:00Z", Date.UTC(2026, 5, 16, 12)],
-    ["2024-07-01T10:00:00-05:30", Date.UTC(2024, 6, 1, 15, 30)],
-    ["2024-07-01T10:00:00+0200", Date.UTC(2024, 6, 1, 8)],
-  ])("%s", (text, expected) => {
-    expect(parseKindeTimestamp(text)).toBe(expected);
-  });
-
-  test.each([
-    "",
-    "1714549305",
-    "yesterday",
-    "2024-02-30T10:00:00Z",
-    "2024-07-01T25:00:00Z",
-    "2024-07-01T10:00:00",
-  ])("refuses %j", (text) => {
-    expect(parseKindeTimestamp(text)).toBeUndefined();
-  });
-});
 
 describe("toKindeEvent", () => {
   test("maps a real-shaped user.updated", () => {
@@ -158,15 +124,6 @@ describe("toKindeEvent", () => {
         ],
         permissions: [{ kindeId: "", key: "read:docs" }],
       },
-    ]);
-  });
-
-  test("mixed arrays: a string naming the key of an object in the same list is that object", () => {
-    expect(
-      toKeyRefs(["viewer", { id: "r1", key: "admin" }, "admin", { id: "r1", key: "admin" }]),
-    ).toEqual([
-      { kindeId: "r1", key: "admin" },
-      { kindeId: "", key: "viewer" },
     ]);
   });
 

@@ -16,15 +16,12 @@ import {
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { ISSUER_ENV_VAR, issuerUrlOf, logLevelOf, SET_ISSUER_URL } from "./config.js";
-import { InvalidPayloadError, toKindeEvent } from "./events.js";
+import { toKindeEvent } from "./events.js";
+import { InvalidPayloadError } from "./kindePayloads.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
-import {
-  entityOf,
-  MAX_RECORDED_ERROR_LENGTH,
-  type KindeEvent,
-  type Outcome,
-} from "../shared/events.js";
+import { MAX_RECORDED_ERROR_LENGTH, type KindeEvent, type Outcome } from "../shared/events.js";
+import { entityOf } from "../shared/eventTypes.js";
 import { type MirrorEvent } from "../shared/mirrorEvents.js";
 import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";

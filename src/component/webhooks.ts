@@ -12,7 +12,6 @@ import {
 import { adjustCount } from "./counters.js";
 import { isFutureDated } from "./ordering.js";
 import {
-  entityOf,
   HOOK_FAILURE,
   MAX_RECORDED_ERROR_LENGTH,
   UNAPPLIED_OUTCOMES,
@@ -26,6 +25,7 @@ import {
   type Outcome,
   type RecordedOutcome,
 } from "../shared/events.js";
+import { entityOf } from "../shared/eventTypes.js";
 import { vEntityKind, type KeyRef, type UserSnapshot } from "../shared/mirror.js";
 import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";

@@ -9,7 +9,6 @@ import {
   vPermissionSnapshot,
   vRoleSnapshot,
   vUserSnapshot,
-  type EntityKind,
 } from "./mirror.js";
 import { ofTypes, oneMemberPerType } from "./validators.js";
 
@@ -133,36 +132,6 @@ export const HOOK_FAILURE = "the host's event hook threw: ";
 
 /** The longest `error` an event record keeps: enough to name the limit, never large enough to fail itself. */
 export const MAX_RECORDED_ERROR_LENGTH = 1000;
-
-/** The mirrored entity an event is about, as the event log records it. */
-export function entityOf(event: KindeEvent): { entityKind?: EntityKind; entityId?: string } {
-  const entity = (entityKind: EntityKind, entityId: string) => ({ entityKind, entityId });
-  switch (event.type) {
-    case "user.created":
-    case "user.updated":
-      return entity("user", event.user.kindeId);
-    case "user.deleted":
-    case "user.authenticated":
-      return entity("user", event.kindeId);
-    case "organization.created":
-    case "organization.updated":
-      return entity("organization", event.organization.code);
-    case "organization.deleted":
-      return entity("organization", event.orgCode);
-    case "role.created":
-    case "role.updated":
-      return entity("role", event.role.kindeId);
-    case "role.deleted":
-      return entity("role", event.kindeId);
-    case "permission.created":
-    case "permission.updated":
-      return entity("permission", event.permission.kindeId);
-    case "permission.deleted":
-      return entity("permission", event.kindeId);
-    case "unhandled":
-      return {};
-  }
-}
 
 /** What the event log records of one verified event. */
 export const vEventRecord = v.object({

@@ -13,6 +13,7 @@ import {
   vUserEvent,
   type KindeEvent,
 } from "./events.js";
+import { EVENT_TYPES, entityOf, isHandledType } from "./eventTypes.js";
 import { vOrganization, vOrganizationMember, vPermission, vRole, vUser } from "./mirror.js";
 import { vMirrorEvent } from "./mirrorEvents.js";
 
@@ -91,6 +92,27 @@ describe("the per-kind validators of the apply mutations", () => {
       .filter(([, validator]) => validate(validator, event))
       .map(([kind]) => kind);
     expect(accepting).toEqual([type.split(".")[0]]);
+  });
+});
+
+describe("EVENT_TYPES, the table every event type is dispatched by", () => {
+  test("names exactly the types vKindeEvent describes, unhandled aside", () => {
+    const described = everyType.map((event) => event.type).filter((type) => type !== "unhandled");
+    expect(Object.keys(EVENT_TYPES).sort()).toEqual([...described].sort());
+    expect(isHandledType("unhandled")).toBe(false);
+    expect(isHandledType("subscriber.created")).toBe(false);
+    expect(isHandledType("toString")).toBe(false);
+  });
+
+  const expectedEntity: Record<string, ReturnType<typeof entityOf>> = {
+    user: { entityKind: "user", entityId: "kp_3e9a" },
+    organization: { entityKind: "organization", entityId: "org_7b2e" },
+    role: { entityKind: "role", entityId: "r1" },
+    permission: { entityKind: "permission", entityId: "p1" },
+    unhandled: {},
+  };
+  test.each(everyType.map((event) => [event.type, event]))("%s: its entity", (type, event) => {
+    expect(entityOf(event)).toEqual(expectedEntity[type.split(".")[0]!]);
   });
 });
 
