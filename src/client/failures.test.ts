@@ -9,7 +9,7 @@ describe("isPermanentFailure", () => {
     "Too many index ranges read in a single function execution (limit: 4096). This is a Convex limit",
     "Scanned too many documents in a single function execution (limit: 32000).",
     // a deployment's texts, as a nested mutation's error reaches the action
-    "[CONVEX M(kinde:webhooks:applyUserEvent)] [Request ID: 1f2e] Server Error\nUncaught Error: Too many reads in a single function execution (limit: 4096). Consider using smaller limits in your queries",
+    "[CONVEX M(kinde:webhooks:applyEvent)] [Request ID: 1f2e] Server Error\nUncaught Error: Too many reads in a single function execution (limit: 4096). Consider using smaller limits in your queries",
     "Too many bytes written in a single function execution (limit: 16777216 bytes)",
     "Too many writes in a single function execution (limit: 16000)",
     "Too many functions scheduled by this mutation (limit: 1000)",

@@ -119,41 +119,17 @@ export function webhookHandler(
   });
 }
 
-/** What the component's apply mutations take besides the event. */
-export type Delivery = Omit<FunctionArgs<ComponentApi["webhooks"]["applyUserEvent"]>, "event">;
+/** What the component's `applyEvent` takes besides the event. */
+export type Delivery = Omit<FunctionArgs<ComponentApi["webhooks"]["applyEvent"]>, "event">;
 
-/**
- * Applies `event` in one transaction, with the component mutation for its
- * kind of entity (each mutation validates only its own events).
- */
+/** Applies `event` in one transaction of the component. */
 export async function applyEvent(
   ctx: Pick<GenericActionCtx<GenericDataModel>, "runMutation">,
   component: ComponentApi,
   event: KindeEvent,
   delivery: Delivery,
 ): Promise<{ outcome: Outcome }> {
-  const { webhooks } = component;
-  switch (event.type) {
-    case "user.created":
-    case "user.updated":
-    case "user.deleted":
-    case "user.authenticated":
-      return await ctx.runMutation(webhooks.applyUserEvent, { event, ...delivery });
-    case "organization.created":
-    case "organization.updated":
-    case "organization.deleted":
-      return await ctx.runMutation(webhooks.applyOrganizationEvent, { event, ...delivery });
-    case "role.created":
-    case "role.updated":
-    case "role.deleted":
-      return await ctx.runMutation(webhooks.applyRoleEvent, { event, ...delivery });
-    case "permission.created":
-    case "permission.updated":
-    case "permission.deleted":
-      return await ctx.runMutation(webhooks.applyPermissionEvent, { event, ...delivery });
-    case "unhandled":
-      return await ctx.runMutation(webhooks.recordUnhandledEvent, { event, ...delivery });
-  }
+  return await ctx.runMutation(component.webhooks.applyEvent, { event, ...delivery });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { v, type ObjectType, type Validator } from "convex/values";
+import { v, type ObjectType } from "convex/values";
 import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
@@ -15,24 +15,29 @@ import {
   HOOK_FAILURE,
   MAX_RECORDED_ERROR_LENGTH,
   UNAPPLIED_OUTCOMES,
-  vOrganizationEvent,
+  vKindeEvent,
   vOutcome,
-  vPermissionEvent,
-  vRoleEvent,
-  vUnhandledEvent,
-  vUserEvent,
   type KindeEvent,
   type Outcome,
   type RecordedOutcome,
 } from "../shared/events.js";
-import { entityOf } from "../shared/eventTypes.js";
-import { vEntityKind, type KeyRef, type UserSnapshot } from "../shared/mirror.js";
+import { changeOf, entityOf } from "../shared/eventTypes.js";
+import {
+  vEntityKind,
+  type EntityKind,
+  type KeyRef,
+  type OrganizationSnapshot,
+  type PermissionSnapshot,
+  type RoleSnapshot,
+  type UserSnapshot,
+  type Version,
+} from "../shared/mirror.js";
 import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
 
-/** What every apply mutation takes besides the event. */
+/** What `applyEvent` takes besides the event (`recordFailedEvent` shares some). */
 const deliveryArgs = {
   /** Kinde's unsigned `webhook-id` header, kept for diagnostics only. */
   webhookId: v.optional(v.string()),
@@ -44,35 +49,18 @@ const deliveryArgs = {
 type Delivery = ObjectType<typeof deliveryArgs>;
 
 /**
- * A mutation that applies the events `vEvent` accepts with {@link applyOnce}.
- * There is one per kind of entity, so each validates only its own events and
- * its argument validator stays small.
- */
-const applyMutation = <V extends Validator<KindeEvent, "required", string>>(vEvent: V) =>
-  mutation({
-    args: { event: vEvent, ...deliveryArgs },
-    returns: v.object({ outcome: vOutcome }),
-    handler: applyOnce,
-  });
-
-/** Applies one verified `user.*` event, exactly once. */
-export const applyUserEvent = applyMutation(vUserEvent);
-/** Applies one verified `organization.*` event, exactly once. */
-export const applyOrganizationEvent = applyMutation(vOrganizationEvent);
-/** Applies one verified `role.*` event, exactly once. */
-export const applyRoleEvent = applyMutation(vRoleEvent);
-/** Applies one verified `permission.*` event, exactly once. */
-export const applyPermissionEvent = applyMutation(vPermissionEvent);
-/** Records one verified event of a type the component does not mirror, exactly once. */
-export const recordUnhandledEvent = applyMutation(vUnhandledEvent);
-
-/**
  * Applies one verified Kinde event, exactly once: the dedupe check on the
  * signed `event_id`, the ordering check, the change to the mirror, the event
  * record and the host's hook all happen in this one transaction, so a crash,
  * a throwing hook or a concurrent delivery of the same event can neither lose
  * it nor apply it twice.
  */
+export const applyEvent = mutation({
+  args: { event: vKindeEvent, ...deliveryArgs },
+  returns: v.object({ outcome: vOutcome }),
+  handler: applyOnce,
+});
+
 async function applyOnce(
   ctx: MutationCtx,
   { event, webhookId, onEvent, retentionDays }: Delivery & { event: KindeEvent },
@@ -184,39 +172,67 @@ function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** How each kind of entity takes each change `EVENT_TYPES` names. */
+const APPLIERS: { [K in EntityKind]: Appliers<SnapshotOf[K]> } = {
+  user: {
+    snapshot: async (ctx, version, user) =>
+      await applyUserSnapshot(ctx, version, await withCatalogIds(ctx, user)),
+    deletion: deleteUser,
+  },
+  organization: { snapshot: applyOrganizationSnapshot, deletion: deleteOrganization },
+  role: catalogAppliers("role"),
+  permission: catalogAppliers("permission"),
+};
+
+interface SnapshotOf {
+  user: UserSnapshot;
+  organization: OrganizationSnapshot;
+  role: RoleSnapshot;
+  permission: PermissionSnapshot;
+}
+
+interface Appliers<S> {
+  snapshot: (ctx: MutationCtx, version: Version, snapshot: S) => Promise<ApplyResult>;
+  deletion: (
+    ctx: MutationCtx,
+    version: Version,
+    entityId: string,
+    keepUntil: number,
+  ) => Promise<ApplyResult>;
+}
+
+function catalogAppliers(kind: CatalogKind): Appliers<RoleSnapshot | PermissionSnapshot> {
+  return {
+    snapshot: async (ctx, version, snapshot) =>
+      await applyCatalogSnapshot(ctx, kind, version, snapshot),
+    deletion: async (ctx, version, kindeId, keepUntil) =>
+      await deleteCatalogEntry(ctx, kind, version, kindeId, keepUntil),
+  };
+}
+
 async function dispatch(
   ctx: MutationCtx,
   event: KindeEvent,
   keepUntil: number,
 ): Promise<ApplyResult | { outcome: "ignored" }> {
+  if (event.type === "unhandled") return { outcome: "ignored" };
   const version = { at: event.occurredAt, eventId: event.eventId };
-  switch (event.type) {
-    case "user.created":
-    case "user.updated":
-      return await applyUserSnapshot(ctx, version, await withCatalogIds(ctx, event.user));
-    case "user.deleted":
-      return await deleteUser(ctx, version, event.kindeId, keepUntil);
-    case "user.authenticated":
-      return await recordSignIn(ctx, version, event.kindeId);
-    case "organization.created":
-    case "organization.updated":
-      return await applyOrganizationSnapshot(ctx, version, event.organization);
-    case "organization.deleted":
-      return await deleteOrganization(ctx, version, event.orgCode, keepUntil);
-    case "role.created":
-    case "role.updated":
-      return await applyCatalogSnapshot(ctx, "role", version, event.role);
-    case "role.deleted":
-      return await deleteCatalogEntry(ctx, "role", version, event.kindeId, keepUntil);
-    case "permission.created":
-    case "permission.updated":
-      return await applyCatalogSnapshot(ctx, "permission", version, event.permission);
-    case "permission.deleted":
-      return await deleteCatalogEntry(ctx, "permission", version, event.kindeId, keepUntil);
-    case "unhandled":
-      return { outcome: "ignored" };
+  const { entityKind, entityId, change } = changeOf(event);
+  // The table pairs each kind with its own snapshot; TypeScript cannot follow
+  // that through two lookups, so the kind's appliers are read as taking any.
+  const appliers = APPLIERS[entityKind] as Appliers<SnapshotOf[EntityKind]>;
+  switch (change) {
+    case "snapshot":
+      return await appliers.snapshot(ctx, version, (event as SnapshotEvent)[entityKind]!);
+    case "deletion":
+      return await appliers.deletion(ctx, version, entityId, keepUntil);
+    case "signIn": // only users sign in
+      return await recordSignIn(ctx, version, entityId);
   }
 }
+
+/** A snapshot event: its entity sits under the entity kind's name. */
+type SnapshotEvent = { [K in EntityKind]?: SnapshotOf[K] };
 
 /**
  * Gives key-only refs (Kinde's published types declare roles and permissions

@@ -26,57 +26,31 @@ const eventFields = {
 const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[]], fields: F) =>
   ofTypes(types, { ...eventFields, ...fields });
 
-/** `user.*`: the component applies them with `webhooks.applyUserEvent`. */
-export const vUserEvent = oneMemberPerType(
-  v.union(
-    events(["user.created", "user.updated"], { user: vUserSnapshot }),
-    events(["user.deleted", "user.authenticated"], { kindeId: v.string() }),
-  ),
-);
-
-/** `organization.*`: applied with `webhooks.applyOrganizationEvent`. */
-export const vOrganizationEvent = oneMemberPerType(
-  v.union(
-    events(["organization.created", "organization.updated"], {
-      organization: vOrganizationSnapshot,
-    }),
-    events(["organization.deleted"], { orgCode: v.string() }),
-  ),
-);
-
-/** `role.*`: applied with `webhooks.applyRoleEvent`. */
-export const vRoleEvent = oneMemberPerType(
-  v.union(
-    events(["role.created", "role.updated"], { role: vRoleSnapshot }),
-    events(["role.deleted"], { kindeId: v.string() }),
-  ),
-);
-
-/** `permission.*`: applied with `webhooks.applyPermissionEvent`. */
-export const vPermissionEvent = oneMemberPerType(
-  v.union(
-    events(["permission.created", "permission.updated"], { permission: vPermissionSnapshot }),
-    events(["permission.deleted"], { kindeId: v.string() }),
-  ),
-);
-
-/** Any other Kinde event type: recorded with `webhooks.recordUnhandledEvent`. */
-export const vUnhandledEvent = events(["unhandled"], { kindeType: v.string() });
-
 /**
  * A verified Kinde event, normalised for the component and for the host's
  * event hooks: discriminated by `type`, camelCase, empty values absent.
  * Event types the component does not mirror arrive as
  * `{ type: "unhandled", kindeType }`, so they are still deduplicated and
- * recorded, but carry no data.
+ * recorded, but carry no data. `webhooks.applyEvent` takes any of them; what
+ * each type does is in `EVENT_TYPES` (`./eventTypes.ts`).
+ *
+ * Types that carry the same data share one union member (a smaller validator);
+ * `oneMemberPerType` types it one member per type, which `EventOf<T>` and
+ * `switch (event.type)` need to narrow to a single event.
  */
 export const vKindeEvent = oneMemberPerType(
   v.union(
-    ...vUserEvent.members,
-    ...vOrganizationEvent.members,
-    ...vRoleEvent.members,
-    ...vPermissionEvent.members,
-    vUnhandledEvent,
+    events(["user.created", "user.updated"], { user: vUserSnapshot }),
+    events(["user.deleted", "user.authenticated"], { kindeId: v.string() }),
+    events(["organization.created", "organization.updated"], {
+      organization: vOrganizationSnapshot,
+    }),
+    events(["organization.deleted"], { orgCode: v.string() }),
+    events(["role.created", "role.updated"], { role: vRoleSnapshot }),
+    events(["role.deleted"], { kindeId: v.string() }),
+    events(["permission.created", "permission.updated"], { permission: vPermissionSnapshot }),
+    events(["permission.deleted"], { kindeId: v.string() }),
+    events(["unhandled"], { kindeType: v.string() }),
   ),
 );
 export type KindeEvent = Infer<typeof vKindeEvent>;

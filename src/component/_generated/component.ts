@@ -650,129 +650,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       >;
     };
     webhooks: {
-      applyOrganizationEvent: FunctionReference<
-        "mutation",
-        "internal",
-        {
-          event:
-            | {
-                eventId: string;
-                occurredAt: number;
-                organization: {
-                  code: string;
-                  externalId?: string;
-                  handle?: string;
-                  isAllowRegistrations?: boolean;
-                  name?: string;
-                };
-                source?: string;
-                type: "organization.created" | "organization.updated";
-              }
-            | {
-                eventId: string;
-                occurredAt: number;
-                orgCode: string;
-                source?: string;
-                type: "organization.deleted";
-              };
-          onEvent?: string;
-          retentionDays?: number;
-          webhookId?: string;
-        },
-        {
-          outcome:
-            | "applied"
-            | "stale"
-            | "expired"
-            | "ignored"
-            | "future"
-            | "failed"
-            | "duplicate";
-        },
-        Name
-      >;
-      applyPermissionEvent: FunctionReference<
-        "mutation",
-        "internal",
-        {
-          event:
-            | {
-                eventId: string;
-                occurredAt: number;
-                permission: {
-                  description?: string;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "permission.created" | "permission.updated";
-              }
-            | {
-                eventId: string;
-                kindeId: string;
-                occurredAt: number;
-                source?: string;
-                type: "permission.deleted";
-              };
-          onEvent?: string;
-          retentionDays?: number;
-          webhookId?: string;
-        },
-        {
-          outcome:
-            | "applied"
-            | "stale"
-            | "expired"
-            | "ignored"
-            | "future"
-            | "failed"
-            | "duplicate";
-        },
-        Name
-      >;
-      applyRoleEvent: FunctionReference<
-        "mutation",
-        "internal",
-        {
-          event:
-            | {
-                eventId: string;
-                occurredAt: number;
-                role: {
-                  description?: string;
-                  isDefaultRole?: boolean;
-                  key: string;
-                  kindeId: string;
-                  name?: string;
-                };
-                source?: string;
-                type: "role.created" | "role.updated";
-              }
-            | {
-                eventId: string;
-                kindeId: string;
-                occurredAt: number;
-                source?: string;
-                type: "role.deleted";
-              };
-          onEvent?: string;
-          retentionDays?: number;
-          webhookId?: string;
-        },
-        {
-          outcome:
-            | "applied"
-            | "stale"
-            | "expired"
-            | "ignored"
-            | "future"
-            | "failed"
-            | "duplicate";
-        },
-        Name
-      >;
-      applyUserEvent: FunctionReference<
+      applyEvent: FunctionReference<
         "mutation",
         "internal",
         {
@@ -804,6 +682,72 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 occurredAt: number;
                 source?: string;
                 type: "user.deleted" | "user.authenticated";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                organization: {
+                  code: string;
+                  externalId?: string;
+                  handle?: string;
+                  isAllowRegistrations?: boolean;
+                  name?: string;
+                };
+                source?: string;
+                type: "organization.created" | "organization.updated";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                orgCode: string;
+                source?: string;
+                type: "organization.deleted";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                role: {
+                  description?: string;
+                  isDefaultRole?: boolean;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "role.created" | "role.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "role.deleted";
+              }
+            | {
+                eventId: string;
+                occurredAt: number;
+                permission: {
+                  description?: string;
+                  key: string;
+                  kindeId: string;
+                  name?: string;
+                };
+                source?: string;
+                type: "permission.created" | "permission.updated";
+              }
+            | {
+                eventId: string;
+                kindeId: string;
+                occurredAt: number;
+                source?: string;
+                type: "permission.deleted";
+              }
+            | {
+                eventId: string;
+                kindeType: string;
+                occurredAt: number;
+                source?: string;
+                type: "unhandled";
               };
           onEvent?: string;
           retentionDays?: number;
@@ -836,33 +780,6 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           webhookId?: string;
         },
         { outcome: "failed" | "duplicate" },
-        Name
-      >;
-      recordUnhandledEvent: FunctionReference<
-        "mutation",
-        "internal",
-        {
-          event: {
-            eventId: string;
-            kindeType: string;
-            occurredAt: number;
-            source?: string;
-            type: "unhandled";
-          };
-          onEvent?: string;
-          retentionDays?: number;
-          webhookId?: string;
-        },
-        {
-          outcome:
-            | "applied"
-            | "stale"
-            | "expired"
-            | "ignored"
-            | "future"
-            | "failed"
-            | "duplicate";
-        },
         Name
       >;
     };
