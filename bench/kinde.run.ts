@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: what the webhook path and the read helpers cost, measured
  * side by side in one run against baselines in the same harness. Not a test:
- * it fails only when something it measures does not work at all (a delivery
- * not applied, a check answering wrong), never on a number.
+ * it fails when something it measures does not work at all (a delivery not
+ * applied, a check answering wrong), and on one number only, the guard
+ * {@link MAX_RATIO_TO_SAFE_FLOOR}.
  *
  * convex-test serves indexed reads by scanning its in-memory tables, so
  * absolute times describe the test double, not Convex: read the ratios against
@@ -14,7 +15,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import type { JWTPayload } from "jose";
-import { test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import {
   organizationCreated,
   permissionCreated,
@@ -65,6 +66,17 @@ import {
   type Workload,
   heldRef,
 } from "./harness/workload.js";
+
+/**
+ * The guard on the headline figure, ours / safe floor (mean µs per
+ * `user.updated`, section 1): the bench fails above it. A guard, not a target
+ * to tune for: convex-test's time is mostly the test double's own work (table
+ * scans, validators re-derived per call), which a deployment does natively,
+ * so the figures that carry over are the documents, index ranges, bytes,
+ * function calls and key-set requests. It is there to catch a change that
+ * makes the webhook path grossly slower, such as an extra mutation or a scan.
+ */
+const MAX_RATIO_TO_SAFE_FLOOR = 1.5;
 
 /** Every size the bench uses, printed with the results. */
 const SIZES = {
@@ -692,6 +704,11 @@ async function writeCosts(t: BenchApp): Promise<Record<string, CostRow>> {
 // The report
 // ---------------------------------------------------------------------------
 
+/** The guarded figure: ours / safe floor, mean µs per update, in `pass`. */
+function ratioToSafeFloor(pass: PassResult): number {
+  return statsOf(pass, "ours").mean / statsOf(pass, "safe").mean;
+}
+
 /** One row per variant of a pass: times, and ratios to the pass's safe floor. */
 function passTable(pass: PassResult): string {
   const safe = statsOf(pass, "safe");
@@ -725,13 +742,14 @@ function reportPath(path: PathResult, cold: ColdResult, phase: PhaseResult): str
   const { headline, diagnostics } = path;
   const ours = statsOf(headline, "ours");
   const safe = statsOf(headline, "safe");
-  const ratio = ours.mean / safe.mean;
+  const ratio = ratioToSafeFloor(headline);
   const d = (variant: Variant) => statsOf(diagnostics, variant).mean;
   const harness = d("fetchAndMutation");
   const lines = [
     passTable(headline),
     "",
-    `ours / safe floor at ${num(SIZES.events)} events: ${times(ratio)} (goal ≤ 1.20x: ${ratio <= 1.2 ? "met" : "NOT met"}), ` +
+    `ours / safe floor at ${num(SIZES.events)} events: ${times(ratio)} ` +
+      `(guard, not a target: ≤ ${times(MAX_RATIO_TO_SAFE_FLOOR)}: ${ratio <= MAX_RATIO_TO_SAFE_FLOOR ? "holds" : "EXCEEDED"}), ` +
       `${signed(ours.mean - safe.mean)} µs per event`,
     `per block of ${num(SIZES.events / SIZES.blocks)} events: ${headline.blockRatios.map(times).join(", ")}`,
     "",
@@ -921,7 +939,7 @@ function reportTenants(tenants: TenantResult[]): string {
       table(["call", "docs read", "bytes read", "index ranges", "constant"], readRows),
     ),
     section(
-      `5. One webhook mutation (components.kinde.webhooks.applyUserEvent), with ${sizes} mirrored users`,
+      `5. One webhook mutation (components.kinde.webhooks.applyEvent), with ${sizes} mirrored users`,
       table(
         [
           "delivery",
@@ -1147,6 +1165,11 @@ test("bench", async () => {
         2,
       ),
     );
+    const ratio = ratioToSafeFloor(path.headline);
+    expect(
+      ratio,
+      `ours / safe floor is ${times(ratio)}, above the guard of ${times(MAX_RATIO_TO_SAFE_FLOOR)}`,
+    ).toBeLessThanOrEqual(MAX_RATIO_TO_SAFE_FLOOR);
   } finally {
     vi.unstubAllEnvs();
     await issuers.ours.close();
