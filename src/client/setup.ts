@@ -16,23 +16,13 @@ import {
   type RetryPolicy,
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
+import { EVENT_TYPES, type HandledEventType } from "../shared/eventTypes.js";
 
-/** Every Kinde event type the mirror applies; docs/setup-and-doctor.md, "Point Kinde at the webhook by hand", lists the same. */
-export const MIRRORED_EVENT_TYPES = [
-  "user.created",
-  "user.updated",
-  "user.deleted",
-  "user.authenticated",
-  "organization.created",
-  "organization.updated",
-  "organization.deleted",
-  "role.created",
-  "role.updated",
-  "role.deleted",
-  "permission.created",
-  "permission.updated",
-  "permission.deleted",
-] as const;
+/**
+ * Every Kinde event type the mirror applies, in `EVENT_TYPES`' order;
+ * docs/setup-and-doctor.md, "Point Kinde at the webhook by hand", lists the same.
+ */
+export const MIRRORED_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly HandledEventType[];
 
 /** Management API scopes, as the spec names them. */
 export const WEBHOOK_SCOPES = {

@@ -1,11 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { validate } from "convex-helpers/validators";
-import type { GenericValidator } from "convex/values";
-import { vBackfillStatus } from "./backfill.js";
-import { vEventRecord, vSyncStatus, vKindeEvent, type KindeEvent } from "./events.js";
+import { vKindeEvent, type KindeEvent } from "./events.js";
 import { EVENT_TYPES, entityOf, isHandledType } from "./eventTypes.js";
-import { vOrganization, vOrganizationMember, vPermission, vRole, vUser } from "./mirror.js";
-import { vMirrorEvent } from "./mirrorEvents.js";
 
 const envelope = { eventId: "event_0195", source: "admin", occurredAt: 1_741_908_413_589.793 };
 const user = {
@@ -85,54 +81,5 @@ describe("EVENT_TYPES, the table every event type is dispatched by", () => {
   };
   test.each(everyType.map((event) => [event.type, event]))("%s: its entity", (type, event) => {
     expect(entityOf(event)).toEqual(expectedEntity[type.split(".")[0]!]);
-  });
-});
-
-describe("the public vocabulary", () => {
-  /** Every field name a validator declares, with its path. */
-  function fieldNames(validator: GenericValidator, path = ""): string[] {
-    switch (validator.kind) {
-      case "object":
-        return Object.entries(validator.fields).flatMap(([name, field]) => [
-          `${path}${name}`,
-          ...fieldNames(field, `${path}${name}.`),
-        ]);
-      case "array":
-        return fieldNames(validator.element, `${path}[].`);
-      case "union":
-        return validator.members.flatMap((member) => fieldNames(member, path));
-      default:
-        return [];
-    }
-  }
-
-  // What the host reads, what its hooks receive, and what the event log records.
-  const publicShapes = {
-    vUser,
-    vOrganization,
-    vOrganizationMember,
-    vRole,
-    vPermission,
-    vMirrorEvent,
-    vEventRecord,
-    vSyncStatus,
-    vBackfillStatus,
-  };
-
-  test.each(Object.entries(publicShapes))("%s uses one name per concept", (_, validator) => {
-    const names = fieldNames(validator);
-    const last = (name: string) => name.split(".").at(-1)!;
-    // A Kinde id is `kindeId` (never `id`), an entity's id in the log is `entityId`
-    // (never `key`, which is a role's or permission's key), and an organization is
-    // `orgCode` wherever something else refers to it.
-    expect(names.map(last)).not.toContain("id");
-    expect(names.map(last)).not.toContain("entityKey");
-    const codes = names.filter((name) => last(name) === "code");
-    expect(codes.every((name) => /^(organization\.)?code$/.test(name))).toBe(true);
-  });
-
-  test("the check sees nested fields", () => {
-    expect(fieldNames(vMirrorEvent)).toContain("user.organizations.[].orgCode");
-    expect(fieldNames(vMirrorEvent)).toContain("organization.code");
   });
 });
