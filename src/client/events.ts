@@ -128,8 +128,7 @@ export function toKindeEvent(claims: unknown): KindeEvent {
  * normalised event is walked: it is shallow, unlike the raw claims.
  */
 function isWellFormed(value: unknown): boolean {
-  if (typeof value === "string")
-    return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof value === "string") return value.isWellFormed();
   if (typeof value !== "object" || value === null) return true;
   if (Array.isArray(value)) return value.every(isWellFormed);
   for (const key in value) {
@@ -141,7 +140,7 @@ function isWellFormed(value: unknown): boolean {
 /** The path of the first string in `value` that is not well-formed, for the refusal message. */
 function firstMalformedString(value: unknown, path = "event"): string | undefined {
   if (typeof value === "string") {
-    return (value as string & { isWellFormed(): boolean }).isWellFormed() ? undefined : path;
+    return value.isWellFormed() ? undefined : path;
   }
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
