@@ -11,7 +11,7 @@
  * issuer of its own. The clock jose reads (cache age, 30 s refetch cooldown)
  * is moved with fake `Date` timers.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   organizationCreated,
   organizationDeleted,
@@ -20,32 +20,21 @@ import {
   readKindeTables,
   roleCreated,
   roleUpdated,
-  startKindeTestIssuer,
   userAuthenticated,
   userCreated,
   userDeleted,
   userUpdated,
-  type KindeTestIssuer,
 } from "convex-kinde/test";
 import { api } from "../example/convex/_generated/api.js";
-import { useWebhookTest, type WebhookAnswer } from "./setup.js";
+import {
+  advanceClock,
+  expectNothingWritten,
+  outcomeOf,
+  useWebhookTest,
+  type WebhookAnswer,
+} from "./setup.js";
 
-const app = useWebhookTest();
-
-let issuer: KindeTestIssuer;
-beforeEach(async () => {
-  issuer = await startKindeTestIssuer();
-  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
-});
-afterEach(async () => {
-  await issuer.close();
-});
-
-/** Moves the clock jose reads for its cache age and refetch cooldown. */
-function advanceClock(ms: number) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(Date.now() + ms);
-}
+const app = useWebhookTest({ issuer: "perTest" });
 
 // ---------------------------------------------------------------------------
 // The story: what Kinde sends, and the mirror it must produce.
@@ -166,7 +155,7 @@ async function expectMirrorOf(s: Story) {
 }
 
 /** Signs each payload with the issuer's current key. */
-const sign = (payloads: object[]) => Promise.all(payloads.map((p) => issuer.sign(p)));
+const sign = (payloads: object[]) => Promise.all(payloads.map((p) => app.issuer.sign(p)));
 
 async function postAll(tokens: string[]): Promise<WebhookAnswer[]> {
   const answers = [];
@@ -176,15 +165,10 @@ async function postAll(tokens: string[]): Promise<WebhookAnswer[]> {
 const postConcurrently = (tokens: string[]) => Promise.all(tokens.map((t) => app.post(t)));
 
 const statuses = (answers: WebhookAnswer[]) => answers.map((a) => a.status);
-const outcomes = (answers: WebhookAnswer[]) => answers.map((a) => a.text.split(" ")[0]);
+const outcomes = (answers: WebhookAnswer[]) => answers.map(outcomeOf);
 
 /** Kinde's retries arrive in no particular order: here newest first. */
 const newestFirst = <T>(items: T[]) => [...items].reverse();
-
-async function expectNothingWritten() {
-  const tables = await readKindeTables(app.t);
-  expect(Object.entries(tables).filter(([, rows]) => rows.length > 0)).toEqual([]);
-}
 
 // ---------------------------------------------------------------------------
 
@@ -206,19 +190,19 @@ describe("the key server fails before the key set is cached", () => {
     async (_, mode, message) => {
       const s = story();
       const tokens = await sign(s.events);
-      issuer.setMode(mode);
+      app.issuer.setMode(mode);
       const refused = await postAll(tokens);
       expect(statuses(refused)).toEqual(tokens.map(() => 503));
       for (const answer of refused) expect(answer.text).toMatch(message);
       // A failure is not cached: each delivery asked the server again.
-      expect(issuer.jwksRequests).toBe(tokens.length);
-      await expectNothingWritten();
+      expect(app.issuer.jwksRequests).toBe(tokens.length);
+      await expectNothingWritten(app.t);
 
-      issuer.setMode("ok");
+      app.issuer.setMode("ok");
       const retried = await postAll(newestFirst(tokens));
       expect(statuses(retried)).toEqual(tokens.map(() => 200));
       expect(outcomes(retried)).not.toContain("duplicate");
-      expect(issuer.jwksRequests).toBe(tokens.length + 1);
+      expect(app.issuer.jwksRequests).toBe(tokens.length + 1);
       // A second round of retries (Kinde did not see the 200s) changes nothing.
       const before = await readKindeTables(app.t);
       expect(outcomes(await postAll(tokens))).toEqual(tokens.map(() => "duplicate"));
@@ -230,18 +214,18 @@ describe("the key server fails before the key set is cached", () => {
   test("the key server is slower than 3 s: concurrent deliveries share one fetch and all get 503; the retries apply the story once", async () => {
     const s = story();
     const tokens = await sign(s.events);
-    issuer.setMode("slow");
+    app.issuer.setMode("slow");
     const started = Date.now();
     const refused = await postConcurrently(tokens);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
     expect(statuses(refused)).toEqual(tokens.map(() => 503));
     for (const answer of refused) expect(answer.text).toMatch(/timed out after 3000 ms/);
-    expect(issuer.jwksRequests).toBe(1);
-    await expectNothingWritten();
+    expect(app.issuer.jwksRequests).toBe(1);
+    await expectNothingWritten(app.t);
 
-    issuer.setMode("ok");
+    app.issuer.setMode("ok");
     expect(statuses(await postConcurrently(newestFirst(tokens)))).toEqual(tokens.map(() => 200));
-    expect(issuer.jwksRequests).toBe(2);
+    expect(app.issuer.jwksRequests).toBe(2);
     await expectMirrorOf(s);
   }, 15_000);
 });
@@ -254,9 +238,9 @@ describe("the key server fails after the key set is cached", () => {
     expect(statuses(await postAll(tokens.slice(0, half)))).toEqual(
       tokens.slice(0, half).map(() => 200),
     );
-    issuer.setMode("down");
+    app.issuer.setMode("down");
     expect(statuses(await postAll(tokens.slice(half)))).toEqual(tokens.slice(half).map(() => 200));
-    expect(issuer.jwksRequests).toBe(1);
+    expect(app.issuer.jwksRequests).toBe(1);
     await expectMirrorOf(s);
   });
 
@@ -266,14 +250,14 @@ describe("the key server fails after the key set is cached", () => {
     const first = tokens.slice(0, 5);
     const rest = tokens.slice(5);
     expect(statuses(await postAll(first))).toEqual(first.map(() => 200));
-    issuer.setMode("down");
+    app.issuer.setMode("down");
     advanceClock(10 * 60_000 + 1_000);
     const refused = await postAll(rest);
     expect(statuses(refused)).toEqual(rest.map(() => 503));
     const { webhookEvents } = await readKindeTables(app.t);
     expect(webhookEvents).toHaveLength(first.length);
 
-    issuer.setMode("ok");
+    app.issuer.setMode("ok");
     // Kinde retries everything it did not get a 200 for, plus (say) a lost 200 of the first batch.
     const retried = await postAll(newestFirst([...rest, first[0]!]));
     expect(statuses(retried)).toEqual([...rest, first[0]].map(() => 200));
@@ -290,12 +274,12 @@ describe("keys rotated mid-stream", () => {
     const oldTokens = await sign(early);
     expect(statuses(await postAll(oldTokens))).toEqual(early.map(() => 200));
 
-    await issuer.rotateKey();
+    await app.issuer.rotateKey();
     const newTokens = await sign(late);
     const refused = await postAll(newTokens);
     expect(statuses(refused)).toEqual(late.map(() => 401));
     for (const answer of refused) expect(answer.text).toMatch(/no key .* matches the token's kid/);
-    expect(issuer.jwksRequests).toBe(1); // the cooldown holds: no refetch per unknown kid
+    expect(app.issuer.jwksRequests).toBe(1); // the cooldown holds: no refetch per unknown kid
     // A retry of an already applied old-key event still verifies from the cache.
     expect(outcomes(await postAll([oldTokens[0]!]))).toEqual(["duplicate"]);
     expect((await readKindeTables(app.t)).webhookEvents).toHaveLength(early.length);
@@ -304,7 +288,7 @@ describe("keys rotated mid-stream", () => {
     const retried = await postAll(newestFirst(newTokens));
     expect(statuses(retried)).toEqual(late.map(() => 200));
     expect(outcomes(retried)).not.toContain("duplicate");
-    expect(issuer.jwksRequests).toBe(2);
+    expect(app.issuer.jwksRequests).toBe(2);
     await expectMirrorOf(s);
   });
 
@@ -316,8 +300,8 @@ describe("keys rotated mid-stream", () => {
     const oldTokens = await sign([...early, ...middle]);
     expect(statuses(await postAll(oldTokens.slice(0, early.length)))).toEqual(early.map(() => 200));
 
-    await issuer.rotateKey({ keepOld: true });
-    issuer.setMode("down");
+    await app.issuer.rotateKey({ keepOld: true });
+    app.issuer.setMode("down");
     advanceClock(31_000);
     const newTokens = await sign(late);
     // Interleaved: Kinde is still sending events signed before the rotation.
@@ -333,7 +317,7 @@ describe("keys rotated mid-stream", () => {
     }
     expect((await readKindeTables(app.t)).webhookEvents).toHaveLength(early.length + middle.length);
 
-    issuer.setMode("ok");
+    app.issuer.setMode("ok");
     expect(statuses(await postAll(newestFirst(newTokens)))).toEqual(late.map(() => 200));
     await expectMirrorOf(s);
   });
@@ -346,7 +330,7 @@ describe("the same events delivered concurrently", () => {
     const deliveries = [...tokens, ...tokens, ...tokens, ...tokens];
     const answers = await postConcurrently(deliveries);
     expect(statuses(answers)).toEqual(deliveries.map(() => 200));
-    expect(issuer.jwksRequests).toBe(1);
+    expect(app.issuer.jwksRequests).toBe(1);
     for (const event of s.events) {
       const forEvent = answers.filter((a) => a.text.endsWith(` ${event.event_id}\n`));
       expect(forEvent).toHaveLength(4);
@@ -361,12 +345,12 @@ describe("the same events delivered concurrently", () => {
   test("concurrent deliveries while the key server is down all get 503 and write nothing; concurrent retries then apply each event once", async () => {
     const s = story();
     const tokens = await sign(s.events);
-    issuer.setMode("down");
+    app.issuer.setMode("down");
     const refused = await postConcurrently([...tokens, ...tokens]);
     expect(statuses(refused)).toEqual([...tokens, ...tokens].map(() => 503));
-    await expectNothingWritten();
+    await expectNothingWritten(app.t);
 
-    issuer.setMode("ok");
+    app.issuer.setMode("ok");
     const retried = await postConcurrently([...newestFirst(tokens), ...tokens]);
     expect(statuses(retried)).toEqual([...tokens, ...tokens].map(() => 200));
     expect(outcomes(retried).filter((o) => o === "duplicate")).toHaveLength(tokens.length);

@@ -8,10 +8,9 @@
  * Most cases need a token whose bytes the test controls exactly (a header
  * with `crit`, a payload that is not an object, an own `__proto__` key, a
  * lone surrogate escape), signed by a key the webhook trusts: the test kit's
- * issuer signs raw payload text (`signRaw`, `signInput`), and the file points
- * KINDE_ISSUER_URL at it.
+ * issuer signs raw payload text (`signRaw`, `signInput`).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   SignJWT,
   base64url,
@@ -28,26 +27,14 @@ import {
   readKindeTables,
   userCreated,
   userUpdated,
-  type KindeTestIssuer,
   type KindeUserPayload,
 } from "convex-kinde/test";
 import { api } from "../example/convex/_generated/api.js";
-import { useWebhookTest } from "./setup.js";
+import { tablesWithRows, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 
 const b64 = (text: string) => base64url.encode(text);
-
-let issuer: KindeTestIssuer;
-beforeAll(async () => {
-  issuer = await startKindeTestIssuer();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(() => {
-  vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
-});
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -56,7 +43,7 @@ const recently = () => ({ at: Date.now() - 60_000 });
 const user = (fields: Partial<KindeUserPayload> = {}) =>
   userCreated({ id: "kp_hostile", email: "ada@example.com", ...fields }, recently());
 /** A signed token of `payload` (any JSON value). */
-const signed = (payload: unknown) => issuer.signRaw(JSON.stringify(payload));
+const signed = (payload: unknown) => app.issuer.signRaw(JSON.stringify(payload));
 /** A user.created whose `data.user` is `fields` exactly (no defaults filled in). */
 const rawUser = (fields: Record<string, unknown>) =>
   kindeEvent("user.created", { user: fields }, recently());
@@ -67,18 +54,12 @@ async function deliver(body: string | Uint8Array, headers: Record<string, string
   return { answer, tables: await readKindeTables(app.t) };
 }
 
-/** The table names that hold rows. */
-const nonEmpty = (tables: Record<string, unknown[]>) =>
-  Object.entries(tables)
-    .filter(([, rows]) => rows.length > 0)
-    .map(([name]) => name);
-
 async function expectRefused(body: string | Uint8Array, status: number, message: RegExp) {
   const { answer, tables } = await deliver(body);
   expect(answer.status, answer.text).toBe(status);
   expect(answer.text).toMatch(/^convex-kinde: /);
   expect(answer.text).toMatch(message);
-  expect(nonEmpty(tables)).toEqual([]);
+  expect(tablesWithRows(tables)).toEqual([]);
 }
 
 /** 200 `ignored`: the event is recorded, and nothing else is written. */
@@ -86,7 +67,7 @@ async function expectIgnored(body: string, type: string) {
   const { answer, tables } = await deliver(body);
   expect(answer.status, answer.text).toBe(200);
   expect(answer.text).toMatch(/^ignored event_/);
-  expect(nonEmpty(tables)).toEqual(["webhookEvents"]);
+  expect(tablesWithRows(tables)).toEqual(["webhookEvents"]);
   expect(tables.webhookEvents).toMatchObject([{ type, outcome: "ignored" }]);
   expect(tables.webhookEvents[0]).not.toHaveProperty("entityId");
 }
@@ -123,7 +104,8 @@ describe("401: not a token signed by the issuer's key", () => {
     ["a token cut inside the header", async () => (await signed(user())).slice(0, 10), /not a JWT/],
     [
       "a validly signed payload segment that is not base64url",
-      () => issuer.signInput(b64(JSON.stringify({ alg: "RS256", kid: issuer.kid })), "*!*!*"),
+      () =>
+        app.issuer.signInput(b64(JSON.stringify({ alg: "RS256", kid: app.issuer.kid })), "*!*!*"),
       /refused: Failed to base64url decode the payload/,
     ],
     [
@@ -143,7 +125,7 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       "a header without alg",
-      () => issuer.signRaw(JSON.stringify(user()), { kid: issuer.kid }),
+      () => app.issuer.signRaw(JSON.stringify(user()), { kid: app.issuer.kid }),
       /signed with undefined/,
     ],
     [
@@ -153,23 +135,23 @@ describe("401: not a token signed by the issuer's key", () => {
     ],
     [
       'alg "rs256" in lower case, validly signed',
-      () => issuer.signRaw(JSON.stringify(user()), { alg: "rs256", kid: issuer.kid }),
+      () => app.issuer.signRaw(JSON.stringify(user()), { alg: "rs256", kid: app.issuer.kid }),
       /signed with "rs256"/,
     ],
     [
       "HS256 keyed with the issuer's public JWK (algorithm confusion)",
       async () =>
         await new SignJWT(user())
-          .setProtectedHeader({ alg: "HS256", kid: issuer.kid })
-          .sign(new TextEncoder().encode(JSON.stringify(issuer.publicJwk))),
+          .setProtectedHeader({ alg: "HS256", kid: app.issuer.kid })
+          .sign(new TextEncoder().encode(JSON.stringify(app.issuer.publicJwk))),
       /signed with "HS256"/,
     ],
     [
       "HS256 keyed with the issuer's public key as PEM (algorithm confusion)",
       async () => {
-        const pem = await exportSPKI((await importJWK(issuer.publicJwk, "RS256")) as CryptoKey);
+        const pem = await exportSPKI((await importJWK(app.issuer.publicJwk, "RS256")) as CryptoKey);
         return await new SignJWT(user())
-          .setProtectedHeader({ alg: "HS256", kid: issuer.kid })
+          .setProtectedHeader({ alg: "HS256", kid: app.issuer.kid })
           .sign(new TextEncoder().encode(pem));
       },
       /signed with "HS256"/,
@@ -179,7 +161,7 @@ describe("401: not a token signed by the issuer's key", () => {
       async () => {
         const { privateKey } = await generateKeyPair("PS256");
         return await new SignJWT(user())
-          .setProtectedHeader({ alg: "PS256", kid: issuer.kid })
+          .setProtectedHeader({ alg: "PS256", kid: app.issuer.kid })
           .sign(privateKey);
       },
       /signed with "PS256"/,
@@ -192,9 +174,9 @@ describe("401: not a token signed by the issuer's key", () => {
     [
       "RS256 signed by the issuer's key, with a crit extension jose does not know",
       () =>
-        issuer.signRaw(JSON.stringify(user()), {
+        app.issuer.signRaw(JSON.stringify(user()), {
           alg: "RS256",
-          kid: issuer.kid,
+          kid: app.issuer.kid,
           crit: ["kinde"],
           kinde: 1,
         }),
@@ -204,15 +186,20 @@ describe("401: not a token signed by the issuer's key", () => {
       "RS256 signed by the issuer's key, with crit b64:false (an unencoded payload)",
       async () => {
         const header = b64(
-          JSON.stringify({ alg: "RS256", kid: issuer.kid, b64: false, crit: ["b64"] }),
+          JSON.stringify({ alg: "RS256", kid: app.issuer.kid, b64: false, crit: ["b64"] }),
         );
-        return await issuer.signInput(header, JSON.stringify({ type: "x" }).replace(/"/g, "'"));
+        return await app.issuer.signInput(header, JSON.stringify({ type: "x" }).replace(/"/g, "'"));
       },
       /refused: JWTs MUST NOT use unencoded payload/,
     ],
     [
       "RS256 signed by the issuer's key, with crit that is not an array",
-      () => issuer.signRaw(JSON.stringify(user()), { alg: "RS256", kid: issuer.kid, crit: "b64" }),
+      () =>
+        app.issuer.signRaw(JSON.stringify(user()), {
+          alg: "RS256",
+          kid: app.issuer.kid,
+          crit: "b64",
+        }),
       /refused: "crit" \(Critical\) Header Parameter MUST be an array/,
     ],
     [
@@ -220,24 +207,25 @@ describe("401: not a token signed by the issuer's key", () => {
       async () => {
         const { privateKey } = await generateKeyPair("RS256");
         return await new SignJWT(user())
-          .setProtectedHeader({ alg: "RS256", kid: issuer.kid })
+          .setProtectedHeader({ alg: "RS256", kid: app.issuer.kid })
           .sign(privateKey);
       },
       /signature is invalid/,
     ],
     [
       "a 64 KiB kid",
-      () => issuer.signRaw(JSON.stringify(user()), { alg: "RS256", kid: "k".repeat(64 * 1024) }),
+      () =>
+        app.issuer.signRaw(JSON.stringify(user()), { alg: "RS256", kid: "k".repeat(64 * 1024) }),
       /no key .* matches the token's kid/,
     ],
     [
       "a validly signed payload that is a JSON array, not a claims set",
-      () => issuer.signRaw(JSON.stringify([user()])),
+      () => app.issuer.signRaw(JSON.stringify([user()])),
       /refused: JWT Claims Set must be a top-level JSON object/,
     ],
     [
       "a validly signed payload that is not JSON",
-      () => issuer.signRaw("user.created kp_1"),
+      () => app.issuer.signRaw("user.created kp_1"),
       /refused: JWT Claims Set must be a top-level JSON object/,
     ],
     [
@@ -320,7 +308,7 @@ describe("401: not a token signed by the issuer's key", () => {
       "webhook-id": "w".repeat(64 * 1024),
     });
     expect(answer.status).toBe(401);
-    expect(nonEmpty(tables)).toEqual([]);
+    expect(tablesWithRows(tables)).toEqual([]);
   });
 });
 
@@ -537,13 +525,13 @@ describe("400: signed by the issuer, but not a usable event", () => {
 
   test("a first_name nested 10,000 arrays deep (a JSON bomb in a checked field)", async () => {
     const json = `{"type":"user.created","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":{"user":{"id":"kp_1","first_name":${nested(10_000, '"Ada"')}}}}`;
-    await expectRefused(await issuer.signRaw(json), 400, /first_name/);
+    await expectRefused(await app.issuer.signRaw(json), 400, /first_name/);
   });
 
   test("data.user nested 10,000 objects deep", async () => {
     const deep = '{"user":'.repeat(10_000) + '{"id":"kp_1"}' + "}".repeat(10_000);
     const json = `{"type":"user.created","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":${deep}}`;
-    await expectRefused(await issuer.signRaw(json), 400, /`data`/);
+    await expectRefused(await app.issuer.signRaw(json), 400, /`data`/);
   });
 });
 
@@ -672,7 +660,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
 
   test("an unhandled type with data nested 10,000 deep is ignored, and only recorded", async () => {
     const json = `{"type":"custom.bomb","event_id":"event_bomb","timestamp":"${new Date().toISOString()}","data":${nested(10_000)}}`;
-    await expectIgnored(await issuer.signRaw(json), "custom.bomb");
+    await expectIgnored(await app.issuer.signRaw(json), "custom.bomb");
   });
 
   test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "$type"])(
@@ -684,7 +672,7 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
 
   test("unhandled data full of prototype and $ keys is ignored", async () => {
     const json = `{"type":"custom.proto","event_id":"event_proto","timestamp":"${new Date().toISOString()}","data":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"$where":"1","_id":"x"}}`;
-    await expectIgnored(await issuer.signRaw(json), "custom.proto");
+    await expectIgnored(await app.issuer.signRaw(json), "custom.proto");
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

@@ -5,11 +5,12 @@
  * component registered as an app's tests register it. Not a test file itself:
  * importing it also installs the value-limit guard after every test.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { httpRouter, makeFunctionReference } from "convex/server";
 import kindeTest, {
   findKindeValueLimitViolations,
+  readKindeTables,
   startKindeManagementApi,
   startKindeTestIssuer,
   trackInspectedKindeTests,
@@ -142,27 +143,106 @@ export interface WebhookAnswer {
 }
 
 /**
- * Sets up a webhook test file: one local Kinde issuer (key pair + JWKS server
- * on 127.0.0.1) for the file, and for each test a fresh example app whose
- * `KINDE_ISSUER_URL` points at it. Read `t` and `issuer` inside tests.
+ * POSTs `body` to the webhook route of `t` as Kinde does (`application/jwt`).
+ * For a test that builds its own app (other hooks, other routes, a console
+ * stubbed before the app exists); the rest use `app.post`.
  */
-export function useWebhookTest() {
+export async function postWebhook(
+  t: ExampleTest,
+  body: BodyInit,
+  headers: Record<string, string> = {},
+): Promise<WebhookAnswer> {
+  const response = await t.fetch("/kinde/webhook", {
+    method: "POST",
+    headers: { "content-type": "application/jwt", ...headers },
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/**
+ * The outcome word a 200 answer starts with (`applied`, `stale`, `duplicate`,
+ * …): the webhook answers `<outcome> <eventId>`, and tests compare outcomes.
+ */
+export function outcomeOf(answer: { text: string }): string {
+  return answer.text.split(" ")[0]!;
+}
+
+/** An hour in milliseconds, the unit tests date their events in. */
+export const HOUR = 60 * 60_000;
+/** A day in milliseconds: retention is counted in days. */
+export const DAY = 24 * HOUR;
+
+/**
+ * A moment an hour ago: a time to date events at that is recent enough to be
+ * inside the retention window (events older than 7 days are `expired`, not
+ * applied) and old enough that later events can follow it without reaching
+ * the future.
+ */
+export function anHourAgo(): number {
+  return Date.now() - HOUR;
+}
+
+/**
+ * Moves the clock jose reads for the key set's cache age and its 30 s refetch
+ * cooldown, without faking the timers the webhook's fetch needs.
+ * `useWebhookTest` restores the real clock after each test.
+ */
+export function advanceClock(ms: number): void {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + ms);
+}
+
+/** The names of the component tables in `tables` (from `readKindeTables`) that hold rows. */
+export function tablesWithRows(tables: Record<string, unknown[]>): string[] {
+  return Object.entries(tables)
+    .filter(([, rows]) => rows.length > 0)
+    .map(([name]) => name);
+}
+
+/**
+ * Asserts every component table of `t` is empty: what a refused delivery, or
+ * one whose transaction was rolled back, must leave behind.
+ */
+export async function expectNothingWritten(t: ExampleTest): Promise<void> {
+  expect(tablesWithRows(await readKindeTables(t))).toEqual([]);
+}
+
+export interface WebhookTestOptions {
+  /**
+   * `"perFile"` (the default): one issuer for the whole file. `"perTest"`: a
+   * fresh issuer for each test, for tests that count key set requests or
+   * break the key server: the webhook caches the key set per issuer URL in
+   * module scope, so with a shared issuer one test's fetch serves the next.
+   */
+  issuer?: "perFile" | "perTest";
+}
+
+/**
+ * Sets up a webhook test file: a local Kinde issuer (key pair + JWKS server
+ * on 127.0.0.1), one for the file or one per test, and for each test a fresh
+ * example app whose `KINDE_ISSUER_URL` points at it. Read `t` and `issuer`
+ * inside tests.
+ */
+export function useWebhookTest({ issuer: scope = "perFile" }: WebhookTestOptions = {}) {
   let issuer: KindeTestIssuer | undefined;
   let t: ExampleTest | undefined;
   beforeAll(async () => {
-    issuer = await startKindeTestIssuer();
+    if (scope === "perFile") issuer = await startKindeTestIssuer();
   });
   afterAll(async () => {
-    await issuer?.close();
+    if (scope === "perFile") await issuer?.close();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
+    if (scope === "perTest") issuer = await startKindeTestIssuer();
     vi.stubEnv("KINDE_ISSUER_URL", issuer!.url);
     t = initConvexTest();
   });
-  afterEach(() => {
+  afterEach(async () => {
     vi.unstubAllEnvs();
     vi.useRealTimers();
-    issuer!.setMode("ok");
+    if (scope === "perTest") await issuer?.close();
+    else issuer!.setMode("ok");
   });
 
   const app = {
@@ -174,12 +254,7 @@ export function useWebhookTest() {
     },
     /** POSTs `body` to the webhook route as Kinde does. */
     async post(body: BodyInit, headers: Record<string, string> = {}): Promise<WebhookAnswer> {
-      const response = await app.t.fetch("/kinde/webhook", {
-        method: "POST",
-        headers: { "content-type": "application/jwt", ...headers },
-        body,
-      });
-      return { status: response.status, text: await response.text() };
+      return await postWebhook(app.t, body, headers);
     },
     /** Signs `payload` with the issuer's key and POSTs it. */
     async deliver(payload: object, headers?: Record<string, string>): Promise<WebhookAnswer> {

@@ -1,18 +1,12 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { SignJWT, base64url, generateKeyPair } from "jose";
-import {
-  kindeEvent,
-  kindeUserId,
-  readKindeTables,
-  startKindeTestIssuer,
-  userCreated,
-  userUpdated,
-  type KindeTestIssuer,
-} from "convex-kinde/test";
+import { kindeEvent, kindeUserId, userCreated, userUpdated } from "convex-kinde/test";
 import { VERIFICATION_STATUS, type RefusalReason, type VerificationReason } from "convex-kinde";
-import { useWebhookTest } from "./setup.js";
+import { expectNothingWritten, useWebhookTest } from "./setup.js";
 
-const app = useWebhookTest();
+// A fresh issuer per test: the key set is cached per issuer URL, and the cases
+// that count key set requests or break the key server need a cold cache.
+const app = useWebhookTest({ issuer: "perTest" });
 
 /** Asserts the answer and that the component's tables are still empty. */
 async function expectRefused(
@@ -23,10 +17,7 @@ async function expectRefused(
   expect(response.status).toBe(status);
   expect(response.text).toMatch(/^convex-kinde: /);
   expect(response.text).toMatch(message);
-  const nonEmpty = Object.entries(await readKindeTables(app.t)).filter(
-    ([, rows]) => rows.length > 0,
-  );
-  expect(nonEmpty).toEqual([]);
+  await expectNothingWritten(app.t);
 }
 
 const event = () => userCreated({ id: kindeUserId(), email: "ada@example.com" });
@@ -113,24 +104,18 @@ describe("401: not a webhook signed by the issuer", () => {
   });
 
   test("junk and other algorithms are refused without a key set request", async () => {
-    // A fresh issuer: nothing cached, so any key lookup would be a request.
-    const fresh = await startKindeTestIssuer();
-    vi.stubEnv("KINDE_ISSUER_URL", fresh.url);
-    try {
-      const hs256 = await new SignJWT(event())
-        .setProtectedHeader({ alg: "HS256", kid: fresh.kid })
-        .sign(new TextEncoder().encode("secret"));
-      const none = `${encode({ alg: "none", kid: fresh.kid })}.${encode(event())}.`;
-      for (const body of ["", "not.a.jwt", "!!!.e30.c2ln", hs256, none]) {
-        expect((await app.post(body)).status).toBe(401);
-      }
-      expect(fresh.jwksRequests).toBe(0);
-      // The same issuer then verifies a real delivery with exactly one request.
-      expect((await app.post(await fresh.sign(event()))).status).toBe(200);
-      expect(fresh.jwksRequests).toBe(1);
-    } finally {
-      await fresh.close();
+    // The test's own issuer: nothing cached, so any key lookup would be a request.
+    const hs256 = await new SignJWT(event())
+      .setProtectedHeader({ alg: "HS256", kid: app.issuer.kid })
+      .sign(new TextEncoder().encode("secret"));
+    const none = `${encode({ alg: "none", kid: app.issuer.kid })}.${encode(event())}.`;
+    for (const body of ["", "not.a.jwt", "!!!.e30.c2ln", hs256, none]) {
+      expect((await app.post(body)).status).toBe(401);
     }
+    expect(app.issuer.jwksRequests).toBe(0);
+    // The same issuer then verifies a real delivery with exactly one request.
+    expect((await app.deliver(event())).status).toBe(200);
+    expect(app.issuer.jwksRequests).toBe(1);
   });
 
   test("an expired token (Kinde webhooks carry no exp)", async () => {
@@ -222,39 +207,26 @@ describe("500: the deployment is not configured", () => {
 });
 
 describe("503: the key set cannot be fetched", () => {
-  // Each case needs a fresh issuer: the key set of a working issuer is cached.
-  let broken: KindeTestIssuer;
-  beforeEach(async () => {
-    broken = await startKindeTestIssuer();
-    vi.stubEnv("KINDE_ISSUER_URL", broken.url);
-  });
-  afterEach(async () => {
-    await broken.close();
-  });
-
+  // The test's own issuer: nothing cached, so each case reaches the key server.
   test.each([
     ["the server drops the connection", "down", /could not reach the key set/],
     ["the server answers 500", "error", /could not load the key set.*200/],
     ["the server answers garbage", "garbage", /did not return a valid key set/],
   ] as const)("%s", async (_, mode, message) => {
-    broken.setMode(mode);
-    await expectRefused(await app.post(await broken.sign(event())), 503, message);
-    broken.setMode("ok");
-    expect((await app.post(await broken.sign(event()))).status).toBe(200);
+    app.issuer.setMode(mode);
+    await expectRefused(await app.deliver(event()), 503, message);
+    app.issuer.setMode("ok");
+    expect((await app.deliver(event())).status).toBe(200);
   });
 
   test("the server does not answer within the timeout", async () => {
-    broken.setMode("slow");
-    await expectRefused(await app.post(await broken.sign(event())), 503, /timed out after 3000 ms/);
+    app.issuer.setMode("slow");
+    await expectRefused(await app.deliver(event()), 503, /timed out after 3000 ms/);
   });
 
   test("nothing listens at the issuer", async () => {
-    await broken.close();
-    await expectRefused(
-      await app.post(await broken.sign(event())),
-      503,
-      /could not reach the key set/,
-    );
+    await app.issuer.close();
+    await expectRefused(await app.deliver(event()), 503, /could not reach the key set/);
   });
 });
 
@@ -295,15 +267,10 @@ describe("every refusal carries a stable reason code", () => {
     ["down", "jwks_unreachable"],
     ["garbage", "jwks_invalid"],
   ] as const)("a key set that is %s, on a cold cache: 503 [%s]", async (mode, reason) => {
-    const fresh = await startKindeTestIssuer();
-    try {
-      vi.stubEnv("KINDE_ISSUER_URL", fresh.url);
-      fresh.setMode(mode);
-      const answer = await app.post(await fresh.sign(event()));
-      expect(answer.status).toBe(503);
-      expect(answer.text).toMatch(new RegExp(`^convex-kinde: \\[${reason}\\] `));
-    } finally {
-      await fresh.close();
-    }
+    // The test's own issuer: nothing cached, so the delivery reaches the key server.
+    app.issuer.setMode(mode);
+    const answer = await app.deliver(event());
+    expect(answer.status).toBe(503);
+    expect(answer.text).toMatch(new RegExp(`^convex-kinde: \\[${reason}\\] `));
   });
 });
