@@ -37,7 +37,7 @@ import {
   type SetupResult,
 } from "convex-kinde";
 import { api, internal } from "../example/convex/_generated/api.js";
-import { initConvexTest, type ExampleTest } from "../test/setup.js";
+import { initConvexTest, outcomeOf, type ExampleTest } from "../test/setup.js";
 
 // ---------------------------------------------------------------- output
 
@@ -144,7 +144,7 @@ class Tour {
     const text = (await response.text()).trim();
     this.deliveries++;
     const ok = response.status === expected.status && expected.body.test(text);
-    const kind = response.status === 200 ? text.split(" ")[0]! : `refused (${response.status})`;
+    const kind = response.status === 200 ? outcomeOf({ text }) : `refused (${response.status})`;
     this.tally.set(kind, (this.tally.get(kind) ?? 0) + 1);
     const head = `${INDENT}→ ${what.padEnd(20)} ← `;
     const [first, ...rest] = wrap(`${response.status} ${text}`, head, head.length).map((line) =>

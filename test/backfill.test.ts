@@ -16,7 +16,7 @@ import kindeTest, {
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
 import { api, components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { modules, useManagementApi, useWebhookTest } from "./setup.js";
+import { anHourAgo, modules, postWebhook, useManagementApi, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 const managementApi = useManagementApi();
@@ -56,9 +56,7 @@ function backfillApp(options: BackfillActionOptions = {}) {
   const run = (args: BackfillArgs = {}) =>
     t.action(makeFunctionReference<"action">("host:backfill"), args) as Promise<BackfillResult>;
   const deliver = async (payload: object) =>
-    await (
-      await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) })
-    ).text();
+    (await postWebhook(t, await app.issuer.sign(payload))).text;
   const status = () => t.query(api.diagnostics.backfillStatus, {});
   return { t, run, deliver, status };
 }
@@ -369,7 +367,7 @@ describe("backfill", () => {
       const gone = kindeOrgCode();
       const onlyThere = kindeUserId();
       const stayed = tenant.users[4]!;
-      const at = Date.now() - 60 * 60_000;
+      const at = anHourAgo();
       const inGone = { code: gone, roles: null, permissions: null };
       expect(await deliver(organizationCreated({ code: gone, name: "Gone" }, { at }))).toMatch(
         /^applied/,
@@ -441,7 +439,7 @@ describe("backfill", () => {
     // Mirrored earlier by webhooks, since deleted in Kinde while the endpoint was down.
     const vanishedUser = kindeUserId();
     const vanishedOrg = kindeOrgCode();
-    const hourAgo = Date.now() - 60 * 60_000;
+    const hourAgo = anHourAgo();
     await deliver(
       userCreated(
         {

@@ -26,7 +26,7 @@ import { Kinde, vMirrorEvent, type BackfillResult, type MirrorEvent } from "conv
 import type { EventHookReference } from "../src/client/webhook.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { modules, useManagementApi, useWebhookTest, type ExampleTest } from "./setup.js";
+import { anHourAgo, modules, useManagementApi, useWebhookTest, type ExampleTest } from "./setup.js";
 
 const LARGE = process.env.KINDE_BACKFILL_SCALE === "large";
 const app = useWebhookTest();
@@ -264,7 +264,7 @@ describe("hooks for backfilled changes", () => {
   test("one profile per user across webhook and backfill histories, and a reconcile removes its profile", async () => {
     const tenant = makeTenant({ users: 12, organizations: 2 });
     await serve(tenant);
-    const hourAgo = Date.now() - 60 * 60_000;
+    const hourAgo = anHourAgo();
     // Seen by webhook before the backfill: created, or only updated (its create lost or late).
     const [viaCreate, viaUpdate] = tenant.users;
     await app.deliver(userCreated({ id: viaCreate!.id, first_name: "Early" }, { at: hourAgo }));

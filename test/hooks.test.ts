@@ -17,11 +17,17 @@ import { Kinde, type MirrorEvent } from "convex-kinde";
 import { api, components } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import { kinde } from "../example/convex/kinde.js";
-import { initConvexTestWithHooks, modules, useWebhookTest } from "./setup.js";
+import {
+  DAY,
+  expectNothingWritten,
+  HOUR,
+  initConvexTestWithHooks,
+  modules,
+  postWebhook,
+  useWebhookTest,
+} from "./setup.js";
 
 const app = useWebhookTest();
-const HOUR = 60 * 60_000;
-const DAY = 24 * HOUR;
 
 const profileOf = (kindeId: string) => app.t.query(api.users.profile, { kindeId });
 /** The Kinde event (or backfill run) that made a change. */
@@ -56,13 +62,7 @@ function appWithCountingHook() {
     }),
   };
   const t = initConvexTestWithHooks(hooks);
-  const deliver = async (payload: object) => {
-    const response = await t.fetch("/kinde/webhook", {
-      method: "POST",
-      body: await app.issuer.sign(payload),
-    });
-    return { status: response.status, text: await response.text() };
-  };
+  const deliver = async (payload: object) => await postWebhook(t, await app.issuer.sign(payload));
   return { t, calls, events, state, deliver };
 }
 
@@ -86,8 +86,7 @@ describe("event hooks", () => {
     const failed = await deliver(event);
     expect(failed.status).toBe(500);
     expect(failed.text).toMatch(/failed to apply event_.*the hook failed/);
-    const nonEmpty = Object.entries(await readKindeTables(t)).filter(([, rows]) => rows.length);
-    expect(nonEmpty).toEqual([]);
+    await expectNothingWritten(t);
     expect(await t.run(async (ctx) => await ctx.db.query("profiles").collect())).toEqual([]);
 
     state.failing = false;
@@ -348,9 +347,7 @@ describe("retention", () => {
     });
     kindeTest.register(t, "kinde", { inspect: true });
     const post = async (payload: object) =>
-      await (
-        await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) })
-      ).text();
+      (await postWebhook(t, await app.issuer.sign(payload))).text;
     expect(await post(userCreated({ id: kindeUserId() }, { at: Date.now() - 2 * DAY }))).toMatch(
       /^expired/,
     );

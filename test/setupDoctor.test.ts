@@ -30,7 +30,7 @@ import {
 } from "convex-kinde";
 import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { modules, useWebhookTest } from "./setup.js";
+import { modules, postWebhook, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 let kinde: ManagementApiStandIn | undefined;
@@ -85,8 +85,7 @@ function hostApp(options: { setup?: SetupActionOptions; doctor?: DoctorActionOpt
       t.action(makeFunctionReference<"action">("host:doctor"), {}) as Promise<DoctorReport>,
     backfill: () => t.action(internal.kinde.backfill, {}) as Promise<BackfillResult>,
     deliver: async (payload: object) =>
-      (await t.fetch("/kinde/webhook", { method: "POST", body: await app.issuer.sign(payload) }))
-        .status,
+      (await postWebhook(t, await app.issuer.sign(payload))).status,
   };
 }
 

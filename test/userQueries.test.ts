@@ -16,7 +16,7 @@ import { isKindeAuthorizationError, organizationOf } from "convex-kinde";
 import { api } from "../example/convex/_generated/api.js";
 import { kinde } from "../example/convex/kinde.js";
 import schema from "../example/convex/schema.js";
-import { modules, useWebhookTest } from "./setup.js";
+import { modules, postWebhook, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 
@@ -178,12 +178,7 @@ describe("generated queries: kindeUser.user / organizations / can", () => {
     });
     kindeTest.register(t, "kinde");
     for (const payload of events) {
-      const response = await t.fetch("/kinde/webhook", {
-        method: "POST",
-        headers: { "content-type": "application/jwt" },
-        body: await app.issuer.sign(payload),
-      });
-      expect(response.status).toBe(200);
+      expect((await postWebhook(t, await app.issuer.sign(payload))).status).toBe(200);
     }
     const cost = await t
       .withIdentity({ subject: ada })
