@@ -265,6 +265,23 @@ export function useWebhookTest({ issuer: scope = "perFile" }: WebhookTestOptions
 }
 
 /**
+ * Runs `use` with an issuer of its own, `KINDE_ISSUER_URL` pointing at it
+ * (until `useWebhookTest` unstubs the environment after the test), and closes
+ * it after. For the few tests of a file that need a cold key set cache (the
+ * webhook caches the key set per issuer URL): an issuer costs an RSA key
+ * pair, too slow to give every test of a large file one.
+ */
+export async function withFreshIssuer<T>(use: (issuer: KindeTestIssuer) => Promise<T>): Promise<T> {
+  const issuer = await startKindeTestIssuer();
+  try {
+    vi.stubEnv("KINDE_ISSUER_URL", issuer.url);
+    return await use(issuer);
+  } finally {
+    await issuer.close();
+  }
+}
+
+/**
  * Sets up a backfill test file: `serve(tenant)` starts a Management API
  * stand-in for the test and points the backfill's environment at it. Call
  * after `useWebhookTest()`.

@@ -2,11 +2,9 @@ import { describe, expect, test, vi } from "vitest";
 import { SignJWT, base64url, generateKeyPair } from "jose";
 import { kindeEvent, kindeUserId, userCreated, userUpdated } from "convex-kinde/test";
 import { VERIFICATION_STATUS, type RefusalReason, type VerificationReason } from "convex-kinde";
-import { expectNothingWritten, useWebhookTest } from "./setup.js";
+import { expectNothingWritten, useWebhookTest, withFreshIssuer } from "./setup.js";
 
-// A fresh issuer per test: the key set is cached per issuer URL, and the cases
-// that count key set requests or break the key server need a cold cache.
-const app = useWebhookTest({ issuer: "perTest" });
+const app = useWebhookTest();
 
 /** Asserts the answer and that the component's tables are still empty. */
 async function expectRefused(
@@ -104,18 +102,20 @@ describe("401: not a webhook signed by the issuer", () => {
   });
 
   test("junk and other algorithms are refused without a key set request", async () => {
-    // The test's own issuer: nothing cached, so any key lookup would be a request.
-    const hs256 = await new SignJWT(event())
-      .setProtectedHeader({ alg: "HS256", kid: app.issuer.kid })
-      .sign(new TextEncoder().encode("secret"));
-    const none = `${encode({ alg: "none", kid: app.issuer.kid })}.${encode(event())}.`;
-    for (const body of ["", "not.a.jwt", "!!!.e30.c2ln", hs256, none]) {
-      expect((await app.post(body)).status).toBe(401);
-    }
-    expect(app.issuer.jwksRequests).toBe(0);
-    // The same issuer then verifies a real delivery with exactly one request.
-    expect((await app.deliver(event())).status).toBe(200);
-    expect(app.issuer.jwksRequests).toBe(1);
+    // A fresh issuer: nothing cached, so any key lookup would be a request.
+    await withFreshIssuer(async (fresh) => {
+      const hs256 = await new SignJWT(event())
+        .setProtectedHeader({ alg: "HS256", kid: fresh.kid })
+        .sign(new TextEncoder().encode("secret"));
+      const none = `${encode({ alg: "none", kid: fresh.kid })}.${encode(event())}.`;
+      for (const body of ["", "not.a.jwt", "!!!.e30.c2ln", hs256, none]) {
+        expect((await app.post(body)).status).toBe(401);
+      }
+      expect(fresh.jwksRequests).toBe(0);
+      // The same issuer then verifies a real delivery with exactly one request.
+      expect((await app.post(await fresh.sign(event()))).status).toBe(200);
+      expect(fresh.jwksRequests).toBe(1);
+    });
   });
 
   test("an expired token (Kinde webhooks carry no exp)", async () => {
@@ -207,26 +207,40 @@ describe("500: the deployment is not configured", () => {
 });
 
 describe("503: the key set cannot be fetched", () => {
-  // The test's own issuer: nothing cached, so each case reaches the key server.
+  // Each case needs a fresh issuer: the key set of a working issuer is cached.
   test.each([
     ["the server drops the connection", "down", /could not reach the key set/],
     ["the server answers 500", "error", /could not load the key set.*200/],
     ["the server answers garbage", "garbage", /did not return a valid key set/],
   ] as const)("%s", async (_, mode, message) => {
-    app.issuer.setMode(mode);
-    await expectRefused(await app.deliver(event()), 503, message);
-    app.issuer.setMode("ok");
-    expect((await app.deliver(event())).status).toBe(200);
+    await withFreshIssuer(async (broken) => {
+      broken.setMode(mode);
+      await expectRefused(await app.post(await broken.sign(event())), 503, message);
+      broken.setMode("ok");
+      expect((await app.post(await broken.sign(event()))).status).toBe(200);
+    });
   });
 
   test("the server does not answer within the timeout", async () => {
-    app.issuer.setMode("slow");
-    await expectRefused(await app.deliver(event()), 503, /timed out after 3000 ms/);
+    await withFreshIssuer(async (broken) => {
+      broken.setMode("slow");
+      await expectRefused(
+        await app.post(await broken.sign(event())),
+        503,
+        /timed out after 3000 ms/,
+      );
+    });
   });
 
   test("nothing listens at the issuer", async () => {
-    await app.issuer.close();
-    await expectRefused(await app.deliver(event()), 503, /could not reach the key set/);
+    await withFreshIssuer(async (broken) => {
+      await broken.close();
+      await expectRefused(
+        await app.post(await broken.sign(event())),
+        503,
+        /could not reach the key set/,
+      );
+    });
   });
 });
 
@@ -267,10 +281,11 @@ describe("every refusal carries a stable reason code", () => {
     ["down", "jwks_unreachable"],
     ["garbage", "jwks_invalid"],
   ] as const)("a key set that is %s, on a cold cache: 503 [%s]", async (mode, reason) => {
-    // The test's own issuer: nothing cached, so the delivery reaches the key server.
-    app.issuer.setMode(mode);
-    const answer = await app.deliver(event());
-    expect(answer.status).toBe(503);
-    expect(answer.text).toMatch(new RegExp(`^convex-kinde: \\[${reason}\\] `));
+    await withFreshIssuer(async (fresh) => {
+      fresh.setMode(mode);
+      const answer = await app.post(await fresh.sign(event()));
+      expect(answer.status).toBe(503);
+      expect(answer.text).toMatch(new RegExp(`^convex-kinde: \\[${reason}\\] `));
+    });
   });
 });
