@@ -21,11 +21,7 @@ import {
   type CatalogKind,
 } from "./catalog.js";
 import {
-  difference,
-  fitsBudget,
-  largerOf,
   limitsOf,
-  NO_COST,
   pageRowCost,
   rowCost,
   sharesOf,
@@ -33,6 +29,7 @@ import {
   type MeasuredMetrics,
   type TransactionCost,
 } from "./budget.js";
+import { applyWithinBudget } from "./limits.js";
 import type { ApplyResult } from "./changes.js";
 import { compareVersions } from "./ordering.js";
 import {
@@ -278,35 +275,6 @@ function noteVanished(
 async function sharesUsed(ctx: MutationCtx): Promise<TransactionCost> {
   const metrics = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
   return sharesOf(usedOf(metrics), limitsOf(metrics));
-}
-
-/**
- * Applies `rows` in order for as long as the transaction stays within
- * `BUDGET_SHARE` of every limit, and returns how many it applied. Before
- * each row it expects the larger of the row's own estimate and the costliest
- * row so far (which includes the host's hook), so a page of alike rows stops
- * one row short of the budget. The first row always runs: one too costly even
- * alone fails the mutation, and the action reports it.
- */
-async function applyWithinBudget<T>(
-  ctx: MutationCtx,
-  rows: T[],
-  estimate: (row: T) => TransactionCost,
-  apply: (row: T) => Promise<void>,
-): Promise<number> {
-  let before = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
-  let costliest = NO_COST;
-  let applied = 0;
-  for (const row of rows) {
-    const expected = largerOf(estimate(row), costliest);
-    if (applied > 0 && !fitsBudget(usedOf(before), expected, limitsOf(before))) break;
-    await apply(row);
-    const after = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
-    costliest = largerOf(costliest, difference(usedOf(after), usedOf(before)));
-    before = after;
-    applied++;
-  }
-  return applied;
 }
 
 type Hook = (result: ApplyResult) => Promise<void>;

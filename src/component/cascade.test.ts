@@ -4,7 +4,10 @@ import type { MutationCtx } from "./_generated/server.js";
 import { CASCADE_BATCH_SIZE } from "./cascade.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import { applyUserSnapshot } from "./users.js";
+import { convexTest } from "convex-test";
+import schema from "./schema.js";
 import {
+  modules,
   KEEP_UNTIL,
   admin,
   initComponentTest,
@@ -169,5 +172,75 @@ describe("organization removal", () => {
     expect(await cascadeRuns(t, "removeOrganizationMemberships")).toBe(
       Math.ceil(users / CASCADE_BATCH_SIZE) - 1,
     );
+  });
+});
+
+describe("users of any size", () => {
+  // Each membership the cascade touches rewrites its user's inline copy: with
+  // users this size, a batch of CASCADE_BATCH_SIZE would write about 1.4 MB.
+  // Under a 256 KB limit on bytes written the batches must stop at half of it
+  // and go on, or the cascade would fail and leave the old key behind.
+  const tight = () =>
+    convexTest({ schema, modules, transactionLimits: { bytesWritten: 256 * 1024 } });
+  const LONG = "x".repeat(40);
+  const big = (key: string) => ref(`role_${key}`, `${key}_${LONG}`);
+
+  test("a role rename stops each batch at half of the limits and finishes", async () => {
+    const t = tight();
+    const roles = [big("a"), big("b"), big("c")];
+    await t.run(async (ctx) => {
+      for (const role of roles) await applyCatalogSnapshot(ctx, "role", version(500), role);
+    });
+    for (let u = 0; u < 5; u++) {
+      const organizations = Array.from({ length: 50 }, (_, o) => membership(`org_${o}`, roles));
+      await t.run(async (ctx) => {
+        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+      });
+    }
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(2_000), { ...roles[0]!, key: "owner" });
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual({
+        indexed: new Set(["owner", roles[1]!.key, roles[2]!.key]),
+        inline: new Set(["owner", roles[1]!.key, roles[2]!.key]),
+      });
+    });
+    // 250 memberships fit two batches by count; the byte budget took more.
+    expect(await cascadeRuns(t, "refreshMembershipRefs")).toBeGreaterThan(2);
+  });
+
+  test("an organization's removal stops each batch at half of the limits and finishes", async () => {
+    const t = tight();
+    const roles = [big("a"), big("b"), big("c")];
+    const users = CASCADE_BATCH_SIZE + 20;
+    for (let first = 0; first < users; first += 20) {
+      await t.run(async (ctx) => {
+        for (let u = first; u < Math.min(users, first + 20); u++) {
+          const organizations = [
+            membership("org_gone", roles),
+            ...Array.from({ length: 12 }, (_, o) => membership(`org_kept_${o}`, roles)),
+          ];
+          await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+        }
+      });
+    }
+    await t.mutation(internal.cascade.removeOrganizationMemberships, { orgCode: "org_gone" });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      const gone = await ctx.db
+        .query("kindeMemberships")
+        .withIndex("orgCode", (q) => q.eq("orgCode", "org_gone"))
+        .collect();
+      expect(gone).toEqual([]);
+      const inline = (await ctx.db.query("kindeUsers").collect()).flatMap((u) =>
+        u.organizations.map((m) => m.orgCode),
+      );
+      expect(inline).not.toContain("org_gone");
+      expect(inline).toHaveLength(users * 12);
+    });
+    // By count the first call and one more batch would do; the byte budget took more.
+    expect(await cascadeRuns(t, "removeOrganizationMemberships")).toBeGreaterThan(1);
   });
 });

@@ -13,6 +13,8 @@ import { findUser } from "./users.js";
 import { findById, noteUnsettled } from "./catalog.js";
 import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared/mirror.js";
 import { isNewer } from "./ordering.js";
+import { NO_COST } from "./budget.js";
+import { applyWithinBudget } from "./limits.js";
 
 /** Memberships one cascade mutation handles: each costs about two reads and two writes. */
 export const CASCADE_BATCH_SIZE = 200;
@@ -50,31 +52,41 @@ export const refreshMembershipRefs = internalMutation({
     const batch = await ctx.db
       .query("kindeMemberships")
       .paginate({ cursor: args.cursor, numItems: CASCADE_BATCH_SIZE });
-    for (const membership of batch.page) {
-      if (!membership[field].some((r) => r.kindeId === args.kindeId)) continue;
-      const user = await findUser(ctx, membership.kindeId);
-      // A rename older than the user's snapshot is already reflected (or
-      // superseded) in it; a deletion is final whatever the order. If the
-      // snapshot's key differs, a later catalog event must look again.
-      if (args.key !== null && user && isNewer(user.version, args.version)) {
-        const held = membership[field].find((r) => r.kindeId === args.kindeId);
-        if (held && held.key !== args.key) await noteUnsettled(ctx, args.kind, args.kindeId);
-        continue;
-      }
-      await ctx.db.patch("kindeMemberships", membership._id, {
-        [field]: refresh(membership[field]),
-      });
-      await patchUserMembership(ctx, user, membership.orgCode, (m) => ({
-        ...m,
-        [field]: refresh(m[field]),
-      }));
-    }
-    if (!batch.isDone) {
-      await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
-        ...args,
-        cursor: batch.continueCursor,
-      });
-    }
+    // Only memberships not yet refreshed: a batch that stopped early is run
+    // again from the same cursor, and skips what it already did.
+    const pending = batch.page.filter((membership) =>
+      membership[field].some(
+        (r) => r.kindeId === args.kindeId && (args.key === null || r.key !== args.key),
+      ),
+    );
+    const done = await applyWithinBudget(
+      ctx,
+      pending,
+      () => NO_COST,
+      async (membership) => {
+        const user = await findUser(ctx, membership.kindeId);
+        // A rename older than the user's snapshot is already reflected (or
+        // superseded) in it; a deletion is final whatever the order. If the
+        // snapshot's key differs, a later catalog event must look again.
+        if (args.key !== null && user && isNewer(user.version, args.version)) {
+          await noteUnsettled(ctx, args.kind, args.kindeId);
+          return;
+        }
+        await ctx.db.patch("kindeMemberships", membership._id, {
+          [field]: refresh(membership[field]),
+        });
+        await patchUserMembership(ctx, user, membership.orgCode, (m) => ({
+          ...m,
+          [field]: refresh(m[field]),
+        }));
+      },
+    );
+    // Users of any size: each membership rewrites its user's inline copy, so
+    // the batch stops at half of the transaction's limits and goes on after.
+    const next = (cursor: string | null) =>
+      ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, { ...args, cursor });
+    if (done < pending.length) await next(args.cursor);
+    else if (!batch.isDone) await next(batch.continueCursor);
     return null;
   },
 });
@@ -88,12 +100,19 @@ export const removeOrganizationMemberships = internalMutation({
       .query("kindeMemberships")
       .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
       .take(CASCADE_BATCH_SIZE);
-    for (const membership of batch) {
-      await ctx.db.delete("kindeMemberships", membership._id);
-      const user = await findUser(ctx, membership.kindeId);
-      await patchUserMembership(ctx, user, membership.orgCode, () => null);
-    }
-    if (batch.length === CASCADE_BATCH_SIZE) {
+    // Each membership rewrites its user's inline copy: stop at half of the
+    // transaction's limits, and let the next batch take the rest.
+    const done = await applyWithinBudget(
+      ctx,
+      batch,
+      () => NO_COST,
+      async (membership) => {
+        await ctx.db.delete("kindeMemberships", membership._id);
+        const user = await findUser(ctx, membership.kindeId);
+        await patchUserMembership(ctx, user, membership.orgCode, () => null);
+      },
+    );
+    if (done < batch.length || batch.length === CASCADE_BATCH_SIZE) {
       await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
         orgCode,
       });
