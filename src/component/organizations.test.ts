@@ -3,6 +3,7 @@ import { api } from "./_generated/api.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
 import { applyUserSnapshot } from "./users.js";
 import { readCount } from "./counters.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
 import {
   KEEP_UNTIL,
   initComponentTest,
@@ -178,5 +179,30 @@ describe("organization deletion", () => {
         outcome: "stale",
       });
     });
+  });
+});
+
+describe("a user's organizations, named", () => {
+  test("one look-up per membership up to MAX_ORGANIZATIONS_PER_USER, whatever a backfill left", async () => {
+    const t = initComponentTest();
+    // More memberships than a query has index ranges (4,096): the webhook refuses
+    // such a user, but a backfill adds what Kinde lists, one organization at a time.
+    const memberships = 4_200;
+    const codes = Array.from({ length: memberships }, (_, i) => `org_${i}`);
+    await t.run(async (ctx) => {
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: codes[0]!, name: "First" });
+      const past = codes[MAX_ORGANIZATIONS_PER_USER]!;
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: past, name: "Past" });
+      await ctx.db.insert("kindeUsers", {
+        ...userSnapshot("kp_many", { organizations: codes.map((code) => membership(code)) }),
+        isPasswordResetRequested: false,
+        version: version(1_000),
+      });
+    });
+    const named = await t.query(api.organizations.listUserOrganizations, { kindeId: "kp_many" });
+    expect(named).toHaveLength(memberships);
+    expect(named.flatMap((m) => (m.name ? [`${m.orgCode} ${m.name}`] : []))).toEqual([
+      "org_0 First",
+    ]);
   });
 });

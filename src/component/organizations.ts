@@ -13,6 +13,7 @@ import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from ".
 import { findUser, profileOf, toKindeUser } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
+  MAX_ORGANIZATIONS_PER_USER,
   vNamedMembership,
   vOrganization,
   vOrganizationMember,
@@ -88,8 +89,11 @@ export const getOrganization = query({
 
 /**
  * A user's memberships with each organization's name and handle, in one call:
- * one index range for the user and one per membership, so at most
- * `1 + MAX_ORGANIZATIONS_PER_USER`, within a query's limits for any user.
+ * one index range for the user and one per membership named. The webhook
+ * keeps users within `MAX_ORGANIZATIONS_PER_USER`, but a backfill adds what
+ * Kinde lists, so names are looked up for that many memberships at most:
+ * `1 + MAX_ORGANIZATIONS_PER_USER` index ranges, within a query's limits for
+ * any user; past them an entry has its code, roles and permissions.
  */
 export const listUserOrganizations = query({
   args: { kindeId: v.string() },
@@ -98,8 +102,11 @@ export const listUserOrganizations = query({
     const user = await findUser(ctx, kindeId);
     if (!user) return [];
     return await Promise.all(
-      toKindeUser(user).organizations.map(async (membership) => {
-        const organization = await findOrganization(ctx, membership.orgCode);
+      toKindeUser(user).organizations.map(async (membership, index) => {
+        const organization =
+          index < MAX_ORGANIZATIONS_PER_USER
+            ? await findOrganization(ctx, membership.orgCode)
+            : null;
         return {
           ...membership,
           ...(organization?.name !== undefined && { name: organization.name }),
