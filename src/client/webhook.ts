@@ -20,7 +20,12 @@ import { toKindeEvent } from "./events.js";
 import { InvalidPayloadError } from "./kindePayloads.js";
 import { createLogger } from "./log.js";
 import type { KindeOptions } from "./types.js";
-import { MAX_RECORDED_ERROR_LENGTH, type KindeEvent, type Outcome } from "../shared/events.js";
+import {
+  kindeTypeOf,
+  MAX_RECORDED_ERROR_LENGTH,
+  type KindeEvent,
+  type Outcome,
+} from "../shared/events.js";
 import { entityOf } from "../shared/eventTypes.js";
 import { type MirrorEvent } from "../shared/mirrorEvents.js";
 import { isPermanentFailure } from "./failures.js";
@@ -73,7 +78,7 @@ export function webhookHandler(
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
       const event = toKindeEvent(claims);
-      const type = event.type === "unhandled" ? event.kindeType : event.type;
+      const type = kindeTypeOf(event);
       let outcome: Outcome;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
@@ -145,7 +150,7 @@ async function recordFailure(
   try {
     return await ctx.runMutation(component.webhooks.recordFailedEvent, {
       eventId: event.eventId,
-      type: event.type === "unhandled" ? event.kindeType : event.type,
+      type: kindeTypeOf(event),
       source: event.source,
       occurredAt: event.occurredAt,
       ...entityOf(event),

@@ -13,6 +13,7 @@ import { adjustCount } from "./counters.js";
 import { isFutureDated } from "./ordering.js";
 import {
   HOOK_FAILURE,
+  kindeTypeOf,
   MAX_RECORDED_ERROR_LENGTH,
   UNAPPLIED_OUTCOMES,
   vKindeEvent,
@@ -87,7 +88,7 @@ async function applyOnce(
 
   await recordEvent(ctx, outcome, {
     eventId: event.eventId,
-    type: event.type === "unhandled" ? event.kindeType : event.type,
+    type: kindeTypeOf(event),
     source: event.source,
     occurredAt: event.occurredAt,
     ...entityOf(event),

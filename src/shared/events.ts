@@ -55,6 +55,11 @@ export const vKindeEvent = oneMemberPerType(
 );
 export type KindeEvent = Infer<typeof vKindeEvent>;
 
+/** Kinde's own name for the event's type, also for types the component does not mirror. */
+export function kindeTypeOf(event: KindeEvent): string {
+  return event.type === "unhandled" ? event.kindeType : event.type;
+}
+
 /**
  * What the component did with a verified event.
  * - `applied`: the mirror changed.
