@@ -211,6 +211,39 @@ describe("users of any size", () => {
     expect(await cascadeRuns(t, "refreshMembershipRefs")).toBeGreaterThan(2);
   });
 
+  test("a rename older than every holder's snapshot moves past them and ends", async () => {
+    // Every holder's snapshot is newer than the rename, so no membership changes:
+    // a batch that stops early must still go on after the rows it handled.
+    const t = convexTest({
+      schema,
+      modules,
+      transactionLimits: { bytesRead: 256 * 1024, bytesWritten: 256 * 1024 },
+    });
+    const roles = [big("a"), big("b"), big("c")];
+    await t.run(async (ctx) => {
+      for (const role of roles) await applyCatalogSnapshot(ctx, "role", version(500), role);
+    });
+    for (let u = 0; u < 5; u++) {
+      const organizations = Array.from({ length: 50 }, (_, o) => membership(`org_${o}`, roles));
+      await t.run(async (ctx) => {
+        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+      });
+    }
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(900), { ...roles[0]!, key: "owner" });
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect((await heldKeys(ctx)).indexed).toEqual(new Set(roles.map((r) => r.key)));
+      const unsettled = await ctx.db.query("unsettledRefs").collect();
+      expect(unsettled.map((u) => u.kindeId)).toEqual([roles[0]!.kindeId]);
+    });
+    // Reading 250 users of this size takes several batches, and no batch reads them again.
+    const runs = await cascadeRuns(t, "refreshMembershipRefs");
+    expect(runs).toBeGreaterThan(2);
+    expect(runs).toBeLessThan(60);
+  });
+
   test("an organization's removal stops each batch at half of the limits and finishes", async () => {
     const t = tight();
     const roles = [big("a"), big("b"), big("c")];

@@ -32,6 +32,8 @@ export const refreshMembershipRefs = internalMutation({
     /** The catalog event's version: a user snapshot newer than it knows the key better. */
     version: vVersion,
     cursor: v.union(v.string(), v.null()),
+    /** The last membership handled of the page at `cursor`, when the page took more than one batch. */
+    resumeAfter: v.optional(v.id("kindeMemberships")),
   },
   returns: v.null(),
   handler: async (ctx, args) => {
@@ -52,13 +54,17 @@ export const refreshMembershipRefs = internalMutation({
     const batch = await ctx.db
       .query("kindeMemberships")
       .paginate({ cursor: args.cursor, numItems: CASCADE_BATCH_SIZE });
-    // Only memberships not yet refreshed: a batch that stopped early is run
-    // again from the same cursor, and skips what it already did.
-    const pending = batch.page.filter((membership) =>
-      membership[field].some(
-        (r) => r.kindeId === args.kindeId && (args.key === null || r.key !== args.key),
-      ),
-    );
+    // A batch that stopped early runs again from the same cursor, after the
+    // last membership it handled (the whole page if that one is gone since:
+    // what was refreshed is skipped below, the rest is safe to do again).
+    const anchor = batch.page.findIndex((m) => m._id === args.resumeAfter);
+    const pending = batch.page
+      .slice(anchor + 1)
+      .filter((membership) =>
+        membership[field].some(
+          (r) => r.kindeId === args.kindeId && (args.key === null || r.key !== args.key),
+        ),
+      );
     const done = await applyWithinBudget(
       ctx,
       pending,
@@ -83,10 +89,18 @@ export const refreshMembershipRefs = internalMutation({
     );
     // Users of any size: each membership rewrites its user's inline copy, so
     // the batch stops at half of the transaction's limits and goes on after.
-    const next = (cursor: string | null) =>
-      ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, { ...args, cursor });
-    if (done < pending.length) await next(args.cursor);
-    else if (!batch.isDone) await next(batch.continueCursor);
+    const { resumeAfter: _, ...rest } = args;
+    if (done < pending.length) {
+      await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
+        ...rest,
+        resumeAfter: pending[done - 1]!._id,
+      });
+    } else if (!batch.isDone) {
+      await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
+        ...rest,
+        cursor: batch.continueCursor,
+      });
+    }
     return null;
   },
 });
