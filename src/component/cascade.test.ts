@@ -185,8 +185,8 @@ describe("users of any size", () => {
   const LONG = "x".repeat(40);
   const big = (key: string) => ref(`role_${key}`, `${key}_${LONG}`);
 
-  test("a role rename stops each batch at half of the limits and finishes", async () => {
-    const t = tight();
+  /** 5 users (at version 1,000) in 50 organizations each, holding three long-keyed roles in each. */
+  async function seedHolders(t: ComponentTest) {
     const roles = [big("a"), big("b"), big("c")];
     await t.run(async (ctx) => {
       for (const role of roles) await applyCatalogSnapshot(ctx, "role", version(500), role);
@@ -197,6 +197,12 @@ describe("users of any size", () => {
         await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
       });
     }
+    return roles;
+  }
+
+  test("a role rename stops each batch at half of the limits and finishes", async () => {
+    const t = tight();
+    const roles = await seedHolders(t);
     await t.run(async (ctx) => {
       await applyCatalogSnapshot(ctx, "role", version(2_000), { ...roles[0]!, key: "owner" });
     });
@@ -219,16 +225,7 @@ describe("users of any size", () => {
       modules,
       transactionLimits: { bytesRead: 256 * 1024, bytesWritten: 256 * 1024 },
     });
-    const roles = [big("a"), big("b"), big("c")];
-    await t.run(async (ctx) => {
-      for (const role of roles) await applyCatalogSnapshot(ctx, "role", version(500), role);
-    });
-    for (let u = 0; u < 5; u++) {
-      const organizations = Array.from({ length: 50 }, (_, o) => membership(`org_${o}`, roles));
-      await t.run(async (ctx) => {
-        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
-      });
-    }
+    const roles = await seedHolders(t);
     await t.run(async (ctx) => {
       await applyCatalogSnapshot(ctx, "role", version(900), { ...roles[0]!, key: "owner" });
     });
