@@ -68,6 +68,7 @@ export { ORG_CODE_CLAIM, organizationOf } from "./identity.js";
 export { type BackfillStatus, vBackfillStatus } from "../shared/backfill.js";
 export {
   vOutcome,
+  vRecordedOutcome,
   vKindeEvent,
   vEventRecord,
   vSyncStatus,
@@ -75,6 +76,7 @@ export {
   type EventRecord,
   type SyncStatus,
   type Outcome,
+  type RecordedOutcome,
   MAX_CLOCK_SKEW_MS,
 } from "../shared/events.js";
 export {
@@ -277,8 +279,9 @@ export class Kinde {
 
   /**
    * The event log, newest first: every verified event once, with its outcome
-   * (`applied`, `stale`, `expired` or `ignored`; a duplicate delivery is not
-   * recorded again), the entity it is about and Kinde's `webhook-id`.
+   * (a `RecordedOutcome`: `applied`, `stale`, `expired`, `ignored`, `future` or
+   * `failed`; a duplicate delivery is not recorded again), the entity it is
+   * about and Kinde's `webhook-id`.
    * Records are kept for the retention period.
    *
    * ```ts
@@ -436,13 +439,15 @@ export class Kinde {
   }
 
   /**
-   * A cheap health summary: the last event received (when, which type, what
-   * became of it) and how many users and organizations are mirrored. Reading
-   * it costs a few documents, however large the tenant.
+   * A cheap health summary: the last event recorded (when, which type, what
+   * became of it), how many users and organizations are mirrored, and how
+   * many verified events were recorded but not applied (`unappliedEvents`,
+   * `lastUnappliedEvent`: outcome `failed` or `future`). Reading it costs a
+   * few documents, however large the tenant.
    *
    * ```ts
    * export const syncStatus = query({ args: {}, handler: (ctx) => kinde.getSyncStatus(ctx) });
-   * // { lastEvent: { type: "user.updated", outcome: "applied", receivedAt, … }, users: 1042, organizations: 17 }
+   * // { lastEvent: { type: "user.updated", outcome: "applied", receivedAt, … }, users: 1042, organizations: 17, unappliedEvents: 0, lastUnappliedEvent: null }
    * ```
    */
   async getSyncStatus(ctx: RunQueryCtx): Promise<SyncStatus> {
@@ -599,7 +604,7 @@ export class Kinde {
    * - `organizations`: the user's organizations with name, handle, the role
    *   and permission keys held there, and `isCurrent` for the token's
    *   `org_code`.
-   * - `can({ permission } | { role }, orgCode?)`: {@link Kinde.hasPermission}
+   * - `can({ permission | role, orgCode? })`: {@link Kinde.hasPermission}
    *   or {@link Kinde.hasRole} for the signed-in user.
    *
    * All three are reactive: a webhook that changes the user re-runs them.

@@ -20,4 +20,3 @@ export {
   type KindeUserQueries,
   type CheckOptions,
 } from "./hooks.js";
-export { secondsUntilExpiry } from "./tokens.js";
