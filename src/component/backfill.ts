@@ -80,24 +80,8 @@ const vAdvanceResult = v.object({
 type Run = Doc<"backfillRuns">;
 
 function toStatus(run: Run): BackfillStatus {
-  return {
-    runId: run._id,
-    status: run.status,
-    phase: run.phase,
-    cursor: run.cursor,
-    paging: run.paging,
-    orgCode: run.orgCode,
-    resumeAfter: run.resumeAfter,
-    reconcile: run.reconcile,
-    exactPermissions: run.exactPermissions,
-    vanished: run.vanished,
-    startedAt: run.startedAt,
-    heartbeatAt: run.heartbeatAt,
-    finishedAt: run.finishedAt,
-    pages: run.pages,
-    counts: run.counts,
-    lastError: run.lastError,
-  };
+  const { _id, _creationTime: _, rolePermissions: __, ...fields } = run;
+  return { runId: _id, ...fields };
 }
 
 /** The version of everything a run writes: older than any webhook event after its start. */
