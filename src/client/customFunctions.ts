@@ -53,14 +53,16 @@ export function kindeCustomization<DataModel extends GenericDataModel>(
       const user = await kinde.getUser(ctx, kindeId);
       if (requirement.permission !== undefined || requirement.role !== undefined) {
         if (orgCode === null) throw noOrganizationError("This function");
+        // Someone the mirror does not know holds nothing: no check to run.
         const held =
-          requirement.permission !== undefined
+          user !== null &&
+          (requirement.permission !== undefined
             ? await kinde.hasPermission(ctx, {
                 kindeId,
                 orgCode,
                 permission: requirement.permission,
               })
-            : await kinde.hasRole(ctx, { kindeId, orgCode, role: requirement.role });
+            : await kinde.hasRole(ctx, { kindeId, orgCode, role: requirement.role }));
         if (!held) {
           throw forbidden(
             orgCode,

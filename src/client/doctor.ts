@@ -564,11 +564,11 @@ export function doctorAction(
       checks.push(await webhookCheck(api, tokenOk, granted, path));
 
       // The component: what arrived, what became of it, and the backfill.
-      const status = await ctx.runQuery(component.status.getSyncStatus, {});
-      checks.push(checkLastEvent(status.lastEvent, now));
+      // The newest record of the log is the sync status's `lastEvent`: one call reads both.
       const recent = await ctx.runQuery(component.events.listEvents, {
         paginationOpts: { numItems: EVENT_LOG_SAMPLE, cursor: null },
       });
+      checks.push(checkLastEvent(recent.page[0] ?? null, now));
       checks.push(checkEventLog(recent.page));
       checks.push(checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now));
       if (auth) checks.push(checkAuthConfig(auth, tokenIssuer, process.env.KINDE_CLIENT_ID));
