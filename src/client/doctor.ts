@@ -8,7 +8,7 @@
 import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
-import type { BackfillStatus } from "../shared/backfill.js";
+import { STALLED_AFTER_MS, type BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
 import {
   ISSUER_ENV_VAR,
@@ -352,9 +352,6 @@ export function checkEventLog(records: EventRecord[]): DoctorCheck {
   return ok("event-log", found);
 }
 
-/** A running backfill silent for this long has stopped (as the backfill itself judges). */
-const BACKFILL_SILENCE_MS = 3 * 60_000;
-
 /** The latest backfill run's state. */
 export function checkBackfill(status: BackfillStatus | null, now: number): DoctorCheck {
   const run = "npx convex run kinde:backfill";
@@ -375,7 +372,7 @@ export function checkBackfill(status: BackfillStatus | null, now: number): Docto
         `fix the cause, then ${run} (it resumes where it stopped)`,
       );
     case "running":
-      return now - status.heartbeatAt > BACKFILL_SILENCE_MS
+      return now - status.heartbeatAt > STALLED_AFTER_MS
         ? warn(
             "backfill",
             `run ${status.runId} stopped at phase ${status.phase}: no progress for ${ago(status.heartbeatAt, now).replace(" ago", "")}`,

@@ -50,6 +50,12 @@ export const vPagingState = v.object({
 });
 export type PagingState = Infer<typeof vPagingState>;
 
+/**
+ * A running run that has made no progress for this long has stopped (crash,
+ * deploy): the backfill resumes it, the doctor reports it.
+ */
+export const STALLED_AFTER_MS = 3 * 60_000;
+
 /** At most this many vanished organization codes are listed in a run's status; `count` has them all. */
 export const MAX_VANISHED_LISTED = 50;
 
