@@ -50,6 +50,7 @@ import {
   type BackfillMember,
   type BackfillStatus,
   type VanishedOrganizations,
+  STALLED_AFTER_MS,
 } from "../shared/backfill.js";
 import {
   type PermissionSnapshot,
@@ -59,9 +60,6 @@ import {
 } from "../shared/mirror.js";
 import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor } from "../shared/retention.js";
-
-/** A running run that has made no progress for this long has stopped (crash, deploy) and may be resumed. */
-export const STALLED_AFTER_MS = 3 * 60_000;
 
 /** Rows one reconciliation mutation examines at most (fewer when removals reach the budget). */
 export const RECONCILE_BATCH_SIZE = 200;
@@ -469,10 +467,11 @@ export const reconcileBatch = mutation({
   returns: vAdvanceResult,
   handler: async (ctx, { runId, retentionDays, onEvent }) => {
     const run = await runningRun(ctx, runId);
-    const [table, after] = (run.cursor ?? "kindeUsers|").split("|") as [
-      "kindeUsers" | "kindeOrganizations",
-      string,
-    ];
+    // `table|key`: the key (a Kinde id or code) may itself hold a `|`.
+    const position = run.cursor ?? "kindeUsers|";
+    const bar = position.indexOf("|");
+    const table = position.slice(0, bar) as "kindeUsers" | "kindeOrganizations";
+    const after = position.slice(bar + 1);
     const keepUntil = expiresAtFor(Date.now(), retentionDays);
     const version = versionOf(run);
     const hook = hookOf(ctx, run, onEvent);
