@@ -110,6 +110,30 @@ describe("role rename", () => {
     });
   });
 
+  test("a newer catalog event that keeps the key leaves the pending rewrite to finish", async () => {
+    // Found by the convergence property: the catalog's first event queued the
+    // rewrite of a key taken from a user snapshot; a newer event with the same
+    // key queued nothing, and the first rewrite then thought itself outdated.
+    const t = initComponentTest();
+    const boss = ref(admin.kindeId, "boss");
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(
+        ctx,
+        version(1_000),
+        userSnapshot("kp_early", { organizations: [membership("org_x", [boss])] }),
+      );
+      await applyCatalogSnapshot(ctx, "role", version(2_000), admin);
+      await applyCatalogSnapshot(ctx, "role", version(3_000), { ...admin, name: "Admin" });
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual({
+        indexed: new Set(["admin"]),
+        inline: new Set(["admin"]),
+      });
+    });
+  });
+
   test("a cascade outdated by a newer catalog event changes nothing", async () => {
     const t = initComponentTest();
     await seed(t, 2, 2, [admin]);

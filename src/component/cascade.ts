@@ -37,11 +37,16 @@ export const refreshMembershipRefs = internalMutation({
   },
   returns: v.null(),
   handler: async (ctx, args) => {
+    // Users are compared with the catalog's current word for this id.
+    let version = args.version;
     if (args.key !== null) {
-      // A newer catalog event for this id since (another rename, a delete, an
-      // eviction of its key) scheduled its own cascade: this one is outdated.
       const entry = await findById(ctx, args.kind, args.kindeId);
-      if (!entry || isNewer(entry.version, args.version)) return null;
+      // A delete, an eviction of its key, or a newer rename since scheduled
+      // its own cascade: this one is outdated.
+      if (!entry || entry.key !== args.key) return null;
+      // A newer event that kept the key scheduled nothing (it had nothing new
+      // to rewrite): this cascade still owes the rewrite, now with its version.
+      if (isNewer(entry.version, version)) version = entry.version;
     }
     const field = args.kind === "role" ? "roles" : "permissions";
     const refresh = (refs: KeyRef[]) =>
@@ -74,7 +79,7 @@ export const refreshMembershipRefs = internalMutation({
         // A rename older than the user's snapshot is already reflected (or
         // superseded) in it; a deletion is final whatever the order. If the
         // snapshot's key differs, a later catalog event must look again.
-        if (args.key !== null && user && isNewer(user.version, args.version)) {
+        if (args.key !== null && user && isNewer(user.version, version)) {
           await noteUnsettled(ctx, args.kind, args.kindeId);
           return;
         }
