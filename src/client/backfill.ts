@@ -57,6 +57,7 @@ import {
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
 import type { EventHookReference } from "./webhook.js";
+import { messageOf } from "../shared/errors.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
@@ -131,7 +132,7 @@ function parseItems<V extends Parameters<typeof parse>[0], R>(
     try {
       return [toRow(parse(validator, item), `items[${index}]`)];
     } catch (error) {
-      onInvalid(error instanceof Error ? error.message : String(error));
+      onInvalid(messageOf(error));
       return [];
     }
   });
@@ -325,7 +326,7 @@ function pageWriter(
     try {
       return await call(run, page, next);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       throw new Error(
         `${page.kind} row ${backfillRowId(page.items[0]!)} failed twice in a mutation of its own, so the run stops here instead of failing the same way on every resume: ${message}`,
         { cause: error },
@@ -355,7 +356,7 @@ function pageWriter(
         try {
           result = await call(current, withItems(rows), target);
         } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
+          const message = messageOf(error);
           if (rows.length > 1) {
             log.warn(
               `backfill: ${rows.length} ${page.kind} rows failed together (${message}); writing them one at a time`,
@@ -488,7 +489,7 @@ export function backfillAction(
           }
         }
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = messageOf(error);
         await ctx.runMutation(component.backfill.fail, { runId: run.runId, error: message });
         log.error(`backfill: run ${run.runId} failed at phase ${run.phase}: ${message}`);
         throw error;

@@ -37,6 +37,7 @@ import {
 } from "./setup.js";
 import type { KindeOptions } from "./types.js";
 import { JWKS_PATH } from "./verify.js";
+import { messageOf } from "../shared/errors.js";
 
 export const vVerdict = v.union(v.literal("ok"), v.literal("warn"), v.literal("fail"));
 export type Verdict = Infer<typeof vVerdict>;
@@ -96,7 +97,6 @@ const fail = (name: CheckName, found: string, fix: string): DoctorCheck => ({
 const notChecked = (name: CheckName, blocker: CheckName, why: string): DoctorCheck =>
   warn(name, `not checked: ${why}`, `fix \`${blocker}\` first`);
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
 
 /** The issuer URL (`issuerUrlOf`) is set and a bare domain; returns it without trailing slashes. */
@@ -447,7 +447,7 @@ async function fetchJson(url: string, timeoutMs = 5_000): Promise<unknown> {
   } catch (error) {
     const message = controller.signal.aborted
       ? `no answer within ${timeoutMs} ms`
-      : errorText(error);
+      : messageOf(error);
     throw new Error(message, { cause: error });
   } finally {
     clearTimeout(timer);
@@ -498,7 +498,7 @@ export function doctorAction(
           checks.push(
             fail(
               "issuer-discovery",
-              `${discoveryUrl} could not be read: ${errorText(error)}`,
+              `${discoveryUrl} could not be read: ${messageOf(error)}`,
               `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
             ),
           );
@@ -510,7 +510,7 @@ export function doctorAction(
           checks.push(
             fail(
               "key-set",
-              `${keySetUrl} could not be read: ${errorText(error)}; every webhook answers 503 until it can`,
+              `${keySetUrl} could not be read: ${messageOf(error)}; every webhook answers 503 until it can`,
               `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
             ),
           );
@@ -531,7 +531,7 @@ export function doctorAction(
         checks.push(
           warn(
             "management-credentials",
-            `${errorText(error).split(":")[0]}: the backfill, setup and the webhook check are unavailable`,
+            `${messageOf(error).split(":")[0]}: the backfill, setup and the webhook check are unavailable`,
             `create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and set ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (README, "Backfill an existing tenant")`,
           ),
         );
@@ -551,7 +551,7 @@ export function doctorAction(
           checks.push(
             fail(
               "management-token",
-              errorText(error),
+              messageOf(error),
               `check ${MANAGEMENT_ENV.clientId}, ${MANAGEMENT_ENV.clientSecret} and ${MANAGEMENT_ENV.domain} (the Kinde subdomain, even with a custom sign-in domain)`,
             ),
           );
@@ -593,7 +593,7 @@ async function webhookCheck(
   try {
     endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
   } catch (error) {
-    return fail("webhook", errorText(error), `run the doctor on a cloud deployment`);
+    return fail("webhook", messageOf(error), `run the doctor on a cloud deployment`);
   }
   if (api === undefined) {
     return notChecked("webhook", "management-credentials", `no credentials to list webhooks`);
@@ -608,7 +608,7 @@ async function webhookCheck(
   } catch (error) {
     return fail(
       "webhook",
-      `could not list Kinde's webhooks: ${errorText(error)}`,
+      `could not list Kinde's webhooks: ${messageOf(error)}`,
       error instanceof ManagementApiError && error.status === 403
         ? `grant the M2M application \`${WEBHOOK_SCOPES.read}\``
         : "run the doctor again; if it persists, check Kinde's status",

@@ -32,6 +32,7 @@ import {
   vKindeText,
   withoutUndefined,
 } from "./kindePayloads.js";
+import { messageOf } from "../shared/errors.js";
 
 /** The envelope every Kinde webhook shares. `data` is checked per event type. */
 export const vKindeEnvelope = v.object({
@@ -232,7 +233,7 @@ function parseOrThrow<V extends Parameters<typeof parse>[0]>(
   try {
     parse(validator, value);
   } catch (error) {
-    reason = error instanceof Error ? error.message : String(error);
+    reason = messageOf(error);
   }
   throw new InvalidPayloadError(`${what} does not have the shape of a Kinde webhook: ${reason}`);
 }

@@ -6,6 +6,7 @@
  * what to fix (wrong credentials, a missing scope).
  */
 import { decodeJwt, type JWTPayload } from "jose";
+import { messageOf } from "../shared/errors.js";
 
 /** Credentials and host of the Management API, from the host's environment. */
 export interface ManagementApiConfig {
@@ -228,9 +229,7 @@ export class ManagementApi {
       } catch (error) {
         if (error instanceof ManagementApiError) throw error;
         if (++failures >= attempts) {
-          throw new ManagementApiError(
-            `${what} failed ${failures} times: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          throw new ManagementApiError(`${what} failed ${failures} times: ${messageOf(error)}`);
         }
         await sleep(backoffMs(failures, this.retry));
         continue;
@@ -304,9 +303,7 @@ export class ManagementApi {
         if (response.status < 500 && response.status !== 429) break;
       } catch (error) {
         if (attempt >= this.retry.attempts) {
-          throw new ManagementApiError(
-            `Could not reach ${url.href}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          throw new ManagementApiError(`Could not reach ${url.href}: ${messageOf(error)}`);
         }
       }
       if (attempt >= this.retry.attempts) break;

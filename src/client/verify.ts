@@ -10,6 +10,7 @@ import {
   jwtVerify,
   type JWTPayload,
 } from "jose";
+import { messageOf } from "../shared/errors.js";
 
 /**
  * Why a token was refused, as a stable code (in jose's manner) that tests and
@@ -168,6 +169,6 @@ function classify(error: unknown, token: string, issuerUrl: string): Verificatio
   // Anything else is the fetch itself failing (DNS, connection refused, TLS).
   return new VerificationError(
     "jwks_unreachable",
-    `could not reach the key set ${keySetUrl}: ${error instanceof Error ? error.message : String(error)}`,
+    `could not reach the key set ${keySetUrl}: ${messageOf(error)}`,
   );
 }

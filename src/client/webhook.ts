@@ -30,6 +30,7 @@ import { entityOf } from "../shared/eventTypes.js";
 import { type MirrorEvent } from "../shared/mirrorEvents.js";
 import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";
+import { messageOf } from "../shared/errors.js";
 
 /**
  * The largest body accepted. Real Kinde tokens are a few KB; the biggest
@@ -164,10 +165,6 @@ async function recordFailure(
       `failed to apply ${event.eventId} (${delivery.error}), then to record it: ${messageOf(error)}`,
     );
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function toRejection(error: unknown): { status: number; reason: RefusalReason; message: string } {

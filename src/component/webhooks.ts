@@ -37,6 +37,7 @@ import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
+import { messageOf } from "../shared/errors.js";
 
 /** What `applyEvent` takes besides the event (`recordFailedEvent` shares some). */
 const deliveryArgs = {
@@ -109,7 +110,7 @@ async function applyOnce(
     } catch (error) {
       // Marked so the webhook keeps it retryable: the host's code may fail
       // for reasons a retry fixes, whatever its error says.
-      throw new Error(`${HOOK_FAILURE}${error instanceof Error ? error.message : String(error)}`, {
+      throw new Error(`${HOOK_FAILURE}${messageOf(error)}`, {
         cause: error,
       });
     }
