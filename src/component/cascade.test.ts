@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { getDocumentSize } from "convex/values";
 import { internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
-import { CASCADE_BATCH_SIZE } from "./cascade.js";
+import { CASCADE_BATCH_SIZE, refreshMembershipRefs } from "./cascade.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import { applyUserSnapshot } from "./users.js";
 import { convexTest } from "convex-test";
@@ -51,6 +52,9 @@ async function heldKeys(ctx: MutationCtx) {
   return { indexed: new Set(indexed), inline: new Set(inline) };
 }
 
+/** What {@link heldKeys} finds when both copies hold exactly `keys`. */
+const heldEverywhere = (...keys: string[]) => ({ indexed: new Set(keys), inline: new Set(keys) });
+
 const cascadeRuns = (t: ComponentTest, name: string) =>
   t.run(
     async (ctx) =>
@@ -71,10 +75,7 @@ describe("role rename", () => {
     });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await t.run(async (ctx) => {
-      expect(await heldKeys(ctx)).toEqual({
-        indexed: new Set(["owner", "viewer"]),
-        inline: new Set(["owner", "viewer"]),
-      });
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("owner", "viewer"));
     });
     expect(await cascadeRuns(t, "refreshMembershipRefs")).toBe(
       Math.ceil(memberships / CASCADE_BATCH_SIZE),
@@ -127,10 +128,7 @@ describe("role rename", () => {
     });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await t.run(async (ctx) => {
-      expect(await heldKeys(ctx)).toEqual({
-        indexed: new Set(["admin"]),
-        inline: new Set(["admin"]),
-      });
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("admin"));
     });
   });
 
@@ -162,10 +160,7 @@ describe("role deletion", () => {
     });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await t.run(async (ctx) => {
-      expect(await heldKeys(ctx)).toEqual({
-        indexed: new Set(["viewer"]),
-        inline: new Set(["viewer"]),
-      });
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("viewer"));
       expect(await ctx.db.query("kindeMemberships").collect()).toHaveLength(9);
     });
   });
@@ -200,12 +195,13 @@ describe("organization removal", () => {
 });
 
 describe("users of any size", () => {
-  // Each membership the cascade touches rewrites its user's inline copy: with
-  // users this size, a batch of CASCADE_BATCH_SIZE would write about 1.4 MB.
-  // Under a 256 KB limit on bytes written the batches must stop at half of it
-  // and go on, or the cascade would fail and leave the old key behind.
-  const tight = () =>
-    convexTest({ schema, modules, transactionLimits: { bytesWritten: 256 * 1024 } });
+  // Each user the cascade touches has its inline copy rewritten: the users
+  // below are 12 KB, with 50 memberships of 312 bytes, so a rename writes
+  // about 28 KB per user, and an organization's removal 3 KB per member.
+  // Under tighter limits on bytes written (and read) the batches must stop at
+  // half of them and go on, or the cascade would fail and leave the old key behind.
+  const tight = (bytesWritten = 256 * 1024) =>
+    convexTest({ schema, modules, transactionLimits: { bytesWritten } });
   const LONG = "x".repeat(40);
   const big = (key: string) => ref(`role_${key}`, `${key}_${LONG}`);
 
@@ -225,17 +221,15 @@ describe("users of any size", () => {
   }
 
   test("a role rename stops each batch at half of the limits and finishes", async () => {
-    const t = tight();
+    // Half of 64 KB holds one user's rewrite, not two.
+    const t = tight(64 * 1024);
     const roles = await seedHolders(t);
     await t.run(async (ctx) => {
       await applyCatalogSnapshot(ctx, "role", version(2_000), { ...roles[0]!, key: "owner" });
     });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await t.run(async (ctx) => {
-      expect(await heldKeys(ctx)).toEqual({
-        indexed: new Set(["owner", roles[1]!.key, roles[2]!.key]),
-        inline: new Set(["owner", roles[1]!.key, roles[2]!.key]),
-      });
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("owner", roles[1]!.key, roles[2]!.key));
     });
     // 250 memberships fit two batches by count; the byte budget took more.
     expect(await cascadeRuns(t, "refreshMembershipRefs")).toBeGreaterThan(2);
@@ -244,10 +238,12 @@ describe("users of any size", () => {
   test("a rename older than every holder's snapshot moves past them and ends", async () => {
     // Every holder's snapshot is newer than the rename, so no membership changes:
     // a batch that stops early must still go on after the rows it handled.
+    // Each batch reads its page (200 memberships, 62 KB) and each user once
+    // (12 KB): half of 160 KB holds the page and one user, not two.
     const t = convexTest({
       schema,
       modules,
-      transactionLimits: { bytesRead: 256 * 1024, bytesWritten: 256 * 1024 },
+      transactionLimits: { bytesRead: 160 * 1024, bytesWritten: 256 * 1024 },
     });
     const roles = await seedHolders(t);
     await t.run(async (ctx) => {
@@ -259,7 +255,7 @@ describe("users of any size", () => {
       const unsettled = await ctx.db.query("unsettledRefs").collect();
       expect(unsettled.map((u) => u.kindeId)).toEqual([roles[0]!.kindeId]);
     });
-    // Reading 250 users of this size takes several batches, and no batch reads them again.
+    // Reading 5 users of this size takes several batches, and no batch reads them again.
     const runs = await cascadeRuns(t, "refreshMembershipRefs");
     expect(runs).toBeGreaterThan(2);
     expect(runs).toBeLessThan(60);
@@ -308,4 +304,82 @@ describe("users of any size", () => {
       expect(await cascadeRuns(t, "removeOrganizationMemberships")).toBeGreaterThan(1);
     },
   );
+});
+
+describe("one write per user per batch", () => {
+  /** Runs one batch of the rename cascade in a transaction of its own and returns what it wrote. */
+  async function measureBatch(t: ComponentTest, key: string) {
+    return await t.run(async (ctx) => {
+      const run = (refreshMembershipRefs as unknown as { _handler: Handler })._handler;
+      await run(ctx, {
+        kind: "role",
+        kindeId: admin.kindeId,
+        key,
+        version: version(2_000),
+        cursor: null,
+      });
+      const metrics = await ctx.meta.getTransactionMetrics();
+      return { documents: metrics.documentsWritten.used, bytes: metrics.bytesWritten.used };
+    });
+  }
+  type Handler = (ctx: MutationCtx, args: Record<string, unknown>) => Promise<null>;
+
+  test("a rename over 5 users in 50 organizations rewrites each user's inline copy once per batch", async () => {
+    const t = initComponentTest();
+    await seed(t, 5, 50);
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(2_000), { ...admin, key: "owner" });
+    });
+    const { userBytes, membershipBytes } = await t.run(async (ctx) => ({
+      userBytes: getDocumentSize((await ctx.db.query("kindeUsers").first())!),
+      membershipBytes: getDocumentSize((await ctx.db.query("kindeMemberships").first())!),
+    }));
+    // The first page is users kp_0…kp_3, 50 memberships each: 200 membership
+    // rows and 4 users (plus the job that goes on), where rewriting each
+    // user's inline copy per membership wrote 200 users.
+    const first = await measureBatch(t, "owner");
+    const users = CASCADE_BATCH_SIZE / 50;
+    expect(first.documents).toBeLessThanOrEqual(CASCADE_BATCH_SIZE + users + 1);
+    expect(first.bytes).toBeLessThan(CASCADE_BATCH_SIZE * membershipBytes + 2 * users * userBytes);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("owner", "viewer"));
+    });
+  });
+
+  test("a user whose memberships are spread over the page is still handled once, and the batches go on", async () => {
+    // Users joining organizations one at a time interleave their membership
+    // rows (u0 o0, u1 o0, u2 o0, u0 o1, …). A limit whose half holds one
+    // user's rewrite (a few KB here), not two, makes each batch stop after
+    // one user and resume before the first membership of the next.
+    const t = convexTest({ schema, modules, transactionLimits: { bytesWritten: 12 * 1024 } });
+    const users = 3;
+    const rounds = 20;
+    const role = ref("role_long", `long_${"x".repeat(60)}`);
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(500), role);
+    });
+    for (let r = 0; r < rounds; r++) {
+      await t.run(async (ctx) => {
+        for (let u = 0; u < users; u++) {
+          const organizations = Array.from({ length: r + 1 }, (_, o) =>
+            membership(`org_${o}`, [role]),
+          );
+          await applyUserSnapshot(
+            ctx,
+            version(1_000 + r),
+            userSnapshot(`kp_${u}`, { organizations }),
+          );
+        }
+      });
+    }
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(2_000), { ...role, key: "short" });
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await t.run(async (ctx) => {
+      expect(await heldKeys(ctx)).toEqual(heldEverywhere("short"));
+    });
+    expect(await cascadeRuns(t, "refreshMembershipRefs")).toBe(users);
+  });
 });

@@ -16,7 +16,10 @@ import { isNewer } from "./ordering.js";
 import { NO_COST } from "./budget.js";
 import { applyWithinBudget } from "./limits.js";
 
-/** Memberships one cascade mutation handles: each costs about two reads and two writes. */
+/**
+ * Memberships one cascade mutation pages through: each costs a read and a
+ * write, and each of their users one read and one write more.
+ */
 export const CASCADE_BATCH_SIZE = 200;
 
 /**
@@ -70,12 +73,23 @@ export const refreshMembershipRefs = internalMutation({
           (r) => r.kindeId === args.kindeId && (args.key === null || r.key !== args.key),
         ),
       );
+    // A user in many organizations has many memberships on a page: each user
+    // is read and its inline copy written once per batch, not once per
+    // membership. Users of any size: the batch stops at half of the
+    // transaction's limits and goes on after.
+    const holders = new Map<string, Doc<"kindeMemberships">[]>();
+    for (const membership of pending) {
+      const held = holders.get(membership.kindeId);
+      if (held) held.push(membership);
+      else holders.set(membership.kindeId, [membership]);
+    }
     const done = await applyWithinBudget(
       ctx,
-      pending,
+      [...holders.values()],
       () => NO_COST,
-      async (membership) => {
-        const user = await findUser(ctx, membership.kindeId);
+      async (memberships) => {
+        const kindeId = memberships[0]!.kindeId;
+        const user = await findUser(ctx, kindeId);
         // A rename older than the user's snapshot is already reflected (or
         // superseded) in it; a deletion is final whatever the order. If the
         // snapshot's key differs, a later catalog event must look again.
@@ -83,22 +97,28 @@ export const refreshMembershipRefs = internalMutation({
           await noteUnsettled(ctx, args.kind, args.kindeId);
           return;
         }
-        await ctx.db.patch("kindeMemberships", membership._id, {
-          [field]: refresh(membership[field]),
-        });
-        await patchUserMembership(ctx, user, membership.orgCode, (m) => ({
-          ...m,
-          [field]: refresh(m[field]),
-        }));
+        const rows = memberships.map((m) => ({ ...m, [field]: refresh(m[field]) }));
+        const onPage = new Set(memberships.map((m) => m.orgCode));
+        const organizations = (user?.organizations ?? []).map((m) =>
+          onPage.has(m.orgCode) ? { ...m, [field]: refresh(m[field]) } : m,
+        );
+        for (const row of rows) {
+          await ctx.db.patch("kindeMemberships", row._id, { [field]: row[field] });
+        }
+        if (user) await ctx.db.patch("kindeUsers", user._id, { organizations });
       },
     );
-    // Users of any size: each membership rewrites its user's inline copy, so
-    // the batch stops at half of the transaction's limits and goes on after.
     const { resumeAfter: _, ...rest } = args;
-    if (done < pending.length) {
+    if (done < holders.size) {
+      // Users are taken in the order of their first membership on the page,
+      // so the page is handled up to the first membership of the first user
+      // left: the next batch starts there. Memberships after it that were
+      // handled are refreshed (and filtered out) or skipped again.
+      const left = new Set([...holders.keys()].slice(done));
+      const next = pending.findIndex((m) => left.has(m.kindeId));
       await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
         ...rest,
-        resumeAfter: pending[done - 1]!._id,
+        resumeAfter: pending[next - 1]!._id,
       });
     } else if (!batch.isDone) {
       await ctx.scheduler.runAfter(0, internal.cascade.refreshMembershipRefs, {
@@ -119,8 +139,10 @@ export const removeOrganizationMemberships = internalMutation({
       .query("kindeMemberships")
       .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
       .take(CASCADE_BATCH_SIZE);
-    // Each membership rewrites its user's inline copy: stop at half of the
-    // transaction's limits, and let the next batch take the rest.
+    // Each membership rewrites its user's inline copy (a user has one
+    // membership per organization, so grouping by user, as a rename does,
+    // saves nothing here): stop at half of the transaction's limits, and let
+    // the next batch take the rest.
     const done = await applyWithinBudget(
       ctx,
       batch,
