@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { getDocumentSize } from "convex/values";
-import { internal } from "./_generated/api.js";
+import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { CASCADE_BATCH_SIZE, refreshMembershipRefs } from "./cascade.js";
+import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import { applyUserSnapshot } from "./users.js";
 import { convexTest } from "convex-test";
@@ -382,4 +383,117 @@ describe("one write per user per batch", () => {
     });
     expect(await cascadeRuns(t, "refreshMembershipRefs")).toBe(users);
   });
+});
+
+describe("a rename that would take a user over 1 MiB", () => {
+  // A user whose document is 24 KB under Convex's 1 MiB limit, holding the
+  // renamed role in each of its 400 organizations: 120 more bytes of key in
+  // each would put it at about 1.02 MiB, a write a deployment refuses. Its
+  // first page of 200 memberships alone would still fit: a cascade judging
+  // page by page would leave the user half renamed.
+  const renamed = ref("role_renamed", "r");
+  const longer = `r_${"x".repeat(118)}`;
+  const BIG_ORGS = 400;
+
+  async function seedBigUser(t: ComponentTest) {
+    // What brings the document near 1 MiB: a role with a long key in each organization.
+    const overhead = await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(500), renamed);
+      const probe = userSnapshot("kp_big", {
+        organizations: Array.from({ length: BIG_ORGS }, (_, o) =>
+          membership(`org_${o}`, [renamed, ref("role_pad", "")]),
+        ),
+      });
+      return getDocumentSize({ ...probe, version: version(1_000) });
+    });
+    const padding = ref(
+      "role_pad",
+      "p".repeat(Math.floor((MAX_DOCUMENT_BYTES - 24 * 1024 - overhead) / BIG_ORGS)),
+    );
+    await t.run(async (ctx) => {
+      await applyCatalogSnapshot(ctx, "role", version(500), padding);
+      const organizations = Array.from({ length: BIG_ORGS }, (_, o) =>
+        membership(`org_${o}`, [renamed, padding]),
+      );
+      await applyUserSnapshot(ctx, version(1_000), userSnapshot("kp_big", { organizations }));
+    });
+    // Holders whose memberships come after the big user's, in a later batch.
+    await t.run(async (ctx) => {
+      for (let u = 0; u < 3; u++) {
+        const organizations = [membership("org_0", [renamed]), membership("org_1", [renamed])];
+        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${u}`, { organizations }));
+      }
+    });
+  }
+
+  test(
+    "leaves that user's memberships and inline copy at the old key, and renames the others",
+    { timeout: 60_000 },
+    async () => {
+      const error = vi.fn();
+      vi.stubGlobal("console", { ...console, error });
+      try {
+        const t = initComponentTest();
+        await seedBigUser(t);
+        const before = await t.run(async (ctx) =>
+          getDocumentSize((await ctx.db.query("kindeUsers").first())!),
+        );
+        expect(before).toBeGreaterThan(MAX_DOCUMENT_BYTES - 32 * 1024);
+        expect(before).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+        await t.run(async (ctx) => {
+          await applyCatalogSnapshot(ctx, "role", version(2_000), {
+            ...renamed,
+            key: longer,
+          });
+        });
+        await t.finishAllScheduledFunctions(vi.runAllTimers);
+        await t.run(async (ctx) => {
+          for (const user of await ctx.db.query("kindeUsers").collect()) {
+            expect(getDocumentSize(user), user.kindeId).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+          }
+          const keysOf = async (kindeId: string) => {
+            const rows = await ctx.db
+              .query("kindeMemberships")
+              .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+              .collect();
+            const user = await ctx.db
+              .query("kindeUsers")
+              .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+              .unique();
+            const held = (refs: { kindeId: string; key: string }[]) =>
+              refs.filter((r) => r.kindeId === renamed.kindeId).map((r) => r.key);
+            return {
+              indexed: new Set(rows.flatMap((m) => held(m.roles))),
+              inline: new Set(user!.organizations.flatMap((m) => held(m.roles))),
+            };
+          };
+          // The big user's two copies agree; the catalog's newer key is noted
+          // unsettled, so its next event for this role tries again.
+          expect(await keysOf("kp_big")).toEqual(heldEverywhere("r"));
+          for (let u = 0; u < 3; u++) {
+            expect(await keysOf(`kp_${u}`)).toEqual(heldEverywhere(longer));
+          }
+          const unsettled = await ctx.db.query("unsettledRefs").collect();
+          expect(unsettled.map((u) => u.kindeId)).toEqual([renamed.kindeId]);
+        });
+        // Checks honour the rename at once, from the catalog.
+        const check = (key: string) =>
+          t.query(api.authorization.hasRole, {
+            kindeId: "kp_big",
+            orgCode: "org_7",
+            key,
+          });
+        expect(await check(longer)).toBe(true);
+        expect(await check("r")).toBe(false);
+        expect(error).toHaveBeenCalledWith(
+          "[convex-kinde]",
+          expect.stringMatching(
+            /^user kp_big keeps role role_renamed's old key: the new one would make their kindeUsers document \d+ bytes/,
+          ),
+        );
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    },
+  );
 });

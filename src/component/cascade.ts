@@ -5,16 +5,16 @@
  * no transaction grows with the tenant. Until a cascade finishes, permission
  * checks stay exact by consulting tombstones and the catalog directly.
  */
-import { v } from "convex/values";
+import { getDocumentSize, v, type Value } from "convex/values";
 import { internal } from "./_generated/api.js";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { findUser } from "./users.js";
-import { findById, noteUnsettled } from "./catalog.js";
+import { findById, noteUnsettled, type CatalogKind } from "./catalog.js";
 import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared/mirror.js";
 import { isNewer } from "./ordering.js";
 import { NO_COST } from "./budget.js";
-import { applyWithinBudget } from "./limits.js";
+import { applyWithinBudget, MAX_DOCUMENT_BYTES } from "./limits.js";
 
 /**
  * Memberships one cascade mutation pages through: each costs a read and a
@@ -99,9 +99,28 @@ export const refreshMembershipRefs = internalMutation({
         }
         const rows = memberships.map((m) => ({ ...m, [field]: refresh(m[field]) }));
         const onPage = new Set(memberships.map((m) => m.orgCode));
-        const organizations = (user?.organizations ?? []).map((m) =>
-          onPage.has(m.orgCode) ? { ...m, [field]: refresh(m[field]) } : m,
+        const everywhere = (user?.organizations ?? []).map((m) => ({
+          ...m,
+          [field]: refresh(m[field]),
+        }));
+        const organizations = (user?.organizations ?? []).map((m, i) =>
+          onPage.has(m.orgCode) ? everywhere[i]! : m,
         );
+        // A longer key can take a user near 1 MiB over it, a write Convex
+        // refuses, and a throw here would end the cascade for every later
+        // holder. The user is measured as the whole cascade leaves it (its
+        // memberships may span pages), so every batch decides alike: both
+        // copies keep the old key (checks honour the rename from the catalog
+        // meanwhile), and the catalog's next event for this id tries again.
+        const oversized = [
+          ...(user ? [{ table: "kindeUsers", doc: { ...user, organizations: everywhere } }] : []),
+          ...rows.map((doc) => ({ table: "kindeMemberships", doc })),
+        ].find(({ doc }) => getDocumentSize(doc) > MAX_DOCUMENT_BYTES);
+        if (oversized) {
+          await noteUnsettled(ctx, args.kind, args.kindeId);
+          console.error("[convex-kinde]", keptOldKey(args.kind, args.kindeId, kindeId, oversized));
+          return;
+        }
         for (const row of rows) {
           await ctx.db.patch("kindeMemberships", row._id, { [field]: row[field] });
         }
@@ -161,6 +180,22 @@ export const removeOrganizationMemberships = internalMutation({
     return null;
   },
 });
+
+/** What an operator reads when a rename would take one of a user's documents over 1 MiB. */
+function keptOldKey(
+  kind: CatalogKind,
+  kindeId: string,
+  userId: string,
+  oversized: { table: string; doc: Record<string, Value> },
+) {
+  return (
+    `user ${userId} keeps ${kind} ${kindeId}'s old key: the new one would make their ` +
+    `${oversized.table} document ${getDocumentSize(oversized.doc)} bytes, over Convex's limit of ` +
+    `${MAX_DOCUMENT_BYTES}. Permission checks already use the new key; getUser and member lists ` +
+    `show the old one. Shorten the ${kind}'s key in Kinde, or remove the user from organizations ` +
+    `they no longer need: Kinde's next event for either brings the mirror up to date.`
+  );
+}
 
 /** Applies `change` to the user's inline copy of the membership in `orgCode` (null removes it). */
 async function patchUserMembership(
