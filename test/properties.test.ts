@@ -39,6 +39,7 @@ import {
 import { api } from "../example/convex/_generated/api.js";
 import {
   anHourAgo,
+  checkWrittenValues,
   initConvexTest,
   outcomeOf,
   postWebhook,
@@ -57,6 +58,16 @@ const params = (ciDefault: number) => ({
   // Bounds the shrinking of a failure in CI; a passing default run takes a fraction of it.
   ...(process.env.KINDE_PROPERTY_RUNS ? {} : { plugins: [fc.interruptAfterTimeLimit(20_000)] }),
 });
+/**
+ * Runs one case on a fresh app and checks what it wrote against Convex's value
+ * limits as the case ends, not once after the test: a run of thousands of
+ * cases then holds one app at a time, and a violation names its case.
+ */
+async function withCaseApp(run: (t: ExampleTest) => Promise<void>) {
+  await run(initConvexTest());
+  await checkWrittenValues("a property case", []);
+}
+
 /** Generous: a case takes ~0.1 s, and a failing one is shrunk. */
 const timeout = (ciDefault: number) => 60_000 + runs(ciDefault) * 2_000;
 
@@ -657,10 +668,11 @@ describe("convergence", () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(arbStream, async (stream) => {
-          const t = initConvexTest();
-          const base = Date.now() - 30 * 60_000;
-          const answers = await deliverStream(t, stream, base);
-          await checkConvergence(t, stream.events, answers, base);
+          await withCaseApp(async (t) => {
+            const base = Date.now() - 30 * 60_000;
+            const answers = await deliverStream(t, stream, base);
+            await checkConvergence(t, stream.events, answers, base);
+          });
         }),
         params(MIRROR_RUNS),
       );
@@ -765,41 +777,42 @@ describe("keys reused across roles", () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(arbHistory, async (stream) => {
-          const t = initConvexTest();
-          const base = Date.now() - 30 * 60_000;
-          const answers = await deliverStream(t, stream, base);
-          await t.finishAllScheduledFunctions(() => {});
-          const { roles, held } = stream.history;
-          const tables = await readKindeTables(t);
-          expectEachEventOnce(stream.events, answers, tables.webhookEvents);
+          await withCaseApp(async (t) => {
+            const base = Date.now() - 30 * 60_000;
+            const answers = await deliverStream(t, stream, base);
+            await t.finishAllScheduledFunctions(() => {});
+            const { roles, held } = stream.history;
+            const tables = await readKindeTables(t);
+            expectEachEventOnce(stream.events, answers, tables.webhookEvents);
 
-          expect(
-            tables.kindeRoles.map((r) => `${r.kindeId as string}=${r.key as string}`).sort(),
-          ).toEqual([...roles].map(([id, key]) => `${id}=${key}`).sort());
-          expect(await t.query(api.organizations.roles, {})).toEqual(
-            [...roles]
-              .sort(([, a], [, b]) => (a < b ? -1 : 1))
-              .map(([kindeId, key]) => ({ kindeId, key, isDefaultRole: false })),
-          );
-          const user = await t.query(api.users.byKindeId, { kindeId: HOLDER });
-          const keysHeld = (held ?? []).flatMap((r) => roles.get(r.id) ?? []);
-          if (held) {
-            expect(user?.organizations).toEqual([
-              { orgCode: HOLDER_ORG, roles: keysHeld, permissions: [] },
-            ]);
-          } else {
-            expect(user).toBeNull();
-          }
-          for (const role of REUSED_KEYS) {
             expect(
-              await t.query(api.organizations.hasRole, {
-                kindeId: HOLDER,
-                orgCode: HOLDER_ORG,
-                role,
-              }),
-              `hasRole ${role}`,
-            ).toBe(keysHeld.includes(role));
-          }
+              tables.kindeRoles.map((r) => `${r.kindeId as string}=${r.key as string}`).sort(),
+            ).toEqual([...roles].map(([id, key]) => `${id}=${key}`).sort());
+            expect(await t.query(api.organizations.roles, {})).toEqual(
+              [...roles]
+                .sort(([, a], [, b]) => (a < b ? -1 : 1))
+                .map(([kindeId, key]) => ({ kindeId, key, isDefaultRole: false })),
+            );
+            const user = await t.query(api.users.byKindeId, { kindeId: HOLDER });
+            const keysHeld = (held ?? []).flatMap((r) => roles.get(r.id) ?? []);
+            if (held) {
+              expect(user?.organizations).toEqual([
+                { orgCode: HOLDER_ORG, roles: keysHeld, permissions: [] },
+              ]);
+            } else {
+              expect(user).toBeNull();
+            }
+            for (const role of REUSED_KEYS) {
+              expect(
+                await t.query(api.organizations.hasRole, {
+                  kindeId: HOLDER,
+                  orgCode: HOLDER_ORG,
+                  role,
+                }),
+                `hasRole ${role}`,
+              ).toBe(keysHeld.includes(role));
+            }
+          });
         }),
         params(HISTORY_RUNS),
       );
