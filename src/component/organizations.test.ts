@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
-import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
+import {
+  applyOrganizationSnapshot,
+  deleteOrganization,
+  MAX_MEMBERS_PER_PAGE,
+} from "./organizations.js";
 import { applyUserSnapshot } from "./users.js";
 import { readCount } from "./counters.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
@@ -205,4 +209,71 @@ describe("a user's organizations, named", () => {
       "org_0 First",
     ]);
   });
+});
+
+describe("listMembers bounds its page, whatever numItems asks for", () => {
+  type Page = { page: { kindeId: string }[]; isDone: boolean; continueCursor: string };
+  async function pageThrough(t: ComponentTest, numItems: number) {
+    const pages: Page[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await t.query(api.organizations.listMembers, {
+        orgCode: acme.code,
+        paginationOpts: { cursor, numItems },
+      });
+      pages.push(page);
+      cursor = page.isDone ? null : page.continueCursor;
+    } while (cursor !== null);
+    return pages;
+  }
+
+  test(
+    `at most ${MAX_MEMBERS_PER_PAGE} members a page, every member exactly once`,
+    { timeout: 60_000 },
+    async () => {
+      const t = initComponentTest();
+      const ids = Array.from({ length: 150 }, (_, i) => `kp_${String(i).padStart(4, "0")}`);
+      await t.run(async (ctx) => {
+        for (const id of ids) {
+          await applyUserSnapshot(
+            ctx,
+            version(1_000),
+            userSnapshot(id, { organizations: [membership(acme.code)] }),
+          );
+        }
+      });
+      const pages = await pageThrough(t, 1_000_000);
+      expect(pages.map((p) => p.page.length)).toEqual([MAX_MEMBERS_PER_PAGE, 50]);
+      expect(pages.flatMap((p) => p.page.map((m) => m.kindeId))).toEqual(ids);
+    },
+  );
+
+  test(
+    "members with documents near 1 MiB: a page stops within a query's 16 MiB read",
+    { timeout: 60_000 },
+    async () => {
+      const t = initComponentTest();
+      const ids = Array.from({ length: 20 }, (_, i) => `kp_big_${String(i).padStart(2, "0")}`);
+      for (const id of ids) {
+        // One user a transaction: each writes 0.9 MB.
+        await t.run(async (ctx) => {
+          await applyUserSnapshot(
+            ctx,
+            version(1_000),
+            userSnapshot(id, {
+              firstName: "x".repeat(900_000),
+              organizations: [membership(acme.code)],
+            }),
+          );
+        });
+      }
+      // convex-test enforces the 16 MiB a transaction may read: 20 such members at once would
+      // pass it.
+      const pages = await pageThrough(t, 100);
+      expect(pages.length).toBeGreaterThan(1);
+      // Each page within 15 MiB of documents read: the last 1 MiB is the query's own margin.
+      for (const page of pages) expect(page.page.length * 900_000).toBeLessThan(15 * 2 ** 20);
+      expect(pages.flatMap((p) => p.page.map((m) => m.kindeId))).toEqual(ids);
+    },
+  );
 });

@@ -2,11 +2,19 @@
  * Organizations: `organization.*` events, and the reads the host app makes of
  * organizations and their members.
  */
-import { v } from "convex/values";
-import { paginationOptsValidator, paginationResultValidator } from "convex/server";
+import { getDocumentSize, v } from "convex/values";
+import {
+  paginationOptsValidator,
+  paginationResultValidator,
+  type PaginationOptions,
+  type PaginationResult,
+} from "convex/server";
 import { paginator } from "convex-helpers/server/pagination";
 import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
+import { TRANSACTION_LIMITS } from "./budget.js";
+import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import schema from "./schema.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
@@ -133,8 +141,28 @@ export const listOrganizations = query({
 });
 
 /**
+ * The most members one page of `listMembers` holds, whatever `numItems` asks
+ * for: the page size convex-helpers' `getPage` defaults to. With bytes kept
+ * within {@link MEMBER_PAGE_BYTES} a page reads at most 2 documents and 2
+ * index ranges per member, far within a query's limits.
+ */
+export const MAX_MEMBERS_PER_PAGE = 100;
+
+/**
+ * The bytes a page of members may read. Each member costs its membership row
+ * and its user's row, each up to a document's 1 MiB (a user at
+ * `MAX_ORGANIZATIONS_PER_USER` holds every membership inline), so a page is
+ * read in chunks that fit what is left of this even if every document were
+ * that large: a query's 16 MiB, less 1 MiB for the tombstone and the index.
+ */
+const MEMBER_PAGE_BYTES = TRANSACTION_LIMITS.bytesRead - MAX_DOCUMENT_BYTES;
+const MEMBER_BYTES_AT_MOST = 2 * MAX_DOCUMENT_BYTES;
+
+/**
  * Members of an organization, by Kinde user id, a page at a time through the
- * memberships index. Empty once the organization is deleted.
+ * memberships index: at most {@link MAX_MEMBERS_PER_PAGE}, fewer when their
+ * documents are large (`isDone` says whether more follow). Empty once the
+ * organization is deleted.
  */
 export const listMembers = query({
   args: { orgCode: v.string(), paginationOpts: paginationOptsValidator },
@@ -143,20 +171,46 @@ export const listMembers = query({
     if (await isDeleted(ctx, "organization", orgCode)) {
       return { page: [], isDone: true, continueCursor: "" };
     }
-    const result = await paginator(ctx.db, schema)
-      .query("kindeMemberships")
-      .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
-      .paginate(paginationOpts);
+    const memberships = (opts: PaginationOptions) =>
+      paginator(ctx.db, schema)
+        .query("kindeMemberships")
+        .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
+        .paginate(opts);
     const page: OrganizationMember[] = [];
-    for (const membership of result.page) {
+    let bytes = 0;
+    const add = async (membership: Doc<"kindeMemberships">) => {
       const user = await findUser(ctx, membership.kindeId);
-      if (!user) continue;
+      bytes += getDocumentSize(membership) + (user ? getDocumentSize(user) : 0);
+      if (!user) return;
       page.push({
         ...profileOf(user),
         roles: membership.roles.map((r) => r.key),
         permissions: membership.permissions.map((p) => p.key),
       });
+    };
+    if (paginationOpts.endCursor) {
+      // A page the client already holds, refreshed up to where it ended: it was
+      // cut to this function's bounds when first read.
+      const result = await memberships(paginationOpts);
+      for (const membership of result.page) await add(membership);
+      return { ...result, page };
     }
-    return { ...result, page };
+    const wanted = Math.max(1, Math.min(Math.floor(paginationOpts.numItems), MAX_MEMBERS_PER_PAGE));
+    let read = 0;
+    let result: PaginationResult<Doc<"kindeMemberships">> | undefined;
+    let cursor = paginationOpts.cursor;
+    while (read < wanted) {
+      const chunk = Math.min(
+        wanted - read,
+        Math.floor((MEMBER_PAGE_BYTES - bytes) / MEMBER_BYTES_AT_MOST),
+      );
+      if (chunk < 1) break;
+      result = await memberships({ cursor, numItems: chunk });
+      for (const membership of result.page) await add(membership);
+      read += result.page.length;
+      cursor = result.continueCursor;
+      if (result.isDone) break;
+    }
+    return { page, isDone: result!.isDone, continueCursor: result!.continueCursor };
   },
 });
