@@ -19,6 +19,7 @@ import type { ComponentApi } from "../component/_generated/component.js";
 import { chunkByCost, largerOf, NO_COST, pageRowCost } from "../component/budget.js";
 import {
   backfillRowId,
+  MAX_PERMISSIONS_PER_ROLE,
   vBackfillStatus,
   vTransactionShares,
   type BackfillMember,
@@ -30,8 +31,9 @@ import {
   type BackfillStatus,
   type BackfillUser,
   type PagingState,
+  type SkippedMemberships,
 } from "../shared/backfill.js";
-import { type KeyRef } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER, type KeyRef } from "../shared/mirror.js";
 import {
   identifier,
   kindeProfileFields,
@@ -509,7 +511,25 @@ export function backfillAction(
 
 function progress(run: BackfillStatus) {
   const c = run.counts;
-  return `${run.pages} pages: ${c.users} users, ${c.organizations} organizations, ${c.memberships} memberships, ${c.roles} roles, ${c.permissions} permissions, ${c.removed} removed`;
+  return `${run.pages} pages: ${c.users} users, ${c.organizations} organizations, ${c.memberships} memberships, ${c.roles} roles, ${c.permissions} permissions written (${c.unchanged} of them unchanged), ${c.skipped} skipped, ${c.removed} removed`;
+}
+
+/** Names the users a members page skipped memberships of, at the limit per user. */
+function warnOfSkippedMemberships(
+  log: Logger,
+  orgCode: string,
+  before: SkippedMemberships | undefined,
+  after: SkippedMemberships | undefined,
+) {
+  const skipped = (after?.count ?? 0) - (before?.count ?? 0);
+  if (skipped <= 0) return;
+  const earlier = new Map(before?.users.map((u) => [u.kindeId, u.count]));
+  const users = (after?.users ?? [])
+    .filter((u) => u.count > (earlier.get(u.kindeId) ?? 0))
+    .map((u) => `${u.kindeId} (${u.count} skipped so far)`);
+  log.warn(
+    `backfill: skipped ${skipped} membership(s) in organization ${orgCode}: the user already holds ${MAX_ORGANIZATIONS_PER_USER} organizations, the most convex-kinde mirrors per user (MAX_ORGANIZATIONS_PER_USER)${users.length > 0 ? `: ${users.join(", ")}` : ""}. getBackfillStatus().skippedMemberships counts them by user.`,
+  );
 }
 
 /** Does the next unit of work of the run's phase and returns the run after it. */
@@ -567,11 +587,8 @@ async function step(
       });
     }
     case "rolePermissions": {
-      const pending = await ctx.runQuery(component.backfill.pendingRolePermissions, {
-        runId: run.runId,
-      });
-      const roleId = pending[0];
-      if (roleId === undefined) return await advance({ next: { phase: "permissions" } });
+      const roleId = await ctx.runQuery(component.backfill.nextRole, { after: run.cursor });
+      if (roleId === null) return await advance({ next: { phase: "permissions" } });
       const permissions: KeyRef[] = [];
       // One role's permissions are read within this action, so the paging state stays here.
       let cursor: string | undefined;
@@ -590,13 +607,18 @@ async function step(
           warn("permission"),
         );
         permissions.push(...page.map(({ kindeId, key }) => ({ kindeId, key })));
+        if (permissions.length >= MAX_PERMISSIONS_PER_ROLE) break;
         const paged = followPaging(paging, cursor, body.next_token, page.length);
         warnOfLoop(paged, path);
         [cursor, paging] = "next" in paged ? [paged.next, paged.paging] : [undefined, undefined];
       } while (cursor);
       return await advance({
-        page: { kind: "rolePermissions", roleId, permissions },
-        next: { phase: "rolePermissions" },
+        page: {
+          kind: "rolePermissions",
+          roleId,
+          permissions: permissions.slice(0, MAX_PERMISSIONS_PER_ROLE),
+        },
+        next: { phase: "rolePermissions", cursor: roleId },
       });
     }
     case "permissions": {
@@ -634,6 +656,13 @@ async function step(
         expand: "organizations",
       });
       const users = parseItems(vApiUser, items, toBackfillUser, warn("user"));
+      for (const user of users) {
+        if (user.orgCodes.length > MAX_ORGANIZATIONS_PER_USER) {
+          log.warn(
+            `backfill: user ${user.kindeId} is in ${user.orgCodes.length} organizations in Kinde; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user (MAX_ORGANIZATIONS_PER_USER), so ${user.orgCodes.length - MAX_ORGANIZATIONS_PER_USER} of them are skipped (getBackfillStatus().skippedMemberships lists them by user)`,
+          );
+        }
+      }
       const firstOrg = next
         ? undefined
         : await ctx.runQuery(component.backfill.nextOrganization, {});
@@ -674,7 +703,7 @@ async function step(
         : nextOrg
           ? { phase: "memberships", orgCode: nextOrg }
           : { phase: run.reconcile ? "reconcile" : "done" };
-      return await advance({
+      const advanced = await advance({
         page: {
           kind: "members",
           orgCode,
@@ -683,6 +712,8 @@ async function step(
         },
         next: after,
       });
+      warnOfSkippedMemberships(log, orgCode, run.skippedMemberships, advanced.skippedMemberships);
+      return advanced;
     }
     case "reconcile":
       return await writer.reconcile(run, options.retentionDays);

@@ -184,7 +184,16 @@ describe("checkBackfill", () => {
     heartbeatAt: 60_000,
     finishedAt: 60_000,
     pages: 3,
-    counts: { roles: 1, permissions: 2, organizations: 3, users: 4, memberships: 5, removed: 0 },
+    counts: {
+      roles: 1,
+      permissions: 2,
+      organizations: 3,
+      users: 4,
+      memberships: 5,
+      unchanged: 0,
+      skipped: 0,
+      removed: 0,
+    },
   };
   test("done: ok; never: a warning; failed: fail with its error", () => {
     expect(checkBackfill(run, 360_000).found).toBe(

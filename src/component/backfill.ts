@@ -9,17 +9,11 @@
  * so any webhook event newer than the run's start wins, an older one is stale
  * against it, and tombstones are never overridden.
  */
-import { v } from "convex/values";
+import { getDocumentSize, v } from "convex/values";
 import type { FunctionHandle } from "convex/server";
 import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import {
-  applyCatalogSnapshot,
-  currentRefs,
-  findByKey,
-  MAX_CATALOG_SIZE,
-  type CatalogKind,
-} from "./catalog.js";
+import { applyCatalogSnapshot, currentRefs, findByKey, type CatalogKind } from "./catalog.js";
 import {
   limitsOf,
   pageRowCost,
@@ -29,17 +23,17 @@ import {
   type MeasuredMetrics,
   type TransactionCost,
 } from "./budget.js";
-import { applyWithinBudget } from "./limits.js";
+import { applyWithinBudget, assertFitsOneDocument } from "./limits.js";
 import type { ApplyResult } from "./changes.js";
-import { compareVersions } from "./ordering.js";
 import {
   applyOrganizationSnapshot,
   deleteOrganization,
   findOrganization,
 } from "./organizations.js";
-import { applyUserSnapshot, deleteUser, findUser, replaceMembership } from "./users.js";
+import { applyUserSnapshot, deleteUser, findUser, OVER_LIMIT, replaceMembership } from "./users.js";
 import {
-  MAX_VANISHED_LISTED,
+  MAX_LISTED_IN_STATUS,
+  MAX_PERMISSIONS_PER_ROLE,
   vBackfillPage,
   vBackfillPosition,
   vBackfillStatus,
@@ -49,10 +43,12 @@ import {
   type BackfillRowsPage,
   type BackfillMember,
   type BackfillStatus,
+  type SkippedMemberships,
   type VanishedOrganizations,
   STALLED_AFTER_MS,
 } from "../shared/backfill.js";
 import {
+  MAX_ORGANIZATIONS_PER_USER,
   type PermissionSnapshot,
   type RoleSnapshot,
   type KeyRef,
@@ -63,6 +59,17 @@ import { expiresAtFor } from "../shared/retention.js";
 
 /** Rows one reconciliation mutation examines at most (fewer when removals reach the budget). */
 export const RECONCILE_BATCH_SIZE = 200;
+
+/**
+ * The most bytes of permission refs one `backfillRolePermissions` row holds:
+ * a role granting more continues in further parts. Small enough that the
+ * sweep of earlier runs' rows reads little, large enough that a real role
+ * (tens of permissions) is one part.
+ */
+export const ROLE_PERMISSIONS_PART_BYTES = 64 * 1024;
+
+/** Rows of earlier runs' role permissions each role of a run deletes (see `sweepRolePermissions`). */
+const ROLE_PERMISSIONS_SWEEP = 8;
 
 /**
  * What a backfill mutation did: the run after it, how many of the rows it was
@@ -78,7 +85,7 @@ const vAdvanceResult = v.object({
 type Run = Doc<"backfillRuns">;
 
 function toStatus(run: Run): BackfillStatus {
-  const { _id, _creationTime: _, rolePermissions: __, ...fields } = run;
+  const { _id, _creationTime: _, ...fields } = run;
   return { runId: _id, ...fields };
 }
 
@@ -105,6 +112,8 @@ const ZERO_COUNTS: BackfillCounts = {
   organizations: 0,
   users: 0,
   memberships: 0,
+  unchanged: 0,
+  skipped: 0,
   removed: 0,
 };
 
@@ -164,7 +173,6 @@ export const start = mutation({
       phase: "roles",
       reconcile,
       exactPermissions,
-      rolePermissions: [],
       counts: ZERO_COUNTS,
       pages: 0,
       heartbeatAt: now,
@@ -194,18 +202,14 @@ export const advance = mutation({
   returns: vAdvanceResult,
   handler: async (ctx, { runId, page, next, onEvent }) => {
     const run = await runningRun(ctx, runId);
-    const counts = { ...run.counts };
-    let rolePermissions = run.rolePermissions;
+    const tally: Tally = { counts: { ...run.counts }, skippedMemberships: run.skippedMemberships };
     let applied = 0;
     let rows = 0;
     if (page?.kind === "rolePermissions") {
-      rolePermissions = [
-        ...rolePermissions.filter((r) => r.roleId !== page.roleId),
-        { roleId: page.roleId, permissions: page.permissions },
-      ];
+      await storeRolePermissions(ctx, run, page.roleId, page.permissions);
     } else if (page) {
       rows = page.items.length;
-      applied = await applyPage(ctx, run, page, counts, hookOf(ctx, run, onEvent));
+      applied = await applyPage(ctx, run, page, tally, hookOf(ctx, run, onEvent));
     }
     const now = Date.now();
     const finished = applied === rows && next !== undefined;
@@ -231,8 +235,8 @@ export const advance = mutation({
     const patch = {
       ...position,
       vanished,
-      counts,
-      rolePermissions,
+      counts: tally.counts,
+      skippedMemberships: tally.skippedMemberships,
       pages: run.pages + (page ? 1 : 0),
       heartbeatAt: now,
       ...(done ? { status: "done" as const, finishedAt: now } : {}),
@@ -249,8 +253,85 @@ function noteVanished(
   const orgCodes = vanished?.orgCodes ?? [];
   return {
     count: (vanished?.count ?? 0) + 1,
-    orgCodes: orgCodes.length < MAX_VANISHED_LISTED ? [...orgCodes, orgCode] : orgCodes,
+    orgCodes: orgCodes.length < MAX_LISTED_IN_STATUS ? [...orgCodes, orgCode] : orgCodes,
   };
+}
+
+/** Counts one membership skipped at the limit against its user, listing the first users. */
+function noteSkippedMembership(
+  skipped: SkippedMemberships | undefined,
+  kindeId: string,
+): SkippedMemberships {
+  const users = skipped?.users ?? [];
+  const listed = users.some((u) => u.kindeId === kindeId);
+  return {
+    count: (skipped?.count ?? 0) + 1,
+    users: listed
+      ? users.map((u) => (u.kindeId === kindeId ? { kindeId, count: u.count + 1 } : u))
+      : users.length < MAX_LISTED_IN_STATUS
+        ? [...users, { kindeId, count: 1 }]
+        : users,
+  };
+}
+
+/**
+ * Stores one role's permissions for the run, replacing what the run read of
+ * it before, in parts of at most {@link ROLE_PERMISSIONS_PART_BYTES}: every
+ * document stays far below 1 MiB whatever the catalog's keys.
+ */
+async function storeRolePermissions(
+  ctx: MutationCtx,
+  run: Run,
+  roleId: string,
+  permissions: KeyRef[],
+) {
+  for (const row of await rolePermissionRows(ctx, run._id, roleId)) {
+    await ctx.db.delete("backfillRolePermissions", row._id);
+  }
+  const parts: KeyRef[][] = [[]];
+  let bytes = 0;
+  for (const ref of permissions.slice(0, MAX_PERMISSIONS_PER_ROLE)) {
+    const size = getDocumentSize(ref);
+    if (bytes + size > ROLE_PERMISSIONS_PART_BYTES && parts.at(-1)!.length > 0) {
+      parts.push([]);
+      bytes = 0;
+    }
+    parts.at(-1)!.push(ref);
+    bytes += size;
+  }
+  for (const [part, refs] of parts.entries()) {
+    if (refs.length === 0) continue;
+    const row = { runId: run._id, roleId, part, permissions: refs };
+    assertFitsOneDocument("backfillRolePermissions", row);
+    await ctx.db.insert("backfillRolePermissions", row);
+  }
+  await sweepRolePermissions(ctx, run._id);
+}
+
+/** The parts of one role's permissions as the run stored them. */
+async function rolePermissionRows(ctx: QueryCtx, runId: Id<"backfillRuns">, roleId: string) {
+  // At most MAX_PERMISSIONS_PER_ROLE refs, each part holding at least one.
+  return await ctx.db
+    .query("backfillRolePermissions")
+    .withIndex("role", (q) => q.eq("runId", runId).eq("roleId", roleId))
+    .take(MAX_PERMISSIONS_PER_ROLE);
+}
+
+/**
+ * Deletes a few rows of earlier runs' role permissions: a run that replaced
+ * or followed another no longer reads them. A few per role read keeps each
+ * mutation small; a run sweeps about as many rows as a like catalog wrote.
+ */
+async function sweepRolePermissions(ctx: MutationCtx, runId: Id<"backfillRuns">) {
+  const before = await ctx.db
+    .query("backfillRolePermissions")
+    .withIndex("role", (q) => q.lt("runId", runId))
+    .take(ROLE_PERMISSIONS_SWEEP);
+  const after = await ctx.db
+    .query("backfillRolePermissions")
+    .withIndex("role", (q) => q.gt("runId", runId))
+    .take(ROLE_PERMISSIONS_SWEEP);
+  for (const row of [...before, ...after]) await ctx.db.delete("backfillRolePermissions", row._id);
 }
 
 /** This transaction's share of each limit so far. */
@@ -271,29 +352,54 @@ function hookOf(ctx: MutationCtx, run: Run, onEvent: string | undefined): Hook {
   };
 }
 
+/** What a page's rows did to the run's counts, and the memberships skipped at the limit. */
+interface Tally {
+  counts: BackfillCounts;
+  skippedMemberships: SkippedMemberships | undefined;
+}
+
+/**
+ * Counts one row by what applying it did (see `vBackfillCounts`): written,
+ * under its kind and, when the host sees no change, also as unchanged; or
+ * skipped when it was stale against the mirror (a newer webhook write, a
+ * tombstone, or the run's own earlier write of it).
+ */
+function count(counts: BackfillCounts, kind: WrittenKind, result: ApplyResult | null) {
+  if (!result || result.outcome === "stale") {
+    counts.skipped++;
+    return;
+  }
+  counts[kind]++;
+  if (!result.change) counts.unchanged++;
+}
+type WrittenKind = "roles" | "permissions" | "organizations" | "users" | "memberships";
+
 async function applyPage(
   ctx: MutationCtx,
   run: Run,
   page: BackfillRowsPage,
-  counts: BackfillCounts,
+  tally: Tally,
   hook: Hook,
 ): Promise<number> {
   const version = versionOf(run);
+  const { counts } = tally;
   switch (page.kind) {
     case "roles":
     case "permissions": {
       const kind = page.kind === "roles" ? "role" : "permission";
-      const applied = await applyWithinBudget(
+      return await applyWithinBudget(
         ctx,
         page.items as (RoleSnapshot | PermissionSnapshot)[],
         (entry) => pageRowCost(page.kind, entry),
-        async (entry) => await hook(await applyCatalogSnapshot(ctx, kind, version, entry)),
+        async (entry) => {
+          const result = await applyCatalogSnapshot(ctx, kind, version, entry);
+          count(counts, page.kind, result);
+          await hook(result);
+        },
       );
-      counts[page.kind] += applied;
-      return applied;
     }
-    case "organizations": {
-      const applied = await applyWithinBudget(
+    case "organizations":
+      return await applyWithinBudget(
         ctx,
         page.items,
         (organization) => pageRowCost(page.kind, organization),
@@ -304,12 +410,11 @@ async function applyPage(
             ...organization,
             isAllowRegistrations: existing?.isAllowRegistrations,
           };
-          await hook(await applyOrganizationSnapshot(ctx, version, snapshot));
+          const result = await applyOrganizationSnapshot(ctx, version, snapshot);
+          count(counts, "organizations", result);
+          await hook(result);
         },
       );
-      counts.organizations += applied;
-      return applied;
-    }
     case "users":
       return await applyWithinBudget(
         ctx,
@@ -323,12 +428,11 @@ async function applyPage(
           const result = await applyUserSnapshot(ctx, version, {
             ...profile,
             isPasswordResetRequested: existing?.isPasswordResetRequested ?? false,
-            organizations: orgCodes.map(
+            organizations: withinLimit(orgCodes, held).map(
               (orgCode) => held.get(orgCode) ?? { orgCode, roles: [], permissions: [] },
             ),
           });
-          // A row this run already wrote is being re-applied after a crash: counted once.
-          if (!existing || compareVersions(existing.version, version) !== 0) counts.users++;
+          count(counts, "users", result);
           await hook(result);
         },
       );
@@ -340,14 +444,37 @@ async function applyPage(
         (member) => pageRowCost(page.kind, member),
         async (member) => {
           const result = await applyMember(ctx, run, page.orgCode, member, refs);
-          if (result) {
-            counts.memberships++;
-            await hook(result);
+          if (result?.outcome === OVER_LIMIT.outcome) {
+            counts.skipped++;
+            tally.skippedMemberships = noteSkippedMembership(
+              tally.skippedMemberships,
+              member.kindeId,
+            );
+            return;
           }
+          count(counts, "memberships", result);
+          if (result) await hook(result);
         },
       );
     }
   }
+}
+
+/**
+ * The organizations of a listed user that the mirror holds: all of them, or,
+ * past `MAX_ORGANIZATIONS_PER_USER`, those already held first and then
+ * Kinde's order, so a second run keeps the same ones. The members phase
+ * skips (and reports) the rest.
+ */
+function withinLimit(orgCodes: string[], held: Map<string, unknown>): string[] {
+  if (orgCodes.length <= MAX_ORGANIZATIONS_PER_USER) return orgCodes;
+  const kept = new Set(
+    [...orgCodes.filter((c) => held.has(c)), ...orgCodes.filter((c) => !held.has(c))].slice(
+      0,
+      MAX_ORGANIZATIONS_PER_USER,
+    ),
+  );
+  return orgCodes.filter((c) => kept.has(c));
 }
 
 type CatalogRefs = ReturnType<typeof catalogRefs>;
@@ -360,6 +487,7 @@ type CatalogRefs = ReturnType<typeof catalogRefs>;
 function catalogRefs(ctx: MutationCtx, run: Run) {
   const version = versionOf(run);
   const roleByKey = new Map<string, KeyRef>();
+  const grantedBy = new Map<string, KeyRef[]>();
   const current = { role: new Map<string, KeyRef | null>(), permission: new Map() };
   return {
     async role(key: string): Promise<KeyRef> {
@@ -370,6 +498,16 @@ function catalogRefs(ctx: MutationCtx, run: Run) {
         roleByKey.set(key, ref);
       }
       return ref;
+    },
+    /** The permissions the run read for a role (none for a role it did not read). */
+    async granted(roleId: string): Promise<KeyRef[]> {
+      let refs = grantedBy.get(roleId);
+      if (!refs) {
+        const rows = roleId === "" ? [] : await rolePermissionRows(ctx, run._id, roleId);
+        refs = rows.flatMap((row) => row.permissions);
+        grantedBy.set(roleId, refs);
+      }
+      return refs;
     },
     /** The current form of each ref (see `currentRefs`); unknown ids (`""`) kept as they are. */
     async current(kind: CatalogKind, refs: KeyRef[]): Promise<KeyRef[]> {
@@ -387,7 +525,9 @@ function catalogRefs(ctx: MutationCtx, run: Run) {
 /**
  * Sets one member's roles in one organization, and the permissions those
  * roles grant, unless a webhook has written the user since the run started
- * (its snapshot is newer and complete). Null when it left the user alone.
+ * (its snapshot is newer and complete). Null when it left the user alone;
+ * {@link OVER_LIMIT} when the user holds as many organizations as the mirror
+ * keeps and this is not one of them.
  */
 async function applyMember(
   ctx: MutationCtx,
@@ -395,15 +535,16 @@ async function applyMember(
   orgCode: string,
   { kindeId, roleKeys, permissions }: BackfillMember,
   refs: CatalogRefs,
-): Promise<ApplyResult | null> {
+): Promise<ApplyResult | typeof OVER_LIMIT | null> {
   const user = await findUser(ctx, kindeId);
   if (!user || user.version.at > run.startedAt) return null;
   const roles: KeyRef[] = [];
   for (const key of roleKeys) roles.push(await refs.role(key));
   const granted = new Map<string, KeyRef>();
   for (const role of roles) {
-    const entry = run.rolePermissions.find((r) => r.roleId === role.kindeId);
-    for (const permission of entry?.permissions ?? []) granted.set(permission.kindeId, permission);
+    for (const permission of await refs.granted(role.kindeId)) {
+      granted.set(permission.kindeId, permission);
+    }
   }
   return await replaceMembership(ctx, user, {
     orgCode,
@@ -428,17 +569,20 @@ export const fail = mutation({
   },
 });
 
-/** Role ids in the catalog whose permissions this run has not read yet. */
-export const pendingRolePermissions = query({
-  args: { runId: v.string() },
-  returns: v.array(v.string()),
-  handler: async (ctx, { runId }) => {
-    const id = ctx.db.normalizeId("backfillRuns", runId);
-    const run = id && (await ctx.db.get("backfillRuns", id));
-    if (!run) return [];
-    const done = new Set(run.rolePermissions.map((r) => r.roleId));
-    const roles = await ctx.db.query("kindeRoles").withIndex("kindeId").take(MAX_CATALOG_SIZE);
-    return roles.map((r) => r.kindeId).filter((roleId) => !done.has(roleId));
+/**
+ * The role after `after` (by Kinde id) in the catalog, whose permissions the
+ * run reads next: the run walks the catalog in id order, its position the
+ * last role read.
+ */
+export const nextRole = query({
+  args: { after: v.optional(v.string()) },
+  returns: v.union(v.string(), v.null()),
+  handler: async (ctx, { after }) => {
+    const next = await ctx.db
+      .query("kindeRoles")
+      .withIndex("kindeId", (q) => (after === undefined ? q : q.gt("kindeId", after)))
+      .first();
+    return next?.kindeId ?? null;
   },
 });
 

@@ -125,9 +125,20 @@ export default defineSchema({
    * organization being paged) and what it wrote, so a crash, deploy or timeout
    * resumes instead of starting over. Written once per page of the run.
    */
-  backfillRuns: defineTable({
-    ...backfillRunFields,
-    /** Each role's permissions, so backfilled memberships carry what their roles grant. */
-    rolePermissions: v.array(v.object({ roleId: v.string(), permissions: v.array(vKeyRef) })),
-  }).index("startedAt", ["startedAt"]),
+  backfillRuns: defineTable(backfillRunFields).index("startedAt", ["startedAt"]),
+
+  /**
+   * The permissions each role grants, as a backfill run read them, so the
+   * memberships it writes carry what their roles grant. Rows of their own, not
+   * a field of the run: roles × permissions has no bound a document could
+   * hold, while one part holds at most `ROLE_PERMISSIONS_PART_BYTES`. A
+   * member's roles are read with one index range each.
+   */
+  backfillRolePermissions: defineTable({
+    runId: v.id("backfillRuns"),
+    roleId: v.string(),
+    /** A role's permissions too many for one part continue in the next. */
+    part: v.number(),
+    permissions: v.array(vKeyRef),
+  }).index("role", ["runId", "roleId", "part"]),
 });

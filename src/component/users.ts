@@ -183,20 +183,28 @@ function sameMembership(a: MembershipSnapshot, b: MembershipSnapshot) {
   return ids(a.roles) === ids(b.roles) && ids(a.permissions) === ids(b.permissions);
 }
 
+/** What {@link replaceMembership} answers when the membership would take its user past the limit. */
+export const OVER_LIMIT = { outcome: "overLimit" } as const;
+
 /**
  * Sets one of a user's memberships (adding it if new) in both the user's
  * inline copy and the memberships index, without changing the user's version.
  * A membership already held as given writes nothing. The change is a
  * `user.updated` when what the host reads of the user changed (a role's id
  * settling under the same key changes nothing it can see).
+ *
+ * A new membership for a user who already holds `MAX_ORGANIZATIONS_PER_USER`
+ * writes nothing ({@link OVER_LIMIT}): past it the user's next snapshot or
+ * deletion would not fit one mutation, and a webhook could not send it.
  */
 export async function replaceMembership(
   ctx: MutationCtx,
   user: Doc<"kindeUsers">,
   membership: MembershipSnapshot,
-): Promise<ApplyResult> {
+): Promise<ApplyResult | typeof OVER_LIMIT> {
   const held = user.organizations.find((m) => m.orgCode === membership.orgCode);
   if (held && sameMembership(held, membership)) return applied(null);
+  if (!held && user.organizations.length >= MAX_ORGANIZATIONS_PER_USER) return OVER_LIMIT;
   const organizations = held
     ? user.organizations.map((m) => (m === held ? membership : m))
     : [...user.organizations, membership];

@@ -26,12 +26,30 @@ export const BACKFILL_PHASES = [
 export const vBackfillPhase = v.union(...BACKFILL_PHASES.map((phase) => v.literal(phase)));
 export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
 
+/**
+ * What a run did with the rows Kinde listed. Each row it read lands in one
+ * place: the count of its kind when the run wrote it, or `skipped` when it did
+ * not. A row is counted once per run, however often Kinde lists it.
+ */
 export const vBackfillCounts = v.object({
+  /** Roles written: the catalog now holds them as Kinde lists them, with the run's version. */
   roles: v.number(),
   permissions: v.number(),
   organizations: v.number(),
   users: v.number(),
+  /** Memberships whose roles and permissions the members phase set. */
   memberships: v.number(),
+  /** Of the rows written, those that were already as Kinde lists them: they ran no hook. */
+  unchanged: v.number(),
+  /**
+   * Rows Kinde listed that the run did not write: a webhook wrote them after
+   * the run started, they are deleted (tombstoned), the run had already
+   * written them (Kinde listed them again), a member's user is not mirrored,
+   * or the user already holds `MAX_ORGANIZATIONS_PER_USER` organizations
+   * (see `skippedMemberships`). Rows Kinde listed without the fields the
+   * mirror needs are not counted: the log names them.
+   */
+  skipped: v.number(),
   /** Users and organizations removed by reconciliation. */
   removed: v.number(),
 });
@@ -56,8 +74,8 @@ export type PagingState = Infer<typeof vPagingState>;
  */
 export const STALLED_AFTER_MS = 3 * 60_000;
 
-/** At most this many vanished organization codes are listed in a run's status; `count` has them all. */
-export const MAX_VANISHED_LISTED = 50;
+/** At most this many organizations or users are listed in each list of a run's status; its `count` has them all. */
+export const MAX_LISTED_IN_STATUS = 50;
 
 /**
  * Organizations the mirror has but Kinde no longer lists members for (deleted
@@ -65,10 +83,24 @@ export const MAX_VANISHED_LISTED = 50;
  */
 export const vVanishedOrganizations = v.object({
   count: v.number(),
-  /** The first {@link MAX_VANISHED_LISTED}. */
+  /** The first {@link MAX_LISTED_IN_STATUS}. */
   orgCodes: v.array(v.string()),
 });
 export type VanishedOrganizations = Infer<typeof vVanishedOrganizations>;
+
+/**
+ * Memberships Kinde lists that the mirror does not hold because their user
+ * already holds `MAX_ORGANIZATIONS_PER_USER` organizations, the most a
+ * webhook snapshot may carry: past it a user's `user.updated` and
+ * `user.deleted` would no longer fit one mutation.
+ */
+export const vSkippedMemberships = v.object({
+  /** Memberships skipped, all users together. */
+  count: v.number(),
+  /** The first {@link MAX_LISTED_IN_STATUS} users, each with how many of their memberships were skipped. */
+  users: v.array(v.object({ kindeId: v.string(), count: v.number() })),
+});
+export type SkippedMemberships = Infer<typeof vSkippedMemberships>;
 
 /**
  * A backfill run's state: what the component stores of a run and
@@ -77,7 +109,10 @@ export type VanishedOrganizations = Infer<typeof vVanishedOrganizations>;
 export const backfillRunFields = {
   status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
   phase: vBackfillPhase,
-  /** Kinde's `next_token` within the phase, and the organization being read in `memberships`. */
+  /**
+   * Kinde's `next_token` within the phase; in `rolePermissions` the last role
+   * whose permissions were read; in `reconcile` the component's own position.
+   */
   cursor: v.optional(v.string()),
   /** The loop check of the listing `cursor` belongs to. */
   paging: v.optional(vPagingState),
@@ -91,6 +126,7 @@ export const backfillRunFields = {
   /** Whether each member's permissions are read from Kinde instead of expanded from their roles. */
   exactPermissions: v.optional(v.boolean()),
   vanished: v.optional(vVanishedOrganizations),
+  skippedMemberships: v.optional(vSkippedMemberships),
   startedAt: v.number(),
   /** When the run last made progress. A running run silent for minutes has stopped and resumes on the next start. */
   heartbeatAt: v.number(),
@@ -136,6 +172,13 @@ export const vBackfillMember = v.object({
 export type BackfillMember = Infer<typeof vBackfillMember>;
 
 /**
+ * The most permissions of one role a run reads and stores: as many as the
+ * catalog holds at most (`MAX_CATALOG_SIZE`), so no role can grant more that
+ * the mirror knows.
+ */
+export const MAX_PERMISSIONS_PER_ROLE = 1000;
+
+/**
  * One page of a backfill, written in one mutation together with the run's
  * next position, so a crash resumes exactly after the last written page.
  */
@@ -144,6 +187,7 @@ export const vBackfillPage = v.union(
   v.object({
     kind: v.literal("rolePermissions"),
     roleId: v.string(),
+    /** At most {@link MAX_PERMISSIONS_PER_ROLE}. */
     permissions: v.array(vKeyRef),
   }),
   v.object({ kind: v.literal("permissions"), items: v.array(vPermissionSnapshot) }),

@@ -132,6 +132,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               permissions: number;
               removed: number;
               roles: number;
+              skipped: number;
+              unchanged: number;
               users: number;
             };
             cursor?: string;
@@ -158,6 +160,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             reconcile: boolean;
             resumeAfter?: string;
             runId: string;
+            skippedMemberships?: {
+              count: number;
+              users: Array<{ count: number; kindeId: string }>;
+            };
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
@@ -191,6 +197,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             permissions: number;
             removed: number;
             roles: number;
+            skipped: number;
+            unchanged: number;
             users: number;
           };
           cursor?: string;
@@ -213,6 +221,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           reconcile: boolean;
           resumeAfter?: string;
           runId: string;
+          skippedMemberships?: {
+            count: number;
+            users: Array<{ count: number; kindeId: string }>;
+          };
           startedAt: number;
           status: "running" | "done" | "failed";
           vanished?: { count: number; orgCodes: Array<string> };
@@ -226,11 +238,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         string | null,
         Name
       >;
-      pendingRolePermissions: FunctionReference<
+      nextRole: FunctionReference<
         "query",
         "internal",
-        { runId: string },
-        Array<string>,
+        { after?: string },
+        string | null,
         Name
       >;
       reconcileBatch: FunctionReference<
@@ -246,6 +258,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               permissions: number;
               removed: number;
               roles: number;
+              skipped: number;
+              unchanged: number;
               users: number;
             };
             cursor?: string;
@@ -272,6 +286,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             reconcile: boolean;
             resumeAfter?: string;
             runId: string;
+            skippedMemberships?: {
+              count: number;
+              users: Array<{ count: number; kindeId: string }>;
+            };
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
@@ -305,6 +323,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               permissions: number;
               removed: number;
               roles: number;
+              skipped: number;
+              unchanged: number;
               users: number;
             };
             cursor?: string;
@@ -331,6 +351,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             reconcile: boolean;
             resumeAfter?: string;
             runId: string;
+            skippedMemberships?: {
+              count: number;
+              users: Array<{ count: number; kindeId: string }>;
+            };
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
