@@ -228,6 +228,13 @@ export interface ManagementApiStandIn {
   failAfterWriting(count: number): void;
   /** Tokens issued from now on carry no `scope` claim, so only a 403 tells what is missing. */
   omitTokenScopes(): void;
+  /**
+   * Awaits `hook` with each request's path after its answer is computed and
+   * before it is sent (null: none), so a test can change the tenant, and
+   * deliver the webhooks of that change, while a page showing the state
+   * before it is in flight.
+   */
+  beforeSending(hook: ((path: string) => Promise<void>) | null): void;
   close(): Promise<void>;
 }
 
@@ -597,11 +604,19 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     return json(500, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
   }
 
+  let beforeSending: ((path: string) => Promise<void>) | null = null;
+
   const server: Server = createServer((req, res) => {
-    answer(req).then(
-      ({ status, body, headers }) => res.writeHead(status, headers).end(body),
-      (error: unknown) => res.writeHead(500).end(String(error)),
-    );
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    answer(req)
+      .then(async (answered) => {
+        await beforeSending?.(path);
+        return answered;
+      })
+      .then(
+        ({ status, body, headers }) => res.writeHead(status, headers).end(body),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -654,6 +669,9 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     },
     omitTokenScopes() {
       tokenScopes = false;
+    },
+    beforeSending(hook) {
+      beforeSending = hook;
     },
     close: () =>
       new Promise<void>((resolve) => {
