@@ -120,6 +120,9 @@ describe("backfill", () => {
       );
       expect(result.run.counts.memberships).toBe(memberships);
       expect(requestsTo("/api/v1/users")).toHaveLength(4); // 500 per page
+      // Every member's role key is in the catalog: the roles are read once (a role renamed
+      // during the run would have them read again, backfillProperties.test.ts).
+      expect(requestsTo("/api/v1/roles")).toHaveLength(1);
       expect(requestsTo("/api/v1/users")[0]!.query).toMatchObject({
         page_size: "500",
         expand: "organizations",

@@ -43,8 +43,7 @@
  * - Role and permission refs are compared by key (what every check and read
  *   uses), not by the id stored beside the key.
  *
- * CI runs a few cases (while the bug pinned at the end is open, none: see
- * `KNOWN_BUG_OPEN`); `KINDE_PROPERTY_RUNS=300 npx vitest run
+ * CI runs a few cases; `KINDE_PROPERTY_RUNS=300 npx vitest run
  * test/backfillProperties.test.ts` runs more, `KINDE_PROPERTY_SEED` replays one.
  */
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
@@ -1018,13 +1017,7 @@ describe("backfill alongside webhooks", () => {
     vi.useRealTimers();
   });
 
-  // Skipped in CI while the bug pinned under "counterexamples" is open: the generator keeps
-  // the cases that find it, so a CI run of a few cases would fail on some seeds and not others
-  // (two runs of 300 found it after 3 and after 187 cases). When that `test.fails` fails (the
-  // bug is fixed), make it a plain test and set this to false. Meanwhile
-  // `KINDE_PROPERTY_RUNS=300 npx vitest run test/backfillProperties.test.ts` runs it.
-  const KNOWN_BUG_OPEN = true;
-  test.skipIf(KNOWN_BUG_OPEN && !process.env.KINDE_PROPERTY_RUNS)(
+  test(
     "whatever Kinde changes during a run, and whenever its webhooks land between steps, the mirror ends as Kinde's final state",
     async () => {
       standIn = await managementApi.serve(new KindeState().toTenant());
@@ -1092,15 +1085,14 @@ describe("counterexamples", () => {
     },
   );
 
-  // BUG, found by the property (`KINDE_PROPERTY_RUNS=300 KINDE_PROPERTY_SEED=-902680644`, then
+  // Found by the property (`KINDE_PROPERTY_RUNS=300 KINDE_PROPERTY_SEED=-902680644`, then
   // shrunk): a role renamed in Kinde after the run read the roles, its role.updated delivered
   // after the run read the members. The member list names the role by its new key, which the
-  // mirror's catalog does not have yet, so the membership gets a key-only role ref (kindeId "")
-  // and none of the permissions the role grants: src/component/backfill.ts, `applyMember`, looks
-  // the role's grants up by the id `findByKey` resolved. Nothing repairs it later: the
-  // role.updated finds no membership holding the role's id. Kinde's final state: the user holds
-  // role-bp-1 under its new key, and perm-bp-1 through it.
-  test.fails(
+  // mirror's catalog does not have yet; the run used to store a key-only role ref (kindeId "")
+  // and none of the permissions the role grants, and nothing repaired it (a rename sends no
+  // user.updated). Now the run reads the roles again for keys the catalog does not know.
+  // Kinde's final state: the user holds role-bp-1 under its new key, and perm-bp-1 through it.
+  test(
     "a role renamed after the roles page, its webhook late: its holders keep the permissions it grants",
     { timeout: 60_000 },
     async () => {

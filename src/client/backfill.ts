@@ -33,7 +33,7 @@ import {
   type PagingState,
   type SkippedMemberships,
 } from "../shared/backfill.js";
-import { MAX_ORGANIZATIONS_PER_USER, type KeyRef } from "../shared/mirror.js";
+import { MAX_CATALOG_SIZE, MAX_ORGANIZATIONS_PER_USER, type KeyRef } from "../shared/mirror.js";
 import {
   identifier,
   kindeProfileFields,
@@ -309,16 +309,32 @@ function pageWriter(
   component: ComponentApi,
   log: Logger,
   onEvent: string | undefined,
+  /** The roles as Kinde lists them now (see `readRolesAgain`). */
+  readRoles: (unknownKeys: string[]) => Promise<KeyRef[]>,
 ) {
   let shares: TransactionShares = NO_COST;
   const measured = <R extends { shares: TransactionShares }>(result: R) => {
     shares = largerOf(shares, result.shares);
     return result;
   };
-  const call = async (run: BackfillStatus, page?: BackfillPage, next?: BackfillPosition) =>
+  const send = async (run: BackfillStatus, page?: BackfillPage, next?: BackfillPosition) =>
     measured(
       await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next, onEvent }),
     );
+  /** The roles read again in this action, once a members page named a key the catalog lacks. */
+  let rolesReadAgain: KeyRef[] | undefined;
+  const withRoles = (page: Extract<BackfillPage, { kind: "members" }>, roles: KeyRef[]) => {
+    const keys = new Set(page.items.flatMap((m) => m.roleKeys));
+    return { ...page, roles: roles.filter((r) => keys.has(r.key)) };
+  };
+  const call = async (run: BackfillStatus, page?: BackfillPage, next?: BackfillPosition) => {
+    if (page?.kind !== "members") return await send(run, page, next);
+    if (rolesReadAgain) return await send(run, withRoles(page, rolesReadAgain), next);
+    const result = await send(run, page, next);
+    if (!result.unknownRoleKeys) return result;
+    rolesReadAgain = await readRoles(result.unknownRoleKeys);
+    return await send(run, withRoles(page, rolesReadAgain), next);
+  };
 
   async function alone(
     run: BackfillStatus,
@@ -445,7 +461,9 @@ export function backfillAction(
       const log = createLogger(logLevelOf(options, "task"));
       const api = new ManagementApi(managementConfig(options), retry);
       onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
-      const writer = pageWriter(ctx, component, log, onEventHandle);
+      const writer = pageWriter(ctx, component, log, onEventHandle, (keys) =>
+        readRolesAgain(api, log, keys),
+      );
       const started = await ctx.runMutation(component.backfill.start, {
         reconcile: args.reconcile ?? false,
         exactPermissions: args.exactPermissions,
@@ -532,6 +550,66 @@ function warnOfSkippedMemberships(
   );
 }
 
+const warnOfSkipped = (log: Logger, what: string) => (message: string) =>
+  log.warn(`backfill: skipped a ${what} Kinde listed without the expected fields: ${message}`);
+
+function warnOfRepeatedToken(log: Logger, paged: PagingStep, path: string) {
+  if ("end" in paged && paged.end === "repeated token") {
+    log.warn(
+      `backfill: GET ${path} returned a next_token it had returned before; ending that listing there`,
+    );
+  }
+}
+
+/**
+ * Every item of a catalog listing, up to `limit`, read within one action (so
+ * its paging state stays there): one role's permissions, or the roles.
+ */
+async function readCatalog<T extends KeyRef>(
+  api: ManagementApi,
+  log: Logger,
+  path: string,
+  field: "roles" | "permissions",
+  scope: string,
+  map: (entry: Infer<typeof vKindeCatalogEntry>, path: string) => T,
+  limit: number,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  let paging: PagingState | undefined;
+  do {
+    const body = await api.get(path, { page_size: String(PAGE_SIZE), next_token: cursor }, scope);
+    const what = field === "roles" ? "role" : "permission";
+    items.push(...parseItems(vKindeCatalogEntry, body[field], map, warnOfSkipped(log, what)));
+    if (items.length >= limit) break;
+    const listed = Array.isArray(body[field]) ? (body[field] as unknown[]).length : 0;
+    const paged = followPaging(paging, cursor, body.next_token, listed);
+    warnOfRepeatedToken(log, paged, path);
+    [cursor, paging] = "next" in paged ? [paged.next, paged.paging] : [undefined, undefined];
+  } while (cursor);
+  return items.slice(0, limit);
+}
+
+/**
+ * The roles as Kinde lists them now, for a members page naming a role by a key
+ * the catalog does not know: a role renamed since the run read the roles.
+ */
+async function readRolesAgain(api: ManagementApi, log: Logger, keys: string[]) {
+  const roles = await readCatalog(
+    api,
+    log,
+    "/api/v1/roles",
+    "roles",
+    "read:roles",
+    toRoleSnapshot,
+    MAX_CATALOG_SIZE,
+  );
+  log.info(
+    `backfill: members named ${keys.length} role key(s) the catalog does not know (${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", …" : ""}: renamed since the run read the roles?); read the roles again`,
+  );
+  return roles.map(({ kindeId, key }): KeyRef => ({ kindeId, key }));
+}
+
 /** Does the next unit of work of the run's phase and returns the run after it. */
 async function step(
   ctx: GenericActionCtx<GenericDataModel>,
@@ -543,15 +621,8 @@ async function step(
   log: Logger,
 ): Promise<BackfillStatus> {
   const advance = async (step: Step) => await writer.advance(run, step);
-  const warn = (what: string) => (message: string) =>
-    log.warn(`backfill: skipped a ${what} Kinde listed without the expected fields: ${message}`);
-  const warnOfLoop = (paged: PagingStep, path: string) => {
-    if ("end" in paged && paged.end === "repeated token") {
-      log.warn(
-        `backfill: GET ${path} returned a next_token it had returned before; ending that listing there`,
-      );
-    }
-  };
+  const warn = (what: string) => warnOfSkipped(log, what);
+  const warnOfLoop = (paged: PagingStep, path: string) => warnOfRepeatedToken(log, paged, path);
   /** One page of the listing the run is in; `next` is where the listing continues, if it does. */
   const list = async (
     path: string,
@@ -589,34 +660,20 @@ async function step(
     case "rolePermissions": {
       const roleId = await ctx.runQuery(component.backfill.nextRole, { after: run.cursor });
       if (roleId === null) return await advance({ next: { phase: "permissions" } });
-      const permissions: KeyRef[] = [];
-      // One role's permissions are read within this action, so the paging state stays here.
-      let cursor: string | undefined;
-      let paging: PagingState | undefined;
-      do {
-        const path = `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`;
-        const body = await api.get(
-          path,
-          { page_size: String(PAGE_SIZE), next_token: cursor },
-          "read:role_permissions",
-        );
-        const page = parseItems(
-          vKindeCatalogEntry,
-          body.permissions,
-          toPermissionSnapshot,
-          warn("permission"),
-        );
-        permissions.push(...page.map(({ kindeId, key }) => ({ kindeId, key })));
-        if (permissions.length >= MAX_PERMISSIONS_PER_ROLE) break;
-        const paged = followPaging(paging, cursor, body.next_token, page.length);
-        warnOfLoop(paged, path);
-        [cursor, paging] = "next" in paged ? [paged.next, paged.paging] : [undefined, undefined];
-      } while (cursor);
+      const permissions = await readCatalog(
+        api,
+        log,
+        `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`,
+        "permissions",
+        "read:role_permissions",
+        toPermissionSnapshot,
+        MAX_PERMISSIONS_PER_ROLE,
+      );
       return await advance({
         page: {
           kind: "rolePermissions",
           roleId,
-          permissions: permissions.slice(0, MAX_PERMISSIONS_PER_ROLE),
+          permissions: permissions.map(({ kindeId, key }) => ({ kindeId, key })),
         },
         next: { phase: "rolePermissions", cursor: roleId },
       });

@@ -48,6 +48,7 @@ import {
   STALLED_AFTER_MS,
 } from "../shared/backfill.js";
 import {
+  MAX_CATALOG_SIZE,
   MAX_ORGANIZATIONS_PER_USER,
   type PermissionSnapshot,
   type RoleSnapshot,
@@ -80,6 +81,12 @@ const vAdvanceResult = v.object({
   run: vBackfillStatus,
   applied: v.number(),
   shares: vTransactionShares,
+  /**
+   * Role keys of a members page that no catalog role holds (a role renamed in
+   * Kinde since the run read the roles, its webhook not yet arrived): nothing
+   * was written; send the page again with `roles` read again from Kinde.
+   */
+  unknownRoleKeys: v.optional(v.array(v.string())),
 });
 
 type Run = Doc<"backfillRuns">;
@@ -202,6 +209,12 @@ export const advance = mutation({
   returns: vAdvanceResult,
   handler: async (ctx, { runId, page, next, onEvent }) => {
     const run = await runningRun(ctx, runId);
+    if (page?.kind === "members" && page.roles === undefined) {
+      const unknownRoleKeys = await rolesNotInCatalog(ctx, page.items);
+      if (unknownRoleKeys.length > 0) {
+        return { run: toStatus(run), applied: 0, shares: await sharesUsed(ctx), unknownRoleKeys };
+      }
+    }
     const tally: Tally = { counts: { ...run.counts }, skippedMemberships: run.skippedMemberships };
     let applied = 0;
     let rows = 0;
@@ -334,6 +347,19 @@ async function sweepRolePermissions(ctx: MutationCtx, runId: Id<"backfillRuns">)
   for (const row of [...before, ...after]) await ctx.db.delete("backfillRolePermissions", row._id);
 }
 
+/**
+ * The members' role keys no catalog role holds. Without the role's id its
+ * holders would get none of the permissions it grants, and nothing would
+ * repair that (a rename sends no `user.updated`). One index range a key:
+ * a page's keys are among the catalog's, at most `MAX_CATALOG_SIZE`.
+ */
+async function rolesNotInCatalog(ctx: QueryCtx, members: BackfillMember[]): Promise<string[]> {
+  const keys = [...new Set(members.flatMap((m) => m.roleKeys))].slice(0, MAX_CATALOG_SIZE);
+  const unknown: string[] = [];
+  for (const key of keys) if (!(await findByKey(ctx, "role", key))) unknown.push(key);
+  return unknown;
+}
+
 /** This transaction's share of each limit so far. */
 async function sharesUsed(ctx: MutationCtx): Promise<TransactionCost> {
   const metrics = (await ctx.meta.getTransactionMetrics()) as MeasuredMetrics;
@@ -437,7 +463,7 @@ async function applyPage(
         },
       );
     case "members": {
-      const refs = catalogRefs(ctx, run);
+      const refs = catalogRefs(ctx, run, page.roles);
       return await applyWithinBudget(
         ctx,
         page.items,
@@ -484,8 +510,9 @@ type CatalogRefs = ReturnType<typeof catalogRefs>;
  * an organization's members mostly hold the same few roles, so a page costs
  * its members plus its distinct roles and permissions, not their product.
  */
-function catalogRefs(ctx: MutationCtx, run: Run) {
+function catalogRefs(ctx: MutationCtx, run: Run, relisted: KeyRef[] = []) {
   const version = versionOf(run);
+  const relistedIds = new Map(relisted.map((r) => [r.key, r.kindeId]));
   const roleByKey = new Map<string, KeyRef>();
   const grantedBy = new Map<string, KeyRef[]>();
   const current = { role: new Map<string, KeyRef | null>(), permission: new Map() };
@@ -494,7 +521,7 @@ function catalogRefs(ctx: MutationCtx, run: Run) {
       let ref = roleByKey.get(key);
       if (!ref) {
         const role = await findByKey(ctx, "role", key);
-        ref = { kindeId: role?.kindeId ?? "", key };
+        ref = { kindeId: role?.kindeId ?? relistedIds.get(key) ?? "", key };
         roleByKey.set(key, ref);
       }
       return ref;

@@ -1,11 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
-import {
-  applyCatalogSnapshot,
-  deleteCatalogEntry,
-  findByKey,
-  MAX_CATALOG_SIZE,
-} from "./catalog.js";
+import { applyCatalogSnapshot, deleteCatalogEntry, findByKey } from "./catalog.js";
+import { MAX_CATALOG_SIZE } from "../shared/mirror.js";
 import { KEEP_UNTIL, initComponentTest, version } from "./setup.test.js";
 
 const admin = { kindeId: "role_admin", key: "admin", name: "Admin", isDefaultRole: false };

@@ -11,6 +11,7 @@ import { compareVersions, isNewer } from "./ordering.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
 import {
+  MAX_CATALOG_SIZE,
   vPermission,
   vRole,
   type KeyRef,
@@ -25,12 +26,6 @@ export type CatalogKind = "role" | "permission";
 
 const TABLES = { role: "kindeRoles", permission: "kindePermissions" } as const;
 type CatalogDoc = Doc<"kindeRoles"> | Doc<"kindePermissions">;
-
-/**
- * The most roles (or permissions) `listRoles` / `listPermissions` return. A
- * Kinde catalog is defined by hand in the dashboard; it is far smaller.
- */
-export const MAX_CATALOG_SIZE = 1000;
 
 export async function findById(
   ctx: QueryCtx,

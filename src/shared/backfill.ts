@@ -1,6 +1,7 @@
 /** The backfill's protocol between its action (in the host) and the component: pages, positions, status. */
 import { v, type Infer } from "convex/values";
 import {
+  MAX_CATALOG_SIZE,
   profileFields,
   vKeyRef,
   vOrganizationSnapshot,
@@ -173,10 +174,9 @@ export type BackfillMember = Infer<typeof vBackfillMember>;
 
 /**
  * The most permissions of one role a run reads and stores: as many as the
- * catalog holds at most (`MAX_CATALOG_SIZE`), so no role can grant more that
- * the mirror knows.
+ * catalog holds at most, so no role can grant more than the mirror knows.
  */
-export const MAX_PERMISSIONS_PER_ROLE = 1000;
+export const MAX_PERMISSIONS_PER_ROLE = MAX_CATALOG_SIZE;
 
 /**
  * One page of a backfill, written in one mutation together with the run's
@@ -199,6 +199,12 @@ export const vBackfillPage = v.union(
     items: v.array(vBackfillMember),
     /** Kinde no longer has the organization: note it in the run's status. */
     vanished: v.optional(v.literal(true)),
+    /**
+     * Roles read again from Kinde for member role keys the catalog did not
+     * know (a role renamed since the run read the roles): their ids, so the
+     * members get the permissions those roles grant.
+     */
+    roles: v.optional(v.array(vKeyRef)),
   }),
 );
 export type BackfillPage = Infer<typeof vBackfillPage>;

@@ -132,6 +132,13 @@ export const vEntityKind = v.union(
 export type EntityKind = Infer<typeof vEntityKind>;
 
 /**
+ * The most roles (or permissions) the catalog lists (`listRoles` /
+ * `listPermissions`) and a backfill reads. A Kinde catalog is defined by hand
+ * in the dashboard; it is far smaller.
+ */
+export const MAX_CATALOG_SIZE = 1000;
+
+/**
  * The most organizations one user may belong to in the mirror. It keeps every
  * `user.updated` within Convex's per-mutation limits (one membership row per
  * organization is written at most twice) and the user document far below 1 MiB.

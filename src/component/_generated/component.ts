@@ -119,6 +119,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 }>;
                 kind: "members";
                 orgCode: string;
+                roles?: Array<{ key: string; kindeId: string }>;
                 vanished?: true;
               };
           runId: string;
@@ -176,6 +177,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             documentsWritten: number;
             functionsScheduled: number;
           };
+          unknownRoleKeys?: Array<string>;
         },
         Name
       >;
@@ -302,6 +304,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             documentsWritten: number;
             functionsScheduled: number;
           };
+          unknownRoleKeys?: Array<string>;
         },
         Name
       >;
