@@ -1120,4 +1120,37 @@ describe("counterexamples", () => {
       });
     },
   );
+  // Found by the property (`KINDE_PROPERTY_RUNS=300 KINDE_PROPERTY_SEED=599234532`, shrunk): the
+  // members page is answered with a role's old key, and the rename's webhook lands while that
+  // page is in flight. The page names a key neither the catalog (renamed since) nor Kinde (read
+  // again) holds: the run's own reading of the role, under that key, gives its id.
+  test(
+    "a role renamed while a member page is in flight, its webhook applied first: the holder gets the new key",
+    { timeout: 60_000 },
+    async () => {
+      standIn = await managementApi.serve(new KindeState().toTenant());
+      const acme = { name: "Acme" as const, allowRegistrations: false };
+      await runCase({
+        initial: {
+          users: [null, null, null, { ...ada, lastName: "Ada", suspended: false }],
+          orgs: [acme, acme, null],
+          roles: [catalogFields, catalogFields, catalogFields],
+          permissions: [catalogFields, catalogFields, catalogFields],
+          grants: [[], [], []],
+          memberships: [noMemberships, noMemberships, noMemberships, [null, [0], null]],
+        },
+        prior: null,
+        changes: [
+          {
+            change: { op: "catalogUpdate", kind: "role", index: 0, rename: true, ...catalogFields },
+            at: 8, // the second organization's member page
+            inFlight: true,
+            delay: 0,
+            order: 0,
+          },
+        ],
+        reconcile: false,
+      });
+    },
+  );
 });

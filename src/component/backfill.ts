@@ -13,7 +13,13 @@ import { getDocumentSize, v } from "convex/values";
 import type { FunctionHandle } from "convex/server";
 import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { applyCatalogSnapshot, currentRefs, findByKey, type CatalogKind } from "./catalog.js";
+import {
+  applyCatalogSnapshot,
+  currentRefs,
+  findById,
+  findByKey,
+  type CatalogKind,
+} from "./catalog.js";
 import {
   limitsOf,
   pageRowCost,
@@ -210,7 +216,7 @@ export const advance = mutation({
   handler: async (ctx, { runId, page, next, onEvent }) => {
     const run = await runningRun(ctx, runId);
     if (page?.kind === "members" && page.roles === undefined) {
-      const unknownRoleKeys = await rolesNotInCatalog(ctx, page.items);
+      const unknownRoleKeys = await unknownRoleKeysOf(ctx, run, page.items);
       if (unknownRoleKeys.length > 0) {
         return { run: toStatus(run), applied: 0, shares: await sharesUsed(ctx), unknownRoleKeys };
       }
@@ -301,6 +307,7 @@ async function storeRolePermissions(
   for (const row of await rolePermissionRows(ctx, run._id, roleId)) {
     await ctx.db.delete("backfillRolePermissions", row._id);
   }
+  const roleKey = (await findById(ctx, "role", roleId))?.key ?? "";
   const parts: KeyRef[][] = [[]];
   let bytes = 0;
   for (const ref of permissions.slice(0, MAX_PERMISSIONS_PER_ROLE)) {
@@ -312,13 +319,23 @@ async function storeRolePermissions(
     parts.at(-1)!.push(ref);
     bytes += size;
   }
+  // Part 0 even for a role granting nothing: it holds the key the run read.
   for (const [part, refs] of parts.entries()) {
-    if (refs.length === 0) continue;
-    const row = { runId: run._id, roleId, part, permissions: refs };
+    if (part > 0 && refs.length === 0) continue;
+    const row = { runId: run._id, roleId, roleKey, part, permissions: refs };
     assertFitsOneDocument("backfillRolePermissions", row);
     await ctx.db.insert("backfillRolePermissions", row);
   }
   await sweepRolePermissions(ctx, run._id);
+}
+
+/** The id of the role the run read under `key` (see `backfillRolePermissions.roleKey`). */
+async function roleTheRunReadAs(ctx: QueryCtx, runId: Id<"backfillRuns">, key: string) {
+  const row = await ctx.db
+    .query("backfillRolePermissions")
+    .withIndex("roleKey", (q) => q.eq("runId", runId).eq("roleKey", key))
+    .first();
+  return row?.roleId;
 }
 
 /** The parts of one role's permissions as the run stored them. */
@@ -348,16 +365,32 @@ async function sweepRolePermissions(ctx: MutationCtx, runId: Id<"backfillRuns">)
 }
 
 /**
- * The members' role keys no catalog role holds. Without the role's id its
- * holders would get none of the permissions it grants, and nothing would
- * repair that (a rename sends no `user.updated`). One index range a key:
- * a page's keys are among the catalog's, at most `MAX_CATALOG_SIZE`.
+ * The members' role keys of no role the mirror knows (`roleIdOf`): a role
+ * renamed in Kinde after the run read the roles, its webhook not yet here.
+ * Without the role's id its holders would get none of the permissions it
+ * grants, and nothing would repair that (a rename sends no `user.updated`).
+ * Two index ranges a key; a page names at most `MAX_CATALOG_SIZE` keys.
  */
-async function rolesNotInCatalog(ctx: QueryCtx, members: BackfillMember[]): Promise<string[]> {
+async function unknownRoleKeysOf(
+  ctx: QueryCtx,
+  run: Run,
+  members: BackfillMember[],
+): Promise<string[]> {
   const keys = [...new Set(members.flatMap((m) => m.roleKeys))].slice(0, MAX_CATALOG_SIZE);
   const unknown: string[] = [];
-  for (const key of keys) if (!(await findByKey(ctx, "role", key))) unknown.push(key);
+  for (const key of keys) if ((await roleIdOf(ctx, run, key)) === undefined) unknown.push(key);
   return unknown;
+}
+
+/**
+ * The id of the role a member list names `key`: the catalog's, else the one
+ * the run read under that key (a page listed before a rename whose webhook
+ * has since renamed the catalog's row). Two index ranges at most.
+ */
+async function roleIdOf(ctx: QueryCtx, run: Run, key: string): Promise<string | undefined> {
+  return (
+    (await findByKey(ctx, "role", key))?.kindeId ?? (await roleTheRunReadAs(ctx, run._id, key))
+  );
 }
 
 /** This transaction's share of each limit so far. */
@@ -520,8 +553,7 @@ function catalogRefs(ctx: MutationCtx, run: Run, relisted: KeyRef[] = []) {
     async role(key: string): Promise<KeyRef> {
       let ref = roleByKey.get(key);
       if (!ref) {
-        const role = await findByKey(ctx, "role", key);
-        ref = { kindeId: role?.kindeId ?? relistedIds.get(key) ?? "", key };
+        ref = { kindeId: (await roleIdOf(ctx, run, key)) ?? relistedIds.get(key) ?? "", key };
         roleByKey.set(key, ref);
       }
       return ref;

@@ -137,8 +137,15 @@ export default defineSchema({
   backfillRolePermissions: defineTable({
     runId: v.id("backfillRuns"),
     roleId: v.string(),
+    /**
+     * The role's key when the run read its permissions: a members page read
+     * later may still name it so after a rename's webhook changed the catalog.
+     */
+    roleKey: v.string(),
     /** A role's permissions too many for one part continue in the next. */
     part: v.number(),
     permissions: v.array(vKeyRef),
-  }).index("role", ["runId", "roleId", "part"]),
+  })
+    .index("role", ["runId", "roleId", "part"])
+    .index("roleKey", ["runId", "roleKey"]),
 });
