@@ -64,6 +64,18 @@ import { messageOf } from "../shared/errors.js";
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
 
+/** The Management API scopes a backfill reads with, as the spec names them; the doctor checks them. */
+export const BACKFILL_SCOPES = {
+  roles: "read:roles",
+  rolePermissions: "read:role_permissions",
+  permissions: "read:permissions",
+  organizations: "read:organizations",
+  users: "read:users",
+  organizationUsers: "read:organization_users",
+  /** Only with `exactPermissions`: one request per membership. */
+  organizationUserPermissions: "read:organization_user_permissions",
+} as const;
+
 /** How long one action invocation works before scheduling its continuation (actions may run 10 minutes). */
 export const DEFAULT_TIME_BUDGET_MS = 5 * 60_000;
 
@@ -234,7 +246,7 @@ export async function organizationIsGone(
   if (error.status === 404) return true;
   if (error.status !== 400) return false;
   try {
-    await api.get("/api/v1/organization", { code: orgCode }, "read:organizations");
+    await api.get("/api/v1/organization", { code: orgCode }, BACKFILL_SCOPES.organizations);
   } catch (confirmation) {
     if (
       confirmation instanceof ManagementApiError &&
@@ -268,7 +280,7 @@ async function withExactPermissions(
     const body = await api.get(
       `/api/v1/organizations/${encodeURIComponent(orgCode)}/users/${encodeURIComponent(member.kindeId)}/permissions`,
       {},
-      "read:organization_user_permissions",
+      BACKFILL_SCOPES.organizationUserPermissions,
     );
     const listed = parseItems(
       vApiMemberPermission,
@@ -600,7 +612,7 @@ async function readRolesAgain(api: ManagementApi, log: Logger, keys: string[]) {
     log,
     "/api/v1/roles",
     "roles",
-    "read:roles",
+    BACKFILL_SCOPES.roles,
     toRoleSnapshot,
     MAX_CATALOG_SIZE,
   );
@@ -650,7 +662,7 @@ async function step(
 
   switch (run.phase) {
     case "roles": {
-      const { items, next } = await list("/api/v1/roles", "roles", "read:roles");
+      const { items, next } = await list("/api/v1/roles", "roles", BACKFILL_SCOPES.roles);
       const roles = parseItems(vKindeCatalogEntry, items, toRoleSnapshot, warn("role"));
       return await advance({
         page: { kind: "roles", items: roles },
@@ -665,7 +677,7 @@ async function step(
         log,
         `/api/v1/roles/${encodeURIComponent(roleId)}/permissions`,
         "permissions",
-        "read:role_permissions",
+        BACKFILL_SCOPES.rolePermissions,
         toPermissionSnapshot,
         MAX_PERMISSIONS_PER_ROLE,
       );
@@ -679,7 +691,11 @@ async function step(
       });
     }
     case "permissions": {
-      const { items, next } = await list("/api/v1/permissions", "permissions", "read:permissions");
+      const { items, next } = await list(
+        "/api/v1/permissions",
+        "permissions",
+        BACKFILL_SCOPES.permissions,
+      );
       const permissions = parseItems(
         vKindeCatalogEntry,
         items,
@@ -695,7 +711,7 @@ async function step(
       const { items, next } = await list(
         "/api/v1/organizations",
         "organizations",
-        "read:organizations",
+        BACKFILL_SCOPES.organizations,
       );
       const organizations = parseItems(
         vKindeOrganization,
@@ -709,7 +725,7 @@ async function step(
       });
     }
     case "users": {
-      const { items, next } = await list("/api/v1/users", "users", "read:users", {
+      const { items, next } = await list("/api/v1/users", "users", BACKFILL_SCOPES.users, {
         expand: "organizations",
       });
       const users = parseItems(vApiUser, items, toBackfillUser, warn("user"));
@@ -740,7 +756,7 @@ async function step(
         const page = await list(
           `/api/v1/organizations/${encodeURIComponent(orgCode)}/users`,
           "organization_users",
-          "read:organization_users",
+          BACKFILL_SCOPES.organizationUsers,
         );
         members = parseItems(vApiOrganizationUser, page.items, toMember, warn("member"));
         next = page.next;

@@ -38,6 +38,7 @@ import {
 import type { KindeOptions } from "./types.js";
 import { JWKS_PATH } from "./verify.js";
 import { messageOf } from "../shared/errors.js";
+import { BACKFILL_SCOPES } from "./backfill.js";
 
 export const vVerdict = v.union(v.literal("ok"), v.literal("warn"), v.literal("fail"));
 export type Verdict = Infer<typeof vVerdict>;
@@ -214,14 +215,9 @@ export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
 export const MANAGEMENT_API_SCOPES: { feature: string; scopes: string[]; required: boolean }[] = [
   {
     feature: "backfill",
-    scopes: [
-      "read:roles",
-      "read:role_permissions",
-      "read:permissions",
-      "read:organizations",
-      "read:users",
-      "read:organization_users",
-    ],
+    scopes: Object.values(BACKFILL_SCOPES).filter(
+      (scope) => scope !== BACKFILL_SCOPES.organizationUserPermissions,
+    ),
     required: true,
   },
   {
@@ -236,7 +232,7 @@ export const MANAGEMENT_API_SCOPES: { feature: string; scopes: string[]; require
   },
   {
     feature: "the backfill's exactPermissions",
-    scopes: ["read:organization_user_permissions"],
+    scopes: [BACKFILL_SCOPES.organizationUserPermissions],
     required: false,
   },
   {
