@@ -8,10 +8,8 @@ import { parse, validate } from "convex-helpers/validators";
 import { type KindeEvent } from "../shared/events.js";
 import { EVENT_TYPES, isHandledType } from "../shared/eventTypes.js";
 import {
-  MAX_ORGANIZATIONS_PER_USER,
-  MAX_ROLES_AND_PERMISSIONS_PER_USER,
+  userLimitProblem,
   type EntityKind,
-  type KeyRef,
   type MembershipSnapshot,
   type UserSnapshot,
 } from "../shared/mirror.js";
@@ -192,23 +190,8 @@ export function toUserSnapshot(user: WebhookUser, path = "data.user"): UserSnaps
       permissions: toKeyRefs(org.permissions),
     });
   }
-  if (organizations.size > MAX_ORGANIZATIONS_PER_USER) {
-    throw new InvalidPayloadError(
-      `user ${user.id} belongs to ${organizations.size} organizations; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user`,
-    );
-  }
-  const identity = (r: KeyRef) => (r.kindeId === "" ? `key ${r.key}` : `id ${r.kindeId}`);
-  const distinct = new Set(
-    [...organizations.values()].flatMap((m) => [
-      ...m.roles.map((r) => `role ${identity(r)}`),
-      ...m.permissions.map((p) => `permission ${identity(p)}`),
-    ]),
-  );
-  if (distinct.size > MAX_ROLES_AND_PERMISSIONS_PER_USER) {
-    throw new InvalidPayloadError(
-      `user ${user.id} holds ${distinct.size} distinct roles and permissions; convex-kinde mirrors at most ${MAX_ROLES_AND_PERMISSIONS_PER_USER} per user`,
-    );
-  }
+  const problem = userLimitProblem(user.id, [...organizations.values()]);
+  if (problem) throw new InvalidPayloadError(problem);
   return {
     ...toProfile(user, path),
     isPasswordResetRequested: user.is_password_reset_requested ?? false,

@@ -6,6 +6,7 @@ import { applyCatalogSnapshot } from "./catalog.js";
 import { addTombstone } from "./tombstones.js";
 import { readCount } from "./counters.js";
 import { UNSYNCED } from "./ordering.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
 import {
   KEEP_UNTIL,
   admin,
@@ -96,6 +97,38 @@ describe("user snapshots", () => {
       expect(await readCount(ctx, "users")).toBe(0);
     });
   });
+
+  test.each([
+    [
+      "more organizations than MAX_ORGANIZATIONS_PER_USER",
+      Array.from({ length: MAX_ORGANIZATIONS_PER_USER + 1 }, (_, i) => membership(`org_${i}`, [])),
+      /belongs to 1001 organizations; convex-kinde mirrors at most 1000/,
+    ],
+    [
+      "more distinct roles than MAX_ROLES_AND_PERMISSIONS_PER_USER",
+      [
+        membership(
+          "org_x",
+          Array.from({ length: 301 }, (_, i) => ref(`role_${i}`, `r${i}`)),
+        ),
+      ],
+      /holds 301 distinct roles and permissions; convex-kinde mirrors at most 300/,
+    ],
+  ])(
+    "a snapshot with %s is refused, also when called directly, before anything is written",
+    async (_, organizations, message) => {
+      const t = initComponentTest();
+      await expect(
+        t.run(async (ctx) => {
+          await applyUserSnapshot(ctx, version(1_000), userSnapshot("kp_wide", { organizations }));
+        }),
+      ).rejects.toThrow(message);
+      await t.run(async (ctx) => {
+        expect(await ctx.db.query("kindeUsers").collect()).toEqual([]);
+        expect(await ctx.db.query("kindeMemberships").collect()).toEqual([]);
+      });
+    },
+  );
 });
 
 describe("membership sync", () => {

@@ -13,6 +13,7 @@ import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
 import {
   MAX_ORGANIZATIONS_PER_USER,
+  userLimitProblem,
   vUser,
   type KeyRef,
   type KindeUser,
@@ -69,6 +70,9 @@ export async function applyUserSnapshot(
   version: Version,
   snapshot: UserSnapshot,
 ): Promise<ApplyResult> {
+  // The webhook refuses these first (400); a direct call would pass Convex's limits.
+  const problem = userLimitProblem(snapshot.kindeId, snapshot.organizations);
+  if (problem) throw new Error(problem);
   const existing = await findUser(ctx, snapshot.kindeId);
   if (await isStale(ctx, "user", snapshot.kindeId, existing, version)) return STALE;
 

@@ -153,3 +153,25 @@ export const MAX_ORGANIZATIONS_PER_USER = 1000;
  * Convex's 4,096 index ranges per transaction. Real tenants define tens.
  */
 export const MAX_ROLES_AND_PERMISSIONS_PER_USER = 300;
+
+/**
+ * What keeps a user snapshot from being mirrored in one mutation, if anything:
+ * more organizations or distinct roles and permissions than the limits above.
+ * The webhook refuses such an event (400); the component refuses a direct call.
+ */
+export function userLimitProblem(kindeId: string, organizations: MembershipSnapshot[]) {
+  if (organizations.length > MAX_ORGANIZATIONS_PER_USER) {
+    return `user ${kindeId} belongs to ${organizations.length} organizations; convex-kinde mirrors at most ${MAX_ORGANIZATIONS_PER_USER} per user`;
+  }
+  const identity = (r: KeyRef) => (r.kindeId === "" ? `key ${r.key}` : `id ${r.kindeId}`);
+  const distinct = new Set(
+    organizations.flatMap((m) => [
+      ...m.roles.map((r) => `role ${identity(r)}`),
+      ...m.permissions.map((p) => `permission ${identity(p)}`),
+    ]),
+  );
+  if (distinct.size > MAX_ROLES_AND_PERMISSIONS_PER_USER) {
+    return `user ${kindeId} holds ${distinct.size} distinct roles and permissions; convex-kinde mirrors at most ${MAX_ROLES_AND_PERMISSIONS_PER_USER} per user`;
+  }
+  return null;
+}
