@@ -40,6 +40,7 @@ import { KEY_SET_OPTIONS, verifyWebhookToken } from "../src/client/verify.js";
 import { toKindeEvent } from "../src/client/events.js";
 import type { KindeEvent } from "../src/shared/events.js";
 import { newBenchApp, post, type BenchApp } from "./harness/app.js";
+import { measureRename, type CascadeCost } from "./harness/cascade.js";
 import { floorArgsOf, safeVerify, SAFE_ISSUER_ENV, type FloorArgs } from "./harness/floors.js";
 import { ROUTES } from "./harness/http.js";
 import { probes, type Cost } from "./harness/probes.js";
@@ -103,6 +104,12 @@ const SIZES = {
     powerUsers: 40,
     bigCatalog: 300,
   } as Record<TenantShape, number>,
+  /** Role renames measured: [users, organizations each, extra characters in a second role's key]. */
+  cascades: [
+    [1, 1000, 40],
+    [10, 100, 0],
+    [5, 50, 0],
+  ] as [number, number, number][],
   /** Users per `seedKindeMembers` call: one mutation each, within Convex's write limits. */
   seedBatch: 2000,
   /** Consecutive blocks the measured events are split into, to show the ratio's spread. */
@@ -1087,6 +1094,46 @@ function reportBackfillShapes(shapes: BackfillShapes): string {
   );
 }
 
+/** Role renames over holders of every size, the cascade measured batch by batch. */
+async function cascades(): Promise<CascadeCost[]> {
+  const results = [];
+  for (const [users, organizations, padKey] of SIZES.cascades) {
+    results.push(await measureRename(users, organizations, padKey));
+  }
+  return results;
+}
+
+function reportCascades(costs: CascadeCost[]): string {
+  const pct = (share: number) => `${num(share * 100, 1)}%`;
+  const mb = (bytes: number) => num(bytes / 1e6, 2);
+  return section(
+    "8. Cascade of a role rename (refreshMembershipRefs, one transaction per batch)",
+    table(
+      [
+        "holders",
+        "user doc KB",
+        "batches",
+        "docs written",
+        "MB written",
+        "MB read",
+        "largest bytes written",
+        "largest bytes read",
+      ],
+      costs.map((c) => [
+        `${num(c.users)} user${c.users === 1 ? "" : "s"} in ${num(c.organizationsEach)} organizations`,
+        num(c.userBytes / 1000, 1),
+        num(c.batches),
+        num(c.documentsWritten),
+        mb(c.bytesWritten),
+        mb(c.bytesRead),
+        pct(c.largestBytesWrittenShare),
+        pct(c.largestBytesReadShare),
+      ]),
+    ),
+    "each holder's inline copy is written once per batch; a batch stops at half of every limit (largest: the share of Convex's per-transaction limit one batch used)",
+  );
+}
+
 /** The 1-minute load average: other processes on the machine make every figure noisier. */
 const loadAverage = () => os.loadavg()[0]!.toFixed(2);
 
@@ -1114,6 +1161,7 @@ test("bench", async () => {
       makeTenant({ users: SIZES.backfillUsers, organizations: 10 }),
     );
     const shapes = await backfillShapes();
+    const renames = await cascades();
     const seconds = since(started) / 1e6;
 
     const header = [
@@ -1134,6 +1182,7 @@ test("bench", async () => {
         reportTenants(tenants),
         reportBackfill(backfill),
         reportBackfillShapes(shapes),
+        reportCascades(renames),
         `\ntotal ${seconds.toFixed(0)} s; results in .bench/results.json`,
       ].join("\n"),
     );
@@ -1159,6 +1208,7 @@ test("bench", async () => {
           tenants,
           backfill,
           backfillShapes: shapes,
+          cascades: renames,
           seconds,
         },
         null,
