@@ -215,8 +215,10 @@ export const advance = mutation({
   returns: vAdvanceResult,
   handler: async (ctx, { runId, page, next, onEvent }) => {
     const run = await runningRun(ctx, runId);
+    // One resolver per mutation: the keys the check below resolves are not read again.
+    const refs = catalogRefs(ctx, run, page?.kind === "members" ? page.roles : undefined);
     if (page?.kind === "members" && page.roles === undefined) {
-      const unknownRoleKeys = await unknownRoleKeysOf(ctx, run, page.items);
+      const unknownRoleKeys = await refs.unknownRoleKeys(page.items);
       if (unknownRoleKeys.length > 0) {
         return { run: toStatus(run), applied: 0, shares: await sharesUsed(ctx), unknownRoleKeys };
       }
@@ -228,7 +230,7 @@ export const advance = mutation({
       await storeRolePermissions(ctx, run, page.roleId, page.permissions);
     } else if (page) {
       rows = page.items.length;
-      applied = await applyPage(ctx, run, page, tally, hookOf(ctx, run, onEvent));
+      applied = await applyPage(ctx, run, page, tally, hookOf(ctx, run, onEvent), refs);
     }
     const now = Date.now();
     const finished = applied === rows && next !== undefined;
@@ -365,24 +367,6 @@ async function sweepRolePermissions(ctx: MutationCtx, runId: Id<"backfillRuns">)
 }
 
 /**
- * The members' role keys of no role the mirror knows (`roleIdOf`): a role
- * renamed in Kinde after the run read the roles, its webhook not yet here.
- * Without the role's id its holders would get none of the permissions it
- * grants, and nothing would repair that (a rename sends no `user.updated`).
- * Two index ranges a key; a page names at most `MAX_CATALOG_SIZE` keys.
- */
-async function unknownRoleKeysOf(
-  ctx: QueryCtx,
-  run: Run,
-  members: BackfillMember[],
-): Promise<string[]> {
-  const keys = [...new Set(members.flatMap((m) => m.roleKeys))].slice(0, MAX_CATALOG_SIZE);
-  const unknown: string[] = [];
-  for (const key of keys) if ((await roleIdOf(ctx, run, key)) === undefined) unknown.push(key);
-  return unknown;
-}
-
-/**
  * The id of the role a member list names `key`: the catalog's, else the one
  * the run read under that key (a page listed before a rename whose webhook
  * has since renamed the catalog's row). Two index ranges at most.
@@ -439,6 +423,7 @@ async function applyPage(
   page: BackfillRowsPage,
   tally: Tally,
   hook: Hook,
+  refs: CatalogRefs,
 ): Promise<number> {
   const version = versionOf(run);
   const { counts } = tally;
@@ -496,7 +481,6 @@ async function applyPage(
         },
       );
     case "members": {
-      const refs = catalogRefs(ctx, run, page.roles);
       return await applyWithinBudget(
         ctx,
         page.items,
@@ -557,6 +541,19 @@ function catalogRefs(ctx: MutationCtx, run: Run, relisted: KeyRef[] = []) {
         roleByKey.set(key, ref);
       }
       return ref;
+    },
+    /**
+     * The members' role keys of no role the mirror knows (`roleIdOf`): a role
+     * renamed in Kinde after the run read the roles, its webhook not yet here.
+     * Without the role's id its holders would get none of the permissions it
+     * grants, and nothing would repair that (a rename sends no `user.updated`).
+     * Two index ranges a key; a page names at most `MAX_CATALOG_SIZE` keys.
+     */
+    async unknownRoleKeys(members: BackfillMember[]): Promise<string[]> {
+      const keys = [...new Set(members.flatMap((m) => m.roleKeys))].slice(0, MAX_CATALOG_SIZE);
+      const unknown: string[] = [];
+      for (const key of keys) if ((await this.role(key)).kindeId === "") unknown.push(key);
+      return unknown;
     },
     /** The permissions the run read for a role (none for a role it did not read). */
     async granted(roleId: string): Promise<KeyRef[]> {
