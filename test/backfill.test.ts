@@ -333,6 +333,39 @@ describe("backfill", () => {
     },
   );
 
+  test("a member listed with a role Kinde's roles never list: the page is read three times, then written by key, with a warning", async () => {
+    const tenant = makeTenant({ users: 3, organizations: 1 });
+    const [org] = tenant.organizations;
+    const [member] = tenant.users;
+    tenant.members[org!.code]![member!.id] = ["editor", "ghost-role"];
+    await serve(tenant);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const { t, run } = backfillApp();
+      const result = await run();
+
+      expect(result.run).toMatchObject({ status: "done" });
+      const membersPath = `/api/v1/organizations/${org!.code}/users`;
+      expect(requestsTo(membersPath)).toHaveLength(3);
+      // Read at the start, then after each reading of the page, which names the key each time.
+      expect(requestsTo("/api/v1/roles")).toHaveLength(4);
+      expect(warn.mock.calls.flat().join("\n")).toMatch(
+        /do not list \(ghost-role\), in each of 3 readings; writing those roles by key alone/,
+      );
+      // The known role keeps its id and grants; the unknown one is held by key alone.
+      const user = await t.query(api.users.byKindeId, { kindeId: member!.id });
+      expect(user?.organizations).toEqual([
+        {
+          orgCode: org!.code,
+          roles: ["editor", "ghost-role"],
+          permissions: ["read:docs", "write:docs"],
+        },
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   test("one run at a time: starting while one runs reports it; a stepping run continues by itself", async () => {
     await serve(makeTenant({ users: 40, organizations: 3 }));
     const { t, run, status } = backfillApp({ timeBudgetMs: 0 });

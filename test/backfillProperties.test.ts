@@ -1153,4 +1153,64 @@ describe("counterexamples", () => {
       });
     },
   );
+  // Found by the property (seed 393169279, shrunk; issue 19): a role renamed twice, the second
+  // time while the member page of org_bp_2 is in flight, both webhooks late. The page names the
+  // middle key (role0-v1), which neither the catalog (role0-v0, from the run's reading) nor the
+  // roles read again (role0-v2) hold: the run used to write it by key alone (no id), so the
+  // rename's webhook could not reach it and the membership kept role0-v1 for good. Now a page
+  // whose key roles read after it lack is older than a rename, and is read again.
+  test(
+    "a role renamed twice, the second time while a member page is in flight: the holder ends with the last key",
+    { timeout: 60_000 },
+    async () => {
+      standIn = await managementApi.serve(new KindeState().toTenant());
+      const acme = { name: "Acme" as const, allowRegistrations: false };
+      const rename = { op: "catalogUpdate", kind: "role", index: 0, rename: true } as const;
+      await runCase({
+        initial: {
+          users: [null, null, null, { ...ada, lastName: "Ada", suspended: false }],
+          orgs: [acme, null, acme],
+          roles: [catalogFields, catalogFields, catalogFields],
+          permissions: [catalogFields, catalogFields, catalogFields],
+          grants: [[], [], []],
+          memberships: [noMemberships, noMemberships, noMemberships, [null, null, [0]]],
+        },
+        prior: null,
+        changes: [
+          // role0-v0 → role0-v1 after the roles page; its webhook after the run.
+          {
+            change: { ...rename, ...catalogFields },
+            at: 0,
+            inFlight: false,
+            delay: null,
+            order: 48,
+          },
+          // The rest of the shrunk case: org_bp_1 (so org_bp_2's member page is step 9), and a
+          // user holding role-bp-0 under role0-v1 there, whose user.created lands at once.
+          {
+            change: { op: "orgUpsert", org: 1, ...acme },
+            at: 0,
+            inFlight: false,
+            delay: null,
+            order: 0,
+          },
+          {
+            change: {
+              op: "userUpsert",
+              user: 2,
+              profile: { email: null, firstName: null, lastName: "", suspended: false },
+              memberships: [null, [0, 1, 2], []],
+            },
+            at: 9,
+            inFlight: false,
+            delay: 0,
+            order: 57,
+          },
+          // role0-v1 → role0-v2 while org_bp_2's member page is in flight; webhook after the run.
+          { change: { ...rename, ...catalogFields }, at: 9, inFlight: true, delay: null, order: 0 },
+        ],
+        reconcile: false,
+      });
+    },
+  );
 });

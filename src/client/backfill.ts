@@ -304,7 +304,47 @@ async function withExactPermissions(
 interface Step {
   page?: BackfillPage;
   next: BackfillPosition;
+  /** For a members page: when it was read, and whether it is the step's last reading of it. */
+  reading?: PageReading;
 }
+
+interface PageReading {
+  /** The action's request count once Kinde had answered the page (see `ManagementApi.requests`). */
+  at: number;
+  /** Outdated or not, this reading is written: keys no role holds are kept by key alone. */
+  final: boolean;
+}
+
+type MembersPage = Extract<BackfillPage, { kind: "members" }>;
+
+/**
+ * How many times one step reads a members page whose role keys Kinde's roles,
+ * read after it, do not list. Each reading needs Kinde to rename a role while
+ * it is in flight; the last is written with such keys kept by key alone (a
+ * member Kinde lists with a role it does not list is written all the same).
+ */
+const MEMBERS_PAGE_READINGS = 3;
+
+/**
+ * A members page names a role key that Kinde's roles, read after the page,
+ * do not list: Kinde renamed (or deleted) the role after answering the page,
+ * so the page is outdated. Nothing of it was written; the step reads it again.
+ */
+class OutdatedMembersPage extends Error {
+  constructor(
+    readonly orgCode: string,
+    readonly keys: string[],
+    /** The run as the page's last written rows left it. */
+    readonly run: BackfillStatus,
+  ) {
+    super(
+      `the members page of organization ${orgCode} names role key(s) Kinde no longer lists (${listed(keys)}): renamed since the page was read`,
+    );
+  }
+}
+
+/** The first few of `keys`, for a log line. */
+const listed = (keys: string[]) => `${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", …" : ""}`;
 
 type Advanced = FunctionReturnType<ComponentApi["backfill"]["advance"]>;
 
@@ -323,6 +363,8 @@ function pageWriter(
   onEvent: string | undefined,
   /** The roles as Kinde lists them now (see `readRolesAgain`). */
   readRoles: (unknownKeys: string[]) => Promise<KeyRef[]>,
+  /** How many Management API requests this action has made: orders a page and a reading of the roles. */
+  requests: () => number,
 ) {
   let shares: TransactionShares = NO_COST;
   const measured = <R extends { shares: TransactionShares }>(result: R) => {
@@ -333,29 +375,61 @@ function pageWriter(
     measured(
       await ctx.runMutation(component.backfill.advance, { runId: run.runId, page, next, onEvent }),
     );
-  /** The roles read again in this action, once a members page named a key the catalog lacks. */
-  let rolesReadAgain: KeyRef[] | undefined;
-  const withRoles = (page: Extract<BackfillPage, { kind: "members" }>, roles: KeyRef[]) => {
+  /**
+   * The roles read again in this action, once a members page named a key the
+   * catalog lacks, and the request count before the reading began.
+   */
+  let rolesReadAgain: { roles: KeyRef[]; startedAt: number } | undefined;
+  const withRoles = (page: MembersPage, roles: KeyRef[]) => {
     const keys = new Set(page.items.flatMap((m) => m.roleKeys));
     return { ...page, roles: roles.filter((r) => keys.has(r.key)) };
   };
-  const call = async (run: BackfillStatus, page?: BackfillPage, next?: BackfillPosition) => {
+  /**
+   * Every role a member is written with has its id (see `advance`). A key the
+   * component cannot place is looked up in the roles as Kinde lists them now;
+   * if a reading begun after Kinde answered the page lacks it too, the page
+   * is older than a rename and is read again ({@link OutdatedMembersPage}).
+   */
+  const call = async (
+    run: BackfillStatus,
+    page?: BackfillPage,
+    next?: BackfillPosition,
+    reading: PageReading = { at: 0, final: false },
+  ) => {
     if (page?.kind !== "members") return await send(run, page, next);
-    if (rolesReadAgain) return await send(run, withRoles(page, rolesReadAgain), next);
-    const result = await send(run, page, next);
-    if (!result.unknownRoleKeys) return result;
-    rolesReadAgain = await readRoles(result.unknownRoleKeys);
-    return await send(run, withRoles(page, rolesReadAgain), next);
+    let keepUnknownRoleKeys = false;
+    for (;;) {
+      const sent = rolesReadAgain ? withRoles(page, rolesReadAgain.roles) : page;
+      const result = await send(
+        run,
+        keepUnknownRoleKeys ? { ...sent, keepUnknownRoleKeys } : sent,
+        next,
+      );
+      if (!result.unknownRoleKeys) return result;
+      if (rolesReadAgain && rolesReadAgain.startedAt >= reading.at) {
+        if (!reading.final)
+          throw new OutdatedMembersPage(page.orgCode, result.unknownRoleKeys, run);
+        log.warn(
+          `backfill: the members of organization ${page.orgCode} named role key(s) that Kinde's roles, read after them, do not list (${listed(result.unknownRoleKeys)}), in each of ${MEMBERS_PAGE_READINGS} readings; writing those roles by key alone, without their permissions, until Kinde's next user.updated for their holders`,
+        );
+        keepUnknownRoleKeys = true;
+        continue;
+      }
+      const startedAt = requests();
+      rolesReadAgain = { roles: await readRoles(result.unknownRoleKeys), startedAt };
+    }
   };
 
   async function alone(
     run: BackfillStatus,
     page: BackfillRowsPage,
     next: BackfillPosition | undefined,
+    reading: PageReading | undefined,
   ): Promise<Advanced> {
     try {
-      return await call(run, page, next);
+      return await call(run, page, next, reading);
     } catch (error) {
+      if (error instanceof OutdatedMembersPage) throw error;
       const message = messageOf(error);
       throw new Error(
         `${page.kind} row ${backfillRowId(page.items[0]!)} failed twice in a mutation of its own, so the run stops here instead of failing the same way on every resume: ${message}`,
@@ -368,12 +442,13 @@ function pageWriter(
     run: BackfillStatus,
     page: BackfillRowsPage,
     next: BackfillPosition,
+    reading: PageReading | undefined,
   ): Promise<BackfillStatus> {
     const withItems = (items: BackfillRow[]) => ({ ...page, items }) as BackfillRowsPage;
     const chunks = chunkByCost(rowsAfter<BackfillRow>(page.items, run.resumeAfter), (row) =>
       pageRowCost(page.kind, row),
     );
-    if (chunks.length === 0) return (await call(run, withItems([]), next)).run;
+    if (chunks.length === 0) return (await call(run, withItems([]), next, reading)).run;
     let current = run;
     for (const [index, chunk] of chunks.entries()) {
       let pending = chunk;
@@ -384,8 +459,9 @@ function pageWriter(
           index === chunks.length - 1 && rows.length === pending.length ? next : undefined;
         let result: Advanced;
         try {
-          result = await call(current, withItems(rows), target);
+          result = await call(current, withItems(rows), target, reading);
         } catch (error) {
+          if (error instanceof OutdatedMembersPage) throw error;
           const message = messageOf(error);
           if (rows.length > 1) {
             log.warn(
@@ -397,7 +473,7 @@ function pageWriter(
           log.warn(
             `backfill: ${page.kind} row ${backfillRowId(rows[0]!)} failed (${message}); retrying it once`,
           );
-          result = await alone(current, withItems(rows), target);
+          result = await alone(current, withItems(rows), target, reading);
         }
         current = result.run;
         pending = pending.slice(result.applied);
@@ -411,8 +487,8 @@ function pageWriter(
     get shares() {
       return shares;
     },
-    async advance(run: BackfillStatus, { page, next }: Step): Promise<BackfillStatus> {
-      if (page && page.kind !== "rolePermissions") return await writeRows(run, page, next);
+    async advance(run: BackfillStatus, { page, next, reading }: Step): Promise<BackfillStatus> {
+      if (page && page.kind !== "rolePermissions") return await writeRows(run, page, next, reading);
       return (await call(run, page, next)).run;
     },
     async reconcile(run: BackfillStatus, retentionDays: number | undefined) {
@@ -473,8 +549,13 @@ export function backfillAction(
       const log = createLogger(logLevelOf(options, "task"));
       const api = new ManagementApi(managementConfig(options), retry);
       onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
-      const writer = pageWriter(ctx, component, log, onEventHandle, (keys) =>
-        readRolesAgain(api, log, keys),
+      const writer = pageWriter(
+        ctx,
+        component,
+        log,
+        onEventHandle,
+        (keys) => readRolesAgain(api, log, keys),
+        () => api.requests,
       );
       const started = await ctx.runMutation(component.backfill.start, {
         reconcile: args.reconcile ?? false,
@@ -617,7 +698,7 @@ async function readRolesAgain(api: ManagementApi, log: Logger, keys: string[]) {
     MAX_CATALOG_SIZE,
   );
   log.info(
-    `backfill: members named ${keys.length} role key(s) the catalog does not know (${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", …" : ""}: renamed since the run read the roles?); read the roles again`,
+    `backfill: members named ${keys.length} role key(s) the catalog does not know (${listed(keys)}: renamed since the run read the roles?); read the roles again`,
   );
   return roles.map(({ kindeId, key }): KeyRef => ({ kindeId, key }));
 }
@@ -658,6 +739,37 @@ async function step(
     warnOfLoop(paged, path);
     const next = "next" in paged ? { cursor: paged.next, paging: paged.paging } : undefined;
     return { items, next };
+  };
+
+  /** One page of an organization's members, and the request count once Kinde answered it. */
+  const readMembers = async (orgCode: string) => {
+    let members: BackfillMember[] = [];
+    let next: Pick<BackfillPosition, "cursor" | "paging"> | undefined;
+    let vanished = false;
+    try {
+      const page = await list(
+        `/api/v1/organizations/${encodeURIComponent(orgCode)}/users`,
+        "organization_users",
+        BACKFILL_SCOPES.organizationUsers,
+      );
+      members = parseItems(vApiOrganizationUser, page.items, toMember, warn("member"));
+      next = page.next;
+    } catch (error) {
+      if (!(await organizationIsGone(api, orgCode, error))) throw error;
+      log.warn(
+        `backfill: organization ${orgCode} is in the mirror but gone from Kinde (${(error as Error).message}); skipping its members. A reconcile run removes it.`,
+      );
+      vanished = true;
+    }
+    const readAt = api.requests;
+    if (run.exactPermissions) members = await withExactPermissions(api, orgCode, members, log);
+    const page: MembersPage = {
+      kind: "members",
+      orgCode,
+      items: members,
+      ...(vanished ? { vanished: true as const } : {}),
+    };
+    return { page, next, readAt };
   };
 
   switch (run.phase) {
@@ -749,44 +861,33 @@ async function step(
     }
     case "memberships": {
       const orgCode = run.orgCode!;
-      let members: BackfillMember[] = [];
-      let next: Pick<BackfillPosition, "cursor" | "paging"> | undefined;
-      let vanished = false;
-      try {
-        const page = await list(
-          `/api/v1/organizations/${encodeURIComponent(orgCode)}/users`,
-          "organization_users",
-          BACKFILL_SCOPES.organizationUsers,
-        );
-        members = parseItems(vApiOrganizationUser, page.items, toMember, warn("member"));
-        next = page.next;
-      } catch (error) {
-        if (!(await organizationIsGone(api, orgCode, error))) throw error;
-        log.warn(
-          `backfill: organization ${orgCode} is in the mirror but gone from Kinde (${(error as Error).message}); skipping its members. A reconcile run removes it.`,
-        );
-        vanished = true;
+      let current = run;
+      for (let reading = 1; ; reading++) {
+        const { page, next, readAt } = await readMembers(orgCode);
+        const nextOrg = next
+          ? undefined
+          : await ctx.runQuery(component.backfill.nextOrganization, { after: orgCode });
+        const after: BackfillPosition = next
+          ? { phase: "memberships", orgCode, ...next }
+          : nextOrg
+            ? { phase: "memberships", orgCode: nextOrg }
+            : { phase: run.reconcile ? "reconcile" : "done" };
+        let advanced: BackfillStatus;
+        try {
+          advanced = await writer.advance(current, {
+            page,
+            next: after,
+            reading: { at: readAt, final: reading === MEMBERS_PAGE_READINGS },
+          });
+        } catch (error) {
+          if (!(error instanceof OutdatedMembersPage)) throw error;
+          log.info(`backfill: ${error.message}; reading it again`);
+          current = error.run;
+          continue;
+        }
+        warnOfSkippedMemberships(log, orgCode, run.skippedMemberships, advanced.skippedMemberships);
+        return advanced;
       }
-      if (run.exactPermissions) members = await withExactPermissions(api, orgCode, members, log);
-      const nextOrg = next
-        ? undefined
-        : await ctx.runQuery(component.backfill.nextOrganization, { after: orgCode });
-      const after: BackfillPosition = next
-        ? { phase: "memberships", orgCode, ...next }
-        : nextOrg
-          ? { phase: "memberships", orgCode: nextOrg }
-          : { phase: run.reconcile ? "reconcile" : "done" };
-      const advanced = await advance({
-        page: {
-          kind: "members",
-          orgCode,
-          items: members,
-          ...(vanished ? { vanished: true as const } : {}),
-        },
-        next: after,
-      });
-      warnOfSkippedMemberships(log, orgCode, run.skippedMemberships, advanced.skippedMemberships);
-      return advanced;
     }
     case "reconcile":
       return await writer.reconcile(run, options.retentionDays);

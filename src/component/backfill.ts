@@ -88,9 +88,11 @@ const vAdvanceResult = v.object({
   applied: v.number(),
   shares: vTransactionShares,
   /**
-   * Role keys of a members page that no catalog role holds (a role renamed in
-   * Kinde since the run read the roles, its webhook not yet arrived): nothing
-   * was written; send the page again with `roles` read again from Kinde.
+   * Role keys of a members page that no role holds, in the catalog, in the
+   * run's reading or in the page's `roles` (a role renamed in Kinde since they
+   * were read, its webhook not yet arrived): nothing was written. Read the
+   * roles again and send the page with them; if roles read after the page
+   * lack a key too, the page is older than a rename: read the page again.
    */
   unknownRoleKeys: v.optional(v.array(v.string())),
 });
@@ -217,7 +219,9 @@ export const advance = mutation({
     const run = await runningRun(ctx, runId);
     // One resolver per mutation: the keys the check below resolves are not read again.
     const refs = catalogRefs(ctx, run, page?.kind === "members" ? page.roles : undefined);
-    if (page?.kind === "members" && page.roles === undefined) {
+    // A member's role is written with its id or not at all: only the id lets a
+    // later rename or delete reach the membership (docs/how-it-works.md, "Keys").
+    if (page?.kind === "members" && !page.keepUnknownRoleKeys) {
       const unknownRoleKeys = await refs.unknownRoleKeys(page.items);
       if (unknownRoleKeys.length > 0) {
         return { run: toStatus(run), applied: 0, shares: await sharesUsed(ctx), unknownRoleKeys };

@@ -205,6 +205,14 @@ export const vBackfillPage = v.union(
      * members get the permissions those roles grant.
      */
     roles: v.optional(v.array(vKeyRef)),
+    /**
+     * Write members whose role keys no role holds, by key alone (no id, so no
+     * permissions and no later rename reaches them), instead of answering
+     * `unknownRoleKeys`. Only for a page read again several times with the
+     * roles read after it each time still lacking the keys: Kinde lists a
+     * member with a role it does not list.
+     */
+    keepUnknownRoleKeys: v.optional(v.literal(true)),
   }),
 );
 export type BackfillPage = Infer<typeof vBackfillPage>;

@@ -117,6 +117,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   permissions?: Array<{ key: string; kindeId: string }>;
                   roleKeys: Array<string>;
                 }>;
+                keepUnknownRoleKeys?: true;
                 kind: "members";
                 orgCode: string;
                 roles?: Array<{ key: string; kindeId: string }>;
