@@ -14,9 +14,8 @@
  * - every event is recorded once, and exactly one of its deliveries is
  *   answered with that record's outcome, every other one `duplicate`.
  *
- * Ids come from small pools so that events collide. CI runs a modest number of
- * cases; `KINDE_PROPERTY_RUNS=500 npx vitest run test/properties.test.ts`
- * runs more (and `KINDE_PROPERTY_SEED` replays a reported seed).
+ * Ids come from small pools so that events collide. `npm test` runs a fixed
+ * list of seeds; `npm run test:fuzz` explores new ones (see propertyRuns.ts).
  */
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
@@ -46,18 +45,16 @@ import {
   useWebhookTest,
   type ExampleTest,
 } from "./setup.js";
+import { propertyRuns, type PropertyRun } from "./propertyRuns.js";
 
 const app = useWebhookTest();
 
-/** Cases per property: `KINDE_PROPERTY_RUNS`, or a CI default that keeps this file to a few seconds. */
-const runs = (ciDefault: number) => Number(process.env.KINDE_PROPERTY_RUNS ?? ciDefault);
-const SEED = process.env.KINDE_PROPERTY_SEED ? Number(process.env.KINDE_PROPERTY_SEED) : undefined;
-const params = (ciDefault: number) => ({
-  numRuns: runs(ciDefault),
-  ...(SEED === undefined ? {} : { seed: SEED }),
-  // Bounds the shrinking of a failure in CI; a passing default run takes a fraction of it.
-  ...(process.env.KINDE_PROPERTY_RUNS ? {} : { plugins: [fc.interruptAfterTimeLimit(20_000)] }),
-});
+/**
+ * The seeds `npm test` tries, and the cases each (see propertyRuns.ts): the seed
+ * of the bug it found (-228310418, fixed in 2871eb8) and seeds that passed.
+ */
+const MIRROR_SEEDS = [-228310418, 404, 505];
+const HISTORY_SEEDS = [-228310418, 404, 505];
 /**
  * Runs one case on a fresh app and checks what it wrote against Convex's value
  * limits as the case ends, not once after the test: a run of thousands of
@@ -69,12 +66,12 @@ async function withCaseApp(run: (t: ExampleTest) => Promise<void>) {
 }
 
 /** Generous: a case takes ~0.1 s, and a failing one is shrunk. */
-const timeout = (ciDefault: number) => 60_000 + runs(ciDefault) * 2_000;
+const timeout = ([run]: PropertyRun[]) => 60_000 + run!.parameters.numRuns! * 2_000;
 
-/** Convergence of the whole mirror: ~0.1 s a case. */
-const MIRROR_RUNS = 60;
-/** Catalog histories with reused keys: ~0.025 s a case. */
-const HISTORY_RUNS = 200;
+/** Convergence of the whole mirror, cases per seed: ~0.1 s a case. */
+const MIRROR_RUNS = propertyRuns(MIRROR_SEEDS, 20);
+/** Catalog histories with reused keys, cases per seed: ~0.025 s a case. */
+const HISTORY_RUNS = propertyRuns(HISTORY_SEEDS, 70);
 
 // ---------------------------------------------------------------------------
 // The pools. Each role and permission has keys of its own (Kinde keys are
@@ -663,9 +660,9 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
 }
 
 describe("convergence", () => {
-  test(
-    "any order, retries and overlap of user, organization, role and permission events converge to the model",
-    async () => {
+  test.each(MIRROR_RUNS)(
+    "any order, retries and overlap of user, organization, role and permission events converge to the model (seed $seed)",
+    async ({ parameters }) => {
       await fc.assert(
         fc.asyncProperty(arbStream, async (stream) => {
           await withCaseApp(async (t) => {
@@ -674,7 +671,7 @@ describe("convergence", () => {
             await checkConvergence(t, stream.events, answers, base);
           });
         }),
-        params(MIRROR_RUNS),
+        parameters,
       );
     },
     timeout(MIRROR_RUNS),
@@ -772,9 +769,9 @@ const arbHistory = arbHistoryOps
   .chain((history) => arbDeliveries(history.events).map((stream) => ({ ...stream, history })));
 
 describe("keys reused across roles", () => {
-  test(
-    "a key freed by a delete or rename and taken by another role: any delivery order ends as Kinde's history does",
-    async () => {
+  test.each(HISTORY_RUNS)(
+    "a key freed by a delete or rename and taken by another role: any delivery order ends as Kinde's history does (seed $seed)",
+    async ({ parameters }) => {
       await fc.assert(
         fc.asyncProperty(arbHistory, async (stream) => {
           await withCaseApp(async (t) => {
@@ -814,7 +811,7 @@ describe("keys reused across roles", () => {
             }
           });
         }),
-        params(HISTORY_RUNS),
+        parameters,
       );
     },
     timeout(HISTORY_RUNS),
