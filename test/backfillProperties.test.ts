@@ -117,7 +117,10 @@ interface KOrg {
 }
 interface KCatalogEntry {
   id: string;
+  /** Its key's version now (see `keyOf`). */
   version: number;
+  /** Every version its key has had, oldest first: a rename back takes the one before. */
+  held: number[];
   name: string;
   description: string | null;
   isDefaultRole: boolean;
@@ -286,6 +289,8 @@ type Change =
       kind: "role" | "permission";
       index: number;
       rename: boolean;
+      /** A rename back to the key held before (Kinde allows it once the key is free). */
+      back?: boolean;
       name: string;
       description: string | null;
       isDefaultRole: boolean;
@@ -293,7 +298,7 @@ type Change =
   | { op: "catalogDelete"; kind: "role" | "permission"; index: number };
 
 /** The last point (between steps) a change may be made at: a run here has 9 to 16 steps. */
-const LAST_POINT = 14;
+const LAST_POINT = 16;
 
 const arbChange: fc.Arbitrary<Change> = fc.oneof(
   {
@@ -326,13 +331,14 @@ const arbChange: fc.Arbitrary<Change> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant("orgDelete" as const), org: fc.nat(ORGS.length - 1) }),
   },
   {
-    weight: 3,
+    weight: 4,
     arbitrary: fc
       .record({
         op: fc.constant("catalogUpdate" as const),
         kind: fc.constantFrom("role" as const, "permission" as const),
         index: fc.nat(2),
         rename: fc.boolean(),
+        back: fc.boolean(),
       })
       .chain((c) => arbCatalogFields.map((fields) => ({ ...c, ...fields }))),
   },
@@ -364,7 +370,7 @@ const arbTimedChange = fc.record({
 const arbCase = fc.record({
   initial: arbInitial,
   prior: arbPrior,
-  changes: fc.array(arbTimedChange, { maxLength: 10 }),
+  changes: fc.array(arbTimedChange, { maxLength: 14 }),
   reconcile: fc.boolean(),
 });
 type Case = ValueOf<typeof arbCase>;
@@ -375,14 +381,20 @@ type Case = ValueOf<typeof arbCase>;
 function initialState({ initial }: Case): KindeState {
   const state = new KindeState();
   ROLES.forEach((id, i) => {
-    state.roles.set(id, { id, version: 0, ...initial.roles[i]! });
+    state.roles.set(id, { id, version: 0, held: [0], ...initial.roles[i]! });
     state.grants.set(
       id,
       initial.grants[i]!.map((j) => PERMISSIONS[j]!),
     );
   });
   PERMISSIONS.forEach((id, i) => {
-    state.permissions.set(id, { id, version: 0, ...initial.permissions[i]!, isDefaultRole: false });
+    state.permissions.set(id, {
+      id,
+      version: 0,
+      held: [0],
+      ...initial.permissions[i]!,
+      isDefaultRole: false,
+    });
   });
   ORGS.forEach((code, i) => {
     const org = initial.orgs[i];
@@ -602,7 +614,12 @@ function applyChange(
       const id = (change.kind === "role" ? ROLES : PERMISSIONS)[change.index]!;
       const entry = entries.get(id);
       if (!entry) return [];
-      entry.version += change.rename ? 1 : 0;
+      if (change.rename) {
+        // Back to the key it held before this one (A → B → A), or on to a new one.
+        const before = entry.held.at(-2);
+        entry.version = change.back && before !== undefined ? before : Math.max(...entry.held) + 1;
+        entry.held.push(entry.version);
+      }
       entry.name = change.name;
       entry.description = change.description;
       if (change.kind === "role") entry.isDefaultRole = change.isDefaultRole;
