@@ -220,7 +220,7 @@ export const advance = mutation({
     // One resolver per mutation: the keys the check below resolves are not read again.
     const refs = catalogRefs(ctx, run, page?.kind === "members" ? page.roles : undefined);
     // A member's role is written with its id or not at all: only the id lets a
-    // later rename or delete reach the membership (docs/how-it-works.md, "Keys").
+    // later rename or delete reach the membership (docs/how-it-works.md, "Keys follow ids").
     if (page?.kind === "members" && !page.keepUnknownRoleKeys) {
       const unknownRoleKeys = await refs.unknownRoleKeys(page.items);
       if (unknownRoleKeys.length > 0) {
