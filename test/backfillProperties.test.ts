@@ -70,7 +70,13 @@ import kindeTest, {
 import { Kinde, type BackfillResult } from "convex-kinde";
 import { api, components } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { modules, postWebhook, useManagementApi, useWebhookTest } from "./setup.js";
+import {
+  checkWrittenValues,
+  modules,
+  postWebhook,
+  useManagementApi,
+  useWebhookTest,
+} from "./setup.js";
 import { propertyRuns } from "./propertyRuns.js";
 
 const app = useWebhookTest();
@@ -1040,6 +1046,8 @@ describe("backfill alongside webhooks", () => {
         fc.asyncProperty(arbCase, async (c) => {
           try {
             await runCase(c);
+            // As each case ends, not once after the test: a long run holds one app at a time.
+            await checkWrittenValues("a backfill property case", []);
           } finally {
             vi.useRealTimers();
             standIn!.beforeSending(null);
