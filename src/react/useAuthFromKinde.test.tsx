@@ -1,9 +1,13 @@
 // @vitest-environment happy-dom
-import { act, cleanup, render, renderHook } from "@testing-library/react";
-import type { ConvexReactClient } from "convex/react";
+import { act, cleanup, render, renderHook, screen } from "@testing-library/react";
+import { ConvexReactClient, useConvexAuth } from "convex/react";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { WebSocketServer } from "ws";
 import { startKindeTestIssuer, type KindeTestIssuer } from "../testing/issuer.js";
 import { ConvexProviderWithKinde } from "./ConvexProviderWithKinde.js";
+import { sdkFailureLog } from "./sdkFailures.js";
 import { secondsUntilExpiry, stillValid } from "./tokens.js";
 import {
   useAuthFromKinde,
@@ -95,6 +99,25 @@ describe("tokens", () => {
   });
 });
 
+describe("sdkFailureLog", () => {
+  test("logs the first failure of a streak and each new cause in it; an answer ends the streak", () => {
+    const lines: string[] = [];
+    const log = sdkFailureLog((line) => lines.push(line));
+    const refused = new DOMException("The operation is insecure.", "SecurityError");
+    log.failed(refused, DOMAIN);
+    log.failed(new DOMException("The operation is insecure.", "SecurityError"), DOMAIN);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[convex-kinde\] .*SecurityError: The operation is insecure\./);
+    log.failed("storage unavailable", DOMAIN);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain("(storage unavailable)");
+    log.answered();
+    log.answered();
+    log.failed("storage unavailable", DOMAIN);
+    expect(lines).toHaveLength(3);
+  });
+});
+
 describe("useAuthFromKinde", () => {
   test("fetchAccessToken stays the same function across Kinde's state changes, and uses the latest", async () => {
     const first = await kindeToken("id", 3600);
@@ -160,6 +183,70 @@ describe("useAuthFromKinde", () => {
     expect(await fetchToken(false)).toBeNull();
     kinde.refresh.mockRejectedValueOnce(new TypeError("Failed to fetch"));
     expect(await fetchToken(true)).toBeNull();
+  });
+
+  test("Kinde's SDK throwing gives null, never a rejection, logged once per streak", async () => {
+    const valid = await kindeToken("id", 600);
+    const kinde = fakeKinde({ id: valid });
+    const storage = { refuses: true };
+    const refused = () => new DOMException("The operation is insecure.", "SecurityError");
+    const state = (): KindeAuthState => ({
+      ...kinde.state(),
+      getIdToken: () =>
+        storage.refuses ? Promise.reject(refused()) : Promise.resolve(kinde.storage.id),
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const { result } = renderHook(() => useAuthFromKinde(state(), options));
+      const fetchToken = (forceRefreshToken: boolean) =>
+        result.current.fetchAccessToken({ forceRefreshToken });
+      const ours = () =>
+        logged.mock.calls.map(([text]) => String(text)).filter((t) => t.includes("[convex-kinde]"));
+
+      // Convex's two asks at sign-in, the stored token and a forced refresh, and a reconnect.
+      kinde.refresh.mockRejectedValue(refused());
+      expect(await fetchToken(false)).toBeNull();
+      expect(await fetchToken(true)).toBeNull();
+      expect(await Promise.all([1, 2, 3].map(() => fetchToken(true)))).toEqual([null, null, null]);
+      expect(ours()).toHaveLength(1);
+      expect(ours()[0]).toContain("SecurityError: The operation is insecure.");
+      expect(ours()[0]).toContain("signed out");
+
+      // A refresh that throws while a stored token has life left: the stored token, no log.
+      storage.refuses = false;
+      expect(await fetchToken(true)).toBe(valid);
+      // The SDK answered: the streak is over, and the next failure is logged again.
+      storage.refuses = true;
+      expect(await fetchToken(false)).toBeNull();
+      expect(ours()).toHaveLength(2);
+
+      // Within a streak, a different failure is a new cause: logged once too.
+      kinde.storage.id = await kindeToken("id", 2);
+      storage.refuses = false;
+      kinde.refresh.mockRejectedValue(new TypeError("Failed to fetch"));
+      expect(await fetchToken(false)).toBeNull();
+      expect(await fetchToken(true)).toBeNull();
+      expect(ours()).toHaveLength(3);
+      expect(ours()[2]).toContain("TypeError: Failed to fetch");
+      expect(ours()[2]).toContain(DOMAIN);
+
+      // An SDK function that throws instead of rejecting.
+      const throwing: KindeAuthState = {
+        ...kinde.state(),
+        getIdToken: () => {
+          throw refused();
+        },
+        refreshToken: () => {
+          throw refused();
+        },
+      };
+      const sync = renderHook(() => useAuthFromKinde(throwing, options));
+      expect(await sync.result.current.fetchAccessToken({ forceRefreshToken: false })).toBeNull();
+      expect(await sync.result.current.fetchAccessToken({ forceRefreshToken: true })).toBeNull();
+      expect(ours()).toHaveLength(4);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   test("ID token by default, the access token with tokenType: 'access'", async () => {
@@ -255,5 +342,89 @@ describe("ConvexProviderWithKinde", () => {
     view.rerender(ui());
     await act(async () => {});
     expect(calls).toEqual(["setAuth", "clearAuth"]);
+  });
+});
+
+/**
+ * A WebSocket server on 127.0.0.1 standing where a Convex deployment would: it never answers,
+ * and keeps the type of every message a client sends, which is what shows whether the client
+ * got as far as `Connect`.
+ */
+async function silentDeployment() {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  const received: string[] = [];
+  server.on("connection", (socket) => {
+    socket.on("message", (data) => {
+      received.push((JSON.parse(String(data)) as { type: string }).type);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+describe("ConvexProviderWithKinde over a real ConvexReactClient", () => {
+  test("Kinde's SDK throwing leaves the app signed out, not loading, logged once, nothing unhandled", async () => {
+    const deployment = await silentDeployment();
+    const convex = new ConvexReactClient(deployment.url, {
+      skipConvexDeploymentUrlCheck: true,
+      unsavedChangesWarning: false,
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const logged = vi.spyOn(console, "error");
+    try {
+      // Storage the browser refuses (a sandboxed iframe, blocked site data): each read throws.
+      const blocked = () => new DOMException("The operation is insecure.", "SecurityError");
+      const kinde: KindeAuthState = {
+        isLoading: false,
+        isAuthenticated: true,
+        getIdToken: async () => {
+          throw blocked();
+        },
+        getAccessToken: async () => {
+          throw blocked();
+        },
+        refreshToken: async () => {
+          throw blocked();
+        },
+      };
+      function AuthState() {
+        const { isLoading, isAuthenticated } = useConvexAuth();
+        return <p>{isLoading ? "loading" : isAuthenticated ? "signed in" : "signed out"}</p>;
+      }
+      render(
+        <ConvexProviderWithKinde
+          client={convex}
+          useKindeAuth={() => kinde}
+          domain={DOMAIN}
+          clientId={CLIENT_ID}
+        >
+          <AuthState />
+        </ConvexProviderWithKinde>,
+      );
+      expect(screen.getByText("loading")).toBeTruthy();
+
+      expect(await screen.findByText("signed out")).toBeTruthy();
+      // The client goes on without a token: it connects, and sends no Authenticate.
+      await vi.waitFor(() => expect(deployment.received).toContain("Connect"));
+      expect(deployment.received).not.toContain("Authenticate");
+      // Convex asked twice (the cached token, then a forced refresh): one log for the streak.
+      const ours = logged.mock.calls.filter(([text]) => String(text).includes("[convex-kinde]"));
+      expect(ours).toHaveLength(1);
+      expect(String(ours[0]![0])).toMatch(/SecurityError.*signed out/s);
+      expect(unhandled).toEqual([]);
+    } finally {
+      cleanup();
+      await convex.close();
+      await deployment.close();
+      process.off("unhandledRejection", onUnhandled);
+      logged.mockRestore();
+    }
   });
 });

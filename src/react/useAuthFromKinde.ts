@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useMemo, useRef } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { sdkFailureLog } from "./sdkFailures.js";
 import { stillValid } from "./tokens.js";
 
 /** Which of Kinde's tokens Convex receives; decides what `convex/auth.config.ts` must accept. */
@@ -60,7 +61,10 @@ export interface ConvexAuthFromKinde {
  * every state change (each token refresh, for one). Concurrent forced
  * refreshes share one request to Kinde. A stored token is handed over only
  * while it has life left; after that, and when Kinde cannot refresh, Convex
- * gets null and treats the user as signed out.
+ * gets null and treats the user as signed out. `fetchAccessToken` never
+ * rejects (Convex would wait on it forever): when Kinde's SDK throws, as on
+ * storage the browser refuses, Convex gets null and the failure is logged
+ * once until the SDK answers again.
  */
 export function useAuthFromKinde(
   kinde: KindeAuthState,
@@ -73,20 +77,33 @@ export function useAuthFromKinde(
   });
 
   const refreshing = useRef<Promise<string | null> | null>(null);
+  const [failures] = useState(sdkFailureLog);
 
   const fetchAccessToken = useCallback(
     async ({ forceRefreshToken }: { forceRefreshToken: boolean }): Promise<string | null> => {
-      if (!latest.current.kinde.isAuthenticated) return null;
-      if (!forceRefreshToken) {
-        const stored = stillValid(await storedToken(latest.current), Date.now());
-        if (stored !== null) return stored;
+      const fromKinde = async () => {
+        if (!latest.current.kinde.isAuthenticated) return null;
+        if (!forceRefreshToken) {
+          const stored = stillValid(await storedToken(latest.current), Date.now());
+          if (stored !== null) return stored;
+        }
+        refreshing.current ??= refresh(latest).finally(() => {
+          refreshing.current = null;
+        });
+        return await refreshing.current;
+      };
+      // Convex 1.48 awaits this without a catch: a rejection would leave it paused, never
+      // connecting, every query loading. Null is signed out, as Convex's Clerk and Auth0 do.
+      try {
+        const token = await fromKinde();
+        failures.answered();
+        return token;
+      } catch (error) {
+        failures.failed(error, latest.current.options.domain);
+        return null;
       }
-      refreshing.current ??= refresh(latest).finally(() => {
-        refreshing.current = null;
-      });
-      return await refreshing.current;
     },
-    [],
+    [failures],
   );
 
   return useMemo(
@@ -105,14 +122,19 @@ async function storedToken({ kinde, options }: Latest): Promise<string | null> {
   return (await token) ?? null;
 }
 
+/** A fresh token, else a stored one with life left; throws what the refresh threw when neither. */
 async function refresh(latest: { readonly current: Latest }): Promise<string | null> {
   const { kinde, options } = latest.current;
+  let failure: { error: unknown } | null = null;
   try {
     const result = await kinde.refreshToken({ domain: options.domain, clientId: options.clientId });
     const fresh = options.tokenType === "access" ? result.accessToken : result.idToken;
     if (result.success && fresh) return fresh;
-  } catch {
+  } catch (error) {
     // A refresh that raced the SDK's own may have failed yet stored a new token: read it below.
+    failure = { error };
   }
-  return stillValid(await storedToken(latest.current), Date.now());
+  const stored = stillValid(await storedToken(latest.current), Date.now());
+  if (stored === null && failure !== null) throw failure.error;
+  return stored;
 }
