@@ -451,9 +451,49 @@ describe("doctor", () => {
       "management-scopes": "warn",
       webhook: "warn",
     });
-    expect(check(report, "management-credentials").found).toMatch(/KINDE_MANAGEMENT_CLIENT_SECRET/);
+    expect(check(report, "management-credentials")).toMatchObject({
+      found: expect.stringMatching(
+        /^KINDE_MANAGEMENT_CLIENT_SECRET is not set \(KINDE_MANAGEMENT_CLIENT_ID is\)/,
+      ),
+      fix: expect.stringMatching(/^npx convex env set KINDE_MANAGEMENT_CLIENT_SECRET </),
+    });
+    expect(check(report, "webhook")).toMatchObject({
+      found: "not checked: no credentials",
+      fix: "fix `management-credentials` first",
+    });
     expect(report.requests).toBe(0);
   });
+
+  test.each([
+    ["unset", ""],
+    ["not a URL", "acme.kinde.com"],
+    ["with a path", "https://acme.kinde.com/oauth2"],
+  ])(
+    "KINDE_ISSUER_URL %s and no KINDE_DOMAIN, M2M credentials set: management-credentials ok; token, scopes and webhook not checked, pointing at issuer-url",
+    async (_, issuerUrl) => {
+      const host = await healthyApp();
+      vi.stubEnv("KINDE_ISSUER_URL", issuerUrl);
+      vi.stubEnv("KINDE_DOMAIN", "");
+      const report = await host.doctor();
+      expectVerdicts(report, {
+        "issuer-url": "fail",
+        "issuer-discovery": "warn",
+        "key-set": "warn",
+        "management-token": "warn",
+        "management-scopes": "warn",
+        webhook: "warn",
+        "auth-config": "warn",
+      });
+      for (const name of ["management-token", "management-scopes", "webhook"] as const) {
+        expect(check(report, name)).toMatchObject({
+          found:
+            "not checked: no Management API host: KINDE_DOMAIN is not set, and the issuer URL it falls back to did not pass",
+          fix: "fix `issuer-url` first",
+        });
+      }
+      expect(report.requests).toBe(0);
+    },
+  );
 
   test("a wrong client secret: management-token fails", async () => {
     const host = await healthyApp();

@@ -51,9 +51,27 @@ function withoutTrailingSlashes(url: string): string {
   return url.trim().replace(/\/+$/, "");
 }
 
+/** Where the Management API is asked, and which setting said so. */
+export interface ManagementDomain {
+  domain: string;
+  from: typeof MANAGEMENT_ENV.domain | "issuer";
+}
+
 /**
- * The Management API's credentials and host. The host is `KINDE_DOMAIN`, else
- * the issuer: a custom sign-in domain does not serve the Management API.
+ * The Management API's host: `KINDE_DOMAIN`, else the issuer as configured (a
+ * custom sign-in domain does not serve the Management API); null when neither
+ * is set.
+ */
+export function managementDomainOf(options: KindeOptions): ManagementDomain | null {
+  const configured = withoutTrailingSlashes(process.env[MANAGEMENT_ENV.domain] ?? "");
+  if (configured) return { domain: configured, from: MANAGEMENT_ENV.domain };
+  const issuer = issuerUrlOf(options);
+  if (issuer.problem === "unset") return null;
+  return { domain: withoutTrailingSlashes(issuer.raw), from: "issuer" };
+}
+
+/**
+ * The Management API's credentials and host ({@link managementDomainOf}).
  *
  * @param feature Who needs them, named in the error ("The backfill", "Setup").
  */
@@ -63,10 +81,7 @@ export function managementConfig(
 ): ManagementApiConfig {
   const clientId = process.env[MANAGEMENT_ENV.clientId];
   const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
-  const issuer = issuerUrlOf(options);
-  const domain =
-    withoutTrailingSlashes(process.env[MANAGEMENT_ENV.domain] ?? "") ||
-    (issuer.problem === "unset" ? "" : withoutTrailingSlashes(issuer.raw));
+  const domain = managementDomainOf(options)?.domain ?? "";
   const missing = [
     !clientId && MANAGEMENT_ENV.clientId,
     !clientSecret && MANAGEMENT_ENV.clientSecret,

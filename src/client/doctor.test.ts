@@ -11,10 +11,12 @@ import {
   checkIssuerUrl,
   checkKeySet,
   checkLastEvent,
+  checkManagementCredentials,
   checkScopes,
   checkWebhook,
   MANAGEMENT_API_SCOPES,
   formatReport,
+  managementConfigOrBlocker,
   summarize,
 } from "./doctor.js";
 import { MIRRORED_EVENT_TYPES } from "./setup.js";
@@ -90,6 +92,63 @@ describe("checkKeySet", () => {
     ["only another algorithm", { keys: [rsaKey(KINDE_KID, { alg: "RS512" })] }],
   ])("%s: fail", (_, body) => {
     expect(checkKeySet(url, body).verdict).toBe("fail");
+  });
+});
+
+describe("checkManagementCredentials", () => {
+  const ID = "KINDE_MANAGEMENT_CLIENT_ID";
+  const SECRET = "KINDE_MANAGEMENT_CLIENT_SECRET";
+  test("both set: ok", () => {
+    expect(checkManagementCredentials("m2m_id", "m2m_secret")).toMatchObject({
+      verdict: "ok",
+      found: `${ID} and ${SECRET} are set`,
+    });
+  });
+  test("neither: a warning whose fix creates the application and sets both", () => {
+    const check = checkManagementCredentials(undefined, "");
+    expect(check.verdict).toBe("warn");
+    expect(check.found).toMatch(new RegExp(`^${ID} and ${SECRET} are not set`));
+    expect(check.fix).toMatch(/^create a machine-to-machine application/);
+    expect(check.fix).toContain(`set ${ID} and ${SECRET}`);
+  });
+  test.each([
+    ["m2m_id", undefined, SECRET, ID],
+    [undefined, "m2m_secret", ID, SECRET],
+  ])(
+    "only one set (%j, %j): the fix sets %s alone; the application exists",
+    (id, secret, missing, present) => {
+      const check = checkManagementCredentials(id, secret);
+      expect(check.verdict).toBe("warn");
+      expect(check.found).toMatch(new RegExp(`^${missing} is not set \\(${present} is\\)`));
+      expect(check.fix).toMatch(new RegExp(`^npx convex env set ${missing} <`));
+      expect(check.fix).not.toMatch(new RegExp(`set ${present}|create`));
+    },
+  );
+});
+
+describe("managementConfigOrBlocker", () => {
+  const fromDomain = { domain: "https://acme.kinde.com", from: "KINDE_DOMAIN" as const };
+  const fromIssuer = { domain: "https://acme.kinde.com", from: "issuer" as const };
+  test("credentials and a host: the config", () => {
+    expect(managementConfigOrBlocker("id", "secret", fromDomain, false)).toEqual({
+      config: { domain: "https://acme.kinde.com", clientId: "id", clientSecret: "secret" },
+    });
+    expect(managementConfigOrBlocker("id", "secret", fromIssuer, true).blocker).toBeUndefined();
+  });
+  test("no credentials: blocked by management-credentials, whatever the host", () => {
+    for (const domain of [fromDomain, fromIssuer, null]) {
+      expect(managementConfigOrBlocker("id", undefined, domain, true).blocker?.check).toBe(
+        "management-credentials",
+      );
+    }
+  });
+  test("no host (KINDE_DOMAIN unset, the issuer URL unset or not passing): blocked by issuer-url", () => {
+    for (const domain of [null, fromIssuer]) {
+      expect(managementConfigOrBlocker("id", "secret", domain, false).blocker).toEqual({
+        check: "issuer-url",
+        why: "no Management API host: KINDE_DOMAIN is not set, and the issuer URL it falls back to did not pass",
+      });
+    }
   });
 });
 

@@ -14,9 +14,10 @@ import {
   ISSUER_ENV_VAR,
   issuerUrlOf,
   logLevelOf,
-  managementConfig,
+  managementDomainOf,
   SET_ISSUER_URL,
   type IssuerUrl,
+  type ManagementDomain,
 } from "./config.js";
 import { createLogger } from "./log.js";
 import {
@@ -24,6 +25,7 @@ import {
   ManagementApi,
   ManagementApiError,
   retryPolicy,
+  type ManagementApiConfig,
   type RetryPolicy,
 } from "./managementApi.js";
 import {
@@ -97,6 +99,12 @@ const fail = (name: CheckName, found: string, fix: string): DoctorCheck => ({
 /** A check that could not run because `blocker` did not pass. */
 const notChecked = (name: CheckName, blocker: CheckName, why: string): DoctorCheck =>
   warn(name, `not checked: ${why}`, `fix \`${blocker}\` first`);
+
+/** The check that did not pass and keeps others from running, and what it leaves them without. */
+export interface Blocker {
+  check: CheckName;
+  why: string;
+}
 
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
 
@@ -209,6 +217,63 @@ export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
     );
   }
   return ok("key-set", `${keySetUrl} has ${rsa.length} RS256 key(s) (kid ${kids.join(", ")})`);
+}
+
+/**
+ * The machine-to-machine application's client id and secret are set. Only
+ * them: the Management API's host is `KINDE_DOMAIN` or the issuer URL, whose
+ * absence is `issuer-url`'s finding.
+ */
+export function checkManagementCredentials(
+  clientId: string | undefined,
+  clientSecret: string | undefined,
+): DoctorCheck {
+  const { clientId: idVar, clientSecret: secretVar } = MANAGEMENT_ENV;
+  if (clientId && clientSecret) {
+    return ok("management-credentials", `${idVar} and ${secretVar} are set`);
+  }
+  const unavailable = "the backfill, setup and the webhook check are unavailable";
+  if (!clientId && !clientSecret) {
+    return warn(
+      "management-credentials",
+      `${idVar} and ${secretVar} are not set: ${unavailable}`,
+      `create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and set ${idVar} and ${secretVar} to its client id and secret (README, "Set the environment")`,
+    );
+  }
+  // One is set: the application exists, and only the other half is wanted.
+  const [missing, missingWhat, present, presentWhat] = clientId
+    ? [secretVar, "client secret", idVar, "client id"]
+    : [idVar, "client id", secretVar, "client secret"];
+  return warn(
+    "management-credentials",
+    `${missing} is not set (${present} is): ${unavailable}`,
+    `npx convex env set ${missing} <${missingWhat}>, from the Details, in Kinde, of the machine-to-machine application whose ${presentWhat} ${present} holds`,
+  );
+}
+
+/**
+ * What the Management API checks ask Kinde with, or the check that keeps them from running: no
+ * credentials, or no host to ask (`KINDE_DOMAIN` unset, and an issuer URL that did not pass,
+ * which the host falls back to).
+ */
+export function managementConfigOrBlocker(
+  clientId: string | undefined,
+  clientSecret: string | undefined,
+  domain: ManagementDomain | null,
+  issuerUrlPassed: boolean,
+): { config: ManagementApiConfig; blocker?: undefined } | { blocker: Blocker } {
+  if (!clientId || !clientSecret) {
+    return { blocker: { check: "management-credentials", why: "no credentials" } };
+  }
+  if (domain === null || (domain.from === "issuer" && !issuerUrlPassed)) {
+    return {
+      blocker: {
+        check: "issuer-url",
+        why: `no Management API host: ${MANAGEMENT_ENV.domain} is not set, and the issuer URL it falls back to did not pass`,
+      },
+    };
+  }
+  return { config: { domain: domain.domain, clientId, clientSecret } };
 }
 
 /** Which features each Management API scope serves, as the component uses them. */
@@ -514,33 +579,26 @@ export function doctorAction(
       }
 
       // The Management API: credentials, a token, its scopes, and the webhook.
+      const clientId = process.env[MANAGEMENT_ENV.clientId];
+      const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
+      checks.push(checkManagementCredentials(clientId, clientSecret));
+      const prerequisites = managementConfigOrBlocker(
+        clientId,
+        clientSecret,
+        managementDomainOf(options),
+        issuer.issuerUrl !== undefined,
+      );
       let api: ManagementApi | undefined;
-      try {
-        api = new ManagementApi(managementConfig(options, "The Management API"), retry);
-        checks.push(
-          ok(
-            "management-credentials",
-            `${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} are set`,
-          ),
-        );
-      } catch (error) {
-        checks.push(
-          warn(
-            "management-credentials",
-            `${messageOf(error).split(":")[0]}: the backfill, setup and the webhook check are unavailable`,
-            `create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and set ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (README, "Backfill an existing tenant")`,
-          ),
-        );
-      }
-      let granted: string[] | undefined;
-      let tokenOk = false;
-      if (api === undefined) {
-        checks.push(notChecked("management-token", "management-credentials", "no credentials"));
-        checks.push(notChecked("management-scopes", "management-credentials", "no credentials"));
+      let access: ManagementAccess;
+      if (prerequisites.blocker !== undefined) {
+        access = prerequisites;
+        checks.push(notChecked("management-token", access.blocker.check, access.blocker.why));
+        checks.push(notChecked("management-scopes", access.blocker.check, access.blocker.why));
       } else {
+        api = new ManagementApi(prerequisites.config, retry);
         try {
-          granted = await api.grantedScopes({ fresh: true });
-          tokenOk = true;
+          const granted = await api.grantedScopes({ fresh: true });
+          access = { api, granted };
           checks.push(ok("management-token", "Kinde issued an access token"));
           checks.push(checkScopes(granted));
         } catch (error) {
@@ -551,10 +609,11 @@ export function doctorAction(
               `check ${MANAGEMENT_ENV.clientId}, ${MANAGEMENT_ENV.clientSecret} and ${MANAGEMENT_ENV.domain} (the Kinde subdomain, even with a custom sign-in domain)`,
             ),
           );
-          checks.push(notChecked("management-scopes", "management-token", "no access token"));
+          access = { blocker: { check: "management-token", why: "no access token" } };
+          checks.push(notChecked("management-scopes", access.blocker.check, access.blocker.why));
         }
       }
-      checks.push(await webhookCheck(api, tokenOk, granted, path));
+      checks.push(await webhookCheck(access, path));
 
       // The component: what arrived, what became of it, and the backfill.
       // The newest record of the log is the sync status's `lastEvent`: one call reads both.
@@ -578,23 +637,22 @@ export function doctorAction(
   });
 }
 
+/** A Management API client with the scopes its token lists, or what kept the doctor from one. */
+type ManagementAccess =
+  { api: ManagementApi; granted: string[] | undefined; blocker?: undefined } | { blocker: Blocker };
+
 /** The `webhook` check, or why it could not run. */
-async function webhookCheck(
-  api: ManagementApi | undefined,
-  tokenOk: boolean,
-  granted: string[] | undefined,
-  path: string,
-): Promise<DoctorCheck> {
+async function webhookCheck(access: ManagementAccess, path: string): Promise<DoctorCheck> {
   let endpoint: string;
   try {
     endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
   } catch (error) {
     return fail("webhook", messageOf(error), `run the doctor on a cloud deployment`);
   }
-  if (api === undefined) {
-    return notChecked("webhook", "management-credentials", `no credentials to list webhooks`);
+  if (access.blocker !== undefined) {
+    return notChecked("webhook", access.blocker.check, access.blocker.why);
   }
-  if (!tokenOk) return notChecked("webhook", "management-token", "no access token");
+  const { api, granted } = access;
   if (granted && !granted.includes(WEBHOOK_SCOPES.read)) {
     return notChecked("webhook", "management-scopes", `no \`${WEBHOOK_SCOPES.read}\` scope`);
   }
