@@ -505,6 +505,26 @@ describe("doctor", () => {
       webhook: "warn",
     });
     expect(check(report, "management-token").found).toMatch(/refused the client credentials.*401/);
+    expect(check(report, "management-token").fix).toMatch(
+      new RegExp(`and that KINDE_DOMAIN \\(${kinde!.url}\\) is your Kinde subdomain`),
+    );
+    expect(check(report, "management-token").fix).not.toMatch(/set KINDE_DOMAIN/);
+  });
+
+  test("no KINDE_DOMAIN, and the issuer does not serve the Management API: management-token fails, naming the host it asked and asking for KINDE_DOMAIN", async () => {
+    const host = await healthyApp();
+    vi.stubEnv("KINDE_DOMAIN", "");
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "management-token": "fail",
+      "management-scopes": "warn",
+      webhook: "warn",
+    });
+    const token = check(report, "management-token");
+    expect(token.found).toContain(`${app.issuer.url}/oauth2/token (404)`);
+    expect(token.fix).toContain(
+      `Kinde was asked at ${app.issuer.url}, the issuer URL, as KINDE_DOMAIN is not set: if that is a custom domain, set KINDE_DOMAIN to your https://<your-subdomain>.kinde.com`,
+    );
   });
 
   test("a backfill scope revoked: management-scopes fails, naming it and what it disables", async () => {

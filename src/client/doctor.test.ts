@@ -17,6 +17,7 @@ import {
   MANAGEMENT_API_SCOPES,
   formatReport,
   managementConfigOrBlocker,
+  managementTokenFix,
   summarize,
 } from "./doctor.js";
 import { MIRRORED_EVENT_TYPES } from "./setup.js";
@@ -132,6 +133,7 @@ describe("managementConfigOrBlocker", () => {
   test("credentials and a host: the config", () => {
     expect(managementConfigOrBlocker("id", "secret", fromDomain, false)).toEqual({
       config: { domain: "https://acme.kinde.com", clientId: "id", clientSecret: "secret" },
+      domain: fromDomain,
     });
     expect(managementConfigOrBlocker("id", "secret", fromIssuer, true).blocker).toBeUndefined();
   });
@@ -150,6 +152,18 @@ describe("managementConfigOrBlocker", () => {
       });
     }
   });
+});
+
+test("managementTokenFix names the host asked, and asks for KINDE_DOMAIN only when it is unset", () => {
+  const set = managementTokenFix({ domain: ISSUER, from: "KINDE_DOMAIN" });
+  expect(set).toMatch(/^check KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET /);
+  expect(set).toContain(`and that KINDE_DOMAIN (${ISSUER}) is your Kinde subdomain`);
+  expect(set).not.toMatch(/set KINDE_DOMAIN/);
+  const unset = managementTokenFix({ domain: "https://auth.acme.com", from: "issuer" });
+  expect(unset).toContain("Kinde was asked at https://auth.acme.com, the issuer URL");
+  expect(unset).toMatch(
+    /if that is a custom domain, set KINDE_DOMAIN to your https:\/\/<your-subdomain>\.kinde\.com$/,
+  );
 });
 
 describe("checkScopes", () => {

@@ -261,7 +261,9 @@ export function managementConfigOrBlocker(
   clientSecret: string | undefined,
   domain: ManagementDomain | null,
   issuerUrlPassed: boolean,
-): { config: ManagementApiConfig; blocker?: undefined } | { blocker: Blocker } {
+):
+  | { config: ManagementApiConfig; domain: ManagementDomain; blocker?: undefined }
+  | { blocker: Blocker } {
   if (!clientId || !clientSecret) {
     return { blocker: { check: "management-credentials", why: "no credentials" } };
   }
@@ -273,7 +275,18 @@ export function managementConfigOrBlocker(
       },
     };
   }
-  return { config: { domain: domain.domain, clientId, clientSecret } };
+  return { config: { domain: domain.domain, clientId, clientSecret }, domain };
+}
+
+/**
+ * What to look at when Kinde issues no token: the credentials, and the host that was asked,
+ * named by the setting it came from. `KINDE_DOMAIN` is asked for only when it is not set.
+ */
+export function managementTokenFix(domain: ManagementDomain): string {
+  const credentials = `check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} against the Details of the machine-to-machine application in Kinde, and that it is authorized for the Kinde Management API`;
+  return domain.from === MANAGEMENT_ENV.domain
+    ? `${credentials}; and that ${MANAGEMENT_ENV.domain} (${domain.domain}) is your Kinde subdomain, even with a custom sign-in domain`
+    : `${credentials}. Kinde was asked at ${domain.domain}, the issuer URL, as ${MANAGEMENT_ENV.domain} is not set: if that is a custom domain, set ${MANAGEMENT_ENV.domain} to your https://<your-subdomain>.kinde.com`;
 }
 
 /** Which features each Management API scope serves, as the component uses them. */
@@ -603,11 +616,7 @@ export function doctorAction(
           checks.push(checkScopes(granted));
         } catch (error) {
           checks.push(
-            fail(
-              "management-token",
-              messageOf(error),
-              `check ${MANAGEMENT_ENV.clientId}, ${MANAGEMENT_ENV.clientSecret} and ${MANAGEMENT_ENV.domain} (the Kinde subdomain, even with a custom sign-in domain)`,
-            ),
+            fail("management-token", messageOf(error), managementTokenFix(prerequisites.domain)),
           );
           access = { blocker: { check: "management-token", why: "no access token" } };
           checks.push(notChecked("management-scopes", access.blocker.check, access.blocker.why));
