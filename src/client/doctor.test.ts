@@ -55,24 +55,32 @@ describe("checkIssuerUrl", () => {
 
 describe("checkDiscovery", () => {
   test("the same issuer: ok", () => {
-    expect(checkDiscovery(ISSUER, { issuer: ISSUER }).check.verdict).toBe("ok");
+    expect(checkDiscovery(ISSUER, { issuer: ISSUER }, false).check.verdict).toBe("ok");
   });
   test("a custom domain where the subdomain is configured: fail, naming the token's issuer", () => {
-    const { check, issuer } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" });
+    const { check, issuer } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, false);
     expect(issuer).toBeUndefined();
     expect(check).toMatchObject({ verdict: "fail" });
     expect(check.found).toMatch(/names the issuer https:\/\/auth\.acme\.com, not https:\/\/acme/);
-    expect(check.fix).toMatch(/KINDE_ISSUER_URL https:\/\/auth\.acme\.com .*KINDE_DOMAIN/);
+    expect(check.fix).toMatch(
+      /KINDE_ISSUER_URL https:\/\/auth\.acme\.com .*if https:\/\/auth\.acme\.com is a custom domain, also set KINDE_DOMAIN/,
+    );
+  });
+  test("the same, with KINDE_DOMAIN set: the fix does not ask to set it", () => {
+    const { check } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, true);
+    expect(check.fix).toBe(
+      "npx convex env set KINDE_ISSUER_URL https://auth.acme.com (and use it as `domain` in convex/auth.config.ts)",
+    );
   });
   test("only a trailing slash apart: a warning about auth.config.ts's exact domain", () => {
-    const { check, issuer } = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` });
+    const { check, issuer } = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` }, false);
     expect(issuer).toBe(`${ISSUER}/`);
     expect(check.verdict).toBe("warn");
     expect(check.fix).toMatch(/exactly "https:\/\/acme\.kinde\.com\/"/);
   });
   test("no issuer at all: fail", () => {
-    expect(checkDiscovery(ISSUER, { jwks_uri: "x" }).check.verdict).toBe("fail");
-    expect(checkDiscovery(ISSUER, null).check.verdict).toBe("fail");
+    expect(checkDiscovery(ISSUER, { jwks_uri: "x" }, false).check.verdict).toBe("fail");
+    expect(checkDiscovery(ISSUER, null, false).check.verdict).toBe("fail");
   });
 });
 

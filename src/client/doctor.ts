@@ -145,10 +145,15 @@ export function checkIssuerUrl(issuer: IssuerUrl): {
  * that `issuer` as `iss`, and Convex compares it exactly: a custom domain
  * configured as the Kinde subdomain (or the reverse) is the classic sign-in
  * failure.
+ *
+ * @param managementDomainSet Whether `KINDE_DOMAIN` is set: without it the
+ *   Management API follows the issuer URL, which the fix may move off the
+ *   Kinde subdomain.
  */
 export function checkDiscovery(
   issuerUrl: string,
   document: unknown,
+  managementDomainSet: boolean,
 ): { check: DoctorCheck; issuer?: string } {
   const url = `${issuerUrl}/.well-known/openid-configuration`;
   const issuer = (document as { issuer?: unknown } | null)?.issuer;
@@ -162,11 +167,14 @@ export function checkDiscovery(
     };
   }
   if (trimSlashes(issuer) !== issuerUrl) {
+    const managementApi = managementDomainSet
+      ? ""
+      : `; the Management API stays on your Kinde subdomain: if ${trimSlashes(issuer)} is a custom domain, also set ${MANAGEMENT_ENV.domain} to your https://<your-subdomain>.kinde.com`;
     return {
       check: fail(
         "issuer-discovery",
         `${url} names the issuer ${issuer}, not ${issuerUrl}: tokens say iss = ${issuer} (a custom domain and the Kinde subdomain are not interchangeable)`,
-        `npx convex env set ${ISSUER_ENV_VAR} ${trimSlashes(issuer)} (and use it as \`domain\` in convex/auth.config.ts; the Management API stays on the subdomain: set ${MANAGEMENT_ENV.domain})`,
+        `npx convex env set ${ISSUER_ENV_VAR} ${trimSlashes(issuer)} (and use it as \`domain\` in convex/auth.config.ts${managementApi})`,
       ),
     };
   }
@@ -565,7 +573,11 @@ export function doctorAction(
       } else {
         const discoveryUrl = `${issuer.issuerUrl}/.well-known/openid-configuration`;
         try {
-          const discovery = checkDiscovery(issuer.issuerUrl, await fetchJson(discoveryUrl));
+          const discovery = checkDiscovery(
+            issuer.issuerUrl,
+            await fetchJson(discoveryUrl),
+            managementDomainOf(options)?.from === MANAGEMENT_ENV.domain,
+          );
           checks.push(discovery.check);
           tokenIssuer = discovery.issuer;
         } catch (error) {
