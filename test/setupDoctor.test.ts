@@ -25,6 +25,7 @@ import {
   type CheckName,
   type DoctorActionOptions,
   type DoctorReport,
+  type KindeOptions,
   type SetupActionOptions,
   type SetupResult,
 } from "convex-kinde";
@@ -61,8 +62,10 @@ async function serve() {
  * The example app with setup and doctor built as a host builds them, with
  * fast retries: `setup` and `doctor` run them as `npx convex run` would.
  */
-function hostApp(options: { setup?: SetupActionOptions; doctor?: DoctorActionOptions } = {}) {
-  const kindeClient = new Kinde(components.kinde);
+function hostApp(
+  options: { kinde?: KindeOptions; setup?: SetupActionOptions; doctor?: DoctorActionOptions } = {},
+) {
+  const kindeClient = new Kinde(components.kinde, options.kinde);
   const host = {
     setup: kindeClient.setupAction({ retry: FAST_RETRY, ...options.setup }),
     doctor: kindeClient.doctorAction({
@@ -403,6 +406,18 @@ describe("doctor", () => {
     expect(check(report, "key-set")).toMatchObject({
       found: "not checked: no issuer URL",
       fix: "fix `issuer-url` first",
+    });
+  });
+
+  test("the issuer given in code with a path: issuer-url names the `issuerUrl` option, not KINDE_ISSUER_URL, and fixes it there", async () => {
+    await healthyApp();
+    const host = hostApp({ kinde: { issuerUrl: `${app.issuer.url}/oauth2` } });
+    const report = await host.doctor();
+    expect(check(report, "issuer-url")).toEqual({
+      name: "issuer-url",
+      verdict: "fail",
+      found: `the \`issuerUrl\` option is ${app.issuer.url}/oauth2, which has a path: the issuer is the bare domain`,
+      fix: `pass { issuerUrl: "${app.issuer.url}" } to new Kinde(components.kinde, …) in convex/kinde.ts`,
     });
   });
 

@@ -14,6 +14,27 @@ export const ISSUER_ENV_VAR = "KINDE_ISSUER_URL";
 /** The command that sets it, for messages that say how. */
 export const SET_ISSUER_URL = `npx convex env set ${ISSUER_ENV_VAR} https://<your-subdomain>.kinde.com`;
 
+/** The setting the issuer URL is read from, as messages name it, and how to give it `value`. */
+export interface IssuerSetting {
+  name: string;
+  set: (value: string) => string;
+}
+
+/**
+ * Which setting {@link issuerUrlOf} reads: the `issuerUrl` option when the
+ * host passes one (the environment variable is then never read), else
+ * {@link ISSUER_ENV_VAR}.
+ */
+export function issuerSettingOf(options: KindeOptions): IssuerSetting {
+  return options.issuerUrl === undefined
+    ? { name: ISSUER_ENV_VAR, set: (value) => `npx convex env set ${ISSUER_ENV_VAR} ${value}` }
+    : {
+        name: "the `issuerUrl` option",
+        set: (value) =>
+          `pass { issuerUrl: ${JSON.stringify(value)} } to new Kinde(components.kinde, …) in convex/kinde.ts`,
+      };
+}
+
 /** The issuer URL as configured: usable, or what is wrong with it. */
 export type IssuerUrl =
   | {

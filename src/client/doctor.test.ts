@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
-import { parseIssuerUrl } from "./config.js";
+import { issuerSettingOf, parseIssuerUrl } from "./config.js";
 import {
   ago,
   checkAuthConfig,
@@ -23,6 +23,9 @@ import {
 import { MIRRORED_EVENT_TYPES } from "./setup.js";
 
 const ISSUER = "https://acme.kinde.com";
+/** Where the issuer URL is read: the environment variable, or the option passed in code. */
+const FROM_ENV = issuerSettingOf({});
+const FROM_OPTION = issuerSettingOf({ issuerUrl: ISSUER });
 const KINDE_KID = "4c:fa:9e:d6:47:23:b7:39:c7:8f:97:28:45:a1:84:35";
 const rsaKey = (kid: string, extra: object = {}) => ({
   kty: "RSA",
@@ -34,7 +37,7 @@ const rsaKey = (kid: string, extra: object = {}) => ({
 
 describe("checkIssuerUrl", () => {
   test("set and a bare domain: ok, trailing slashes dropped", () => {
-    expect(checkIssuerUrl(parseIssuerUrl(`${ISSUER}/`))).toMatchObject({
+    expect(checkIssuerUrl(parseIssuerUrl(`${ISSUER}/`), FROM_ENV)).toMatchObject({
       issuerUrl: ISSUER,
       check: { name: "issuer-url", verdict: "ok" },
     });
@@ -45,20 +48,37 @@ describe("checkIssuerUrl", () => {
     ["acme.kinde.com", /not a URL/, /npx convex env set KINDE_ISSUER_URL/],
     [`${ISSUER}/oauth2`, /has a path/, /KINDE_ISSUER_URL https:\/\/acme\.kinde\.com$/],
   ])("%j fails with its fix", (raw, found, fix) => {
-    const { check, issuerUrl } = checkIssuerUrl(parseIssuerUrl(raw));
+    const { check, issuerUrl } = checkIssuerUrl(parseIssuerUrl(raw), FROM_ENV);
     expect(issuerUrl).toBeUndefined();
     expect(check.verdict).toBe("fail");
     expect(check.found).toMatch(found);
     expect(check.fix).toMatch(fix);
   });
+  test("given in code (the `issuerUrl` option, which hides KINDE_ISSUER_URL): named so, fixed there", () => {
+    const { check } = checkIssuerUrl(parseIssuerUrl(`${ISSUER}/oauth2`), FROM_OPTION);
+    expect(check.found).toBe(
+      "the `issuerUrl` option is https://acme.kinde.com/oauth2, which has a path: the issuer is the bare domain",
+    );
+    expect(check.fix).toBe(
+      'pass { issuerUrl: "https://acme.kinde.com" } to new Kinde(components.kinde, …) in convex/kinde.ts',
+    );
+    expect(checkIssuerUrl(parseIssuerUrl(ISSUER), FROM_OPTION).check.found).toBe(
+      "the `issuerUrl` option is https://acme.kinde.com",
+    );
+  });
 });
 
 describe("checkDiscovery", () => {
   test("the same issuer: ok", () => {
-    expect(checkDiscovery(ISSUER, { issuer: ISSUER }, false).check.verdict).toBe("ok");
+    expect(checkDiscovery(ISSUER, { issuer: ISSUER }, false, FROM_ENV).check.verdict).toBe("ok");
   });
   test("a custom domain where the subdomain is configured: fail, naming the token's issuer", () => {
-    const { check, issuer } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, false);
+    const { check, issuer } = checkDiscovery(
+      ISSUER,
+      { issuer: "https://auth.acme.com" },
+      false,
+      FROM_ENV,
+    );
     expect(issuer).toBeUndefined();
     expect(check).toMatchObject({ verdict: "fail" });
     expect(check.found).toMatch(/names the issuer https:\/\/auth\.acme\.com, not https:\/\/acme/);
@@ -67,32 +87,51 @@ describe("checkDiscovery", () => {
     );
   });
   test("the same, with KINDE_DOMAIN set: the fix does not ask to set it", () => {
-    const { check } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, true);
+    const { check } = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, true, FROM_ENV);
     expect(check.fix).toBe(
       "npx convex env set KINDE_ISSUER_URL https://auth.acme.com (and use it as `domain` in convex/auth.config.ts)",
     );
   });
   test("only a trailing slash apart: a warning about auth.config.ts's exact domain", () => {
-    const { check, issuer } = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` }, false);
+    const { check, issuer } = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` }, false, FROM_ENV);
     expect(issuer).toBe(`${ISSUER}/`);
     expect(check.verdict).toBe("warn");
     expect(check.fix).toMatch(/exactly "https:\/\/acme\.kinde\.com\/"/);
   });
+  test("the issuer given in code: the fixes change the `issuerUrl` option, not KINDE_ISSUER_URL", () => {
+    const other = checkDiscovery(ISSUER, { issuer: "https://auth.acme.com" }, true, FROM_OPTION);
+    expect(other.check.fix).toMatch(
+      /^pass \{ issuerUrl: "https:\/\/auth\.acme\.com" \} to new Kinde/,
+    );
+    const none = checkDiscovery(ISSUER, {}, true, FROM_OPTION);
+    expect(none.check.fix).toMatch(/^pass \{ issuerUrl: /);
+    const slash = checkDiscovery(ISSUER, { issuer: `${ISSUER}/` }, true, FROM_OPTION);
+    expect(slash.check.found).toMatch(/trailing slash the `issuerUrl` option does not have$/);
+    for (const { check } of [other, none, slash]) {
+      expect(`${check.found} ${check.fix}`).not.toContain("KINDE_ISSUER_URL");
+    }
+    const notKeys = checkKeySet(`${ISSUER}/.well-known/jwks`, {}, FROM_OPTION);
+    expect(notKeys.fix).toMatch(/^check the `issuerUrl` option:/);
+  });
   test("no issuer at all: fail", () => {
-    expect(checkDiscovery(ISSUER, { jwks_uri: "x" }, false).check.verdict).toBe("fail");
-    expect(checkDiscovery(ISSUER, null, false).check.verdict).toBe("fail");
+    expect(checkDiscovery(ISSUER, { jwks_uri: "x" }, false, FROM_ENV).check.verdict).toBe("fail");
+    expect(checkDiscovery(ISSUER, null, false, FROM_ENV).check.verdict).toBe("fail");
   });
 });
 
 describe("checkKeySet", () => {
   const url = `${ISSUER}/.well-known/jwks`;
   test("RS256 keys with Kinde-style kids: ok", () => {
-    const check = checkKeySet(url, { keys: [rsaKey(KINDE_KID, { alg: "RS256", use: "sig" })] });
+    const check = checkKeySet(
+      url,
+      { keys: [rsaKey(KINDE_KID, { alg: "RS256", use: "sig" })] },
+      FROM_ENV,
+    );
     expect(check).toMatchObject({ verdict: "ok" });
     expect(check.found).toContain(KINDE_KID);
   });
   test("RSA keys whose kids are not Kinde's: a warning", () => {
-    expect(checkKeySet(url, { keys: [rsaKey("key-1")] }).verdict).toBe("warn");
+    expect(checkKeySet(url, { keys: [rsaKey("key-1")] }, FROM_ENV).verdict).toBe("warn");
   });
   test.each([
     ["no keys array", { keys: "nope" }],
@@ -100,7 +139,7 @@ describe("checkKeySet", () => {
     ["only an encryption key", { keys: [rsaKey(KINDE_KID, { use: "enc" })] }],
     ["only another algorithm", { keys: [rsaKey(KINDE_KID, { alg: "RS512" })] }],
   ])("%s: fail", (_, body) => {
-    expect(checkKeySet(url, body).verdict).toBe("fail");
+    expect(checkKeySet(url, body, FROM_ENV).verdict).toBe("fail");
   });
 });
 

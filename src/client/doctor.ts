@@ -11,11 +11,11 @@ import type { ComponentApi } from "../component/_generated/component.js";
 import { STALLED_AFTER_MS, type BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
 import {
-  ISSUER_ENV_VAR,
+  issuerSettingOf,
   issuerUrlOf,
   logLevelOf,
   managementDomainOf,
-  SET_ISSUER_URL,
+  type IssuerSetting,
   type IssuerUrl,
   type ManagementDomain,
 } from "./config.js";
@@ -108,8 +108,17 @@ export interface Blocker {
 
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
 
-/** The issuer URL (`issuerUrlOf`) is set and a bare domain; returns it without trailing slashes. */
-export function checkIssuerUrl(issuer: IssuerUrl): {
+/** A Kinde domain, for fixes that cannot know the reader's. */
+const EXAMPLE_ISSUER = "https://<your-subdomain>.kinde.com";
+
+/**
+ * The issuer URL (`issuerUrlOf`) is set and a bare domain; returns it without
+ * trailing slashes. Findings and fixes name `setting`, where it was read.
+ */
+export function checkIssuerUrl(
+  issuer: IssuerUrl,
+  setting: IssuerSetting,
+): {
   check: DoctorCheck;
   issuerUrl?: string;
 } {
@@ -118,13 +127,17 @@ export function checkIssuerUrl(issuer: IssuerUrl): {
       return {
         check: fail(
           "issuer-url",
-          `${ISSUER_ENV_VAR} is not set: every webhook answers 500`,
-          SET_ISSUER_URL,
+          `${setting.name} is not set: every webhook answers 500`,
+          setting.set(EXAMPLE_ISSUER),
         ),
       };
     case "not_a_url":
       return {
-        check: fail("issuer-url", `${ISSUER_ENV_VAR} is not a URL: ${issuer.raw}`, SET_ISSUER_URL),
+        check: fail(
+          "issuer-url",
+          `${setting.name} is not a URL: ${issuer.raw}`,
+          setting.set(EXAMPLE_ISSUER),
+        ),
       };
   }
   const { url, raw, issuerUrl } = issuer;
@@ -132,12 +145,12 @@ export function checkIssuerUrl(issuer: IssuerUrl): {
     return {
       check: fail(
         "issuer-url",
-        `${ISSUER_ENV_VAR} is ${raw}, which has a path: the issuer is the bare domain`,
-        `npx convex env set ${ISSUER_ENV_VAR} ${url.origin}`,
+        `${setting.name} is ${raw}, which has a path: the issuer is the bare domain`,
+        setting.set(url.origin),
       ),
     };
   }
-  return { check: ok("issuer-url", `${ISSUER_ENV_VAR} is ${issuerUrl}`), issuerUrl };
+  return { check: ok("issuer-url", `${setting.name} is ${issuerUrl}`), issuerUrl };
 }
 
 /**
@@ -154,6 +167,7 @@ export function checkDiscovery(
   issuerUrl: string,
   document: unknown,
   managementDomainSet: boolean,
+  setting: IssuerSetting,
 ): { check: DoctorCheck; issuer?: string } {
   const url = `${issuerUrl}/.well-known/openid-configuration`;
   const issuer = (document as { issuer?: unknown } | null)?.issuer;
@@ -162,7 +176,7 @@ export function checkDiscovery(
       check: fail(
         "issuer-discovery",
         `${url} has no \`issuer\`: this is not a Kinde domain's discovery document`,
-        `set ${ISSUER_ENV_VAR} to your Kinde domain, exactly as in your Kinde application's settings`,
+        `${setting.set(EXAMPLE_ISSUER)}: your Kinde domain, exactly as in your Kinde application's settings`,
       ),
     };
   }
@@ -174,7 +188,7 @@ export function checkDiscovery(
       check: fail(
         "issuer-discovery",
         `${url} names the issuer ${issuer}, not ${issuerUrl}: tokens say iss = ${issuer} (a custom domain and the Kinde subdomain are not interchangeable)`,
-        `npx convex env set ${ISSUER_ENV_VAR} ${trimSlashes(issuer)} (and use it as \`domain\` in convex/auth.config.ts${managementApi})`,
+        `${setting.set(trimSlashes(issuer))} (and use it as \`domain\` in convex/auth.config.ts${managementApi})`,
       ),
     };
   }
@@ -182,7 +196,7 @@ export function checkDiscovery(
     return {
       check: warn(
         "issuer-discovery",
-        `the issuer is ${issuer}, with a trailing slash ${ISSUER_ENV_VAR} does not have`,
+        `the issuer is ${issuer}, with a trailing slash ${setting.name} does not have`,
         `use exactly ${JSON.stringify(issuer)} as \`domain\` in convex/auth.config.ts: Convex compares it with the token's iss character for character`,
       ),
       issuer,
@@ -195,13 +209,13 @@ export function checkDiscovery(
 const KINDE_KID = /^[0-9a-f]{2}(:[0-9a-f]{2}){15}$/;
 
 /** The key set has RS256 signing keys with Kinde-style `kid`s. */
-export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
+export function checkKeySet(keySetUrl: string, body: unknown, setting: IssuerSetting): DoctorCheck {
   const keys = (body as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) {
     return fail(
       "key-set",
       `${keySetUrl} is not a key set (no \`keys\` array): every webhook answers 503`,
-      `check ${ISSUER_ENV_VAR}: the key set is served at <issuer>${JWKS_PATH}`,
+      `check ${setting.name}: the key set is served at <issuer>${JWKS_PATH}`,
     );
   }
   const rsa = keys.filter((key: unknown) => {
@@ -212,7 +226,7 @@ export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
     return fail(
       "key-set",
       `${keySetUrl} has ${keys.length} key(s), none an RS256 signing key: Kinde signs webhooks with RS256, so every webhook answers 401`,
-      `check that ${ISSUER_ENV_VAR} is your Kinde domain`,
+      `check that ${setting.name} is your Kinde domain`,
     );
   }
   const kids = rsa.map((k) => String(k.kid));
@@ -221,7 +235,7 @@ export function checkKeySet(keySetUrl: string, body: unknown): DoctorCheck {
     return warn(
       "key-set",
       `${keySetUrl} has ${rsa.length} RS256 key(s), but no Kinde-style kid (${foreign.slice(0, 3).join(", ")}): this may not be a Kinde key set`,
-      `check that ${ISSUER_ENV_VAR} is your Kinde domain`,
+      `check that ${setting.name} is your Kinde domain`,
     );
   }
   return ok("key-set", `${keySetUrl} has ${rsa.length} RS256 key(s) (kid ${kids.join(", ")})`);
@@ -564,7 +578,8 @@ export function doctorAction(
       const now = Date.now();
 
       // The issuer: its URL, its discovery document, its key set.
-      const issuer = checkIssuerUrl(issuerUrlOf(options));
+      const issuerSetting = issuerSettingOf(options);
+      const issuer = checkIssuerUrl(issuerUrlOf(options), issuerSetting);
       checks.push(issuer.check);
       let tokenIssuer: string | undefined;
       if (issuer.issuerUrl === undefined) {
@@ -577,6 +592,7 @@ export function doctorAction(
             issuer.issuerUrl,
             await fetchJson(discoveryUrl),
             managementDomainOf(options)?.from === MANAGEMENT_ENV.domain,
+            issuerSetting,
           );
           checks.push(discovery.check);
           tokenIssuer = discovery.issuer;
@@ -585,19 +601,19 @@ export function doctorAction(
             fail(
               "issuer-discovery",
               `${discoveryUrl} could not be read: ${messageOf(error)}`,
-              `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
+              `check that ${issuerSetting.name} is your Kinde domain and reachable from Convex`,
             ),
           );
         }
         const keySetUrl = issuer.issuerUrl + JWKS_PATH;
         try {
-          checks.push(checkKeySet(keySetUrl, await fetchJson(keySetUrl)));
+          checks.push(checkKeySet(keySetUrl, await fetchJson(keySetUrl), issuerSetting));
         } catch (error) {
           checks.push(
             fail(
               "key-set",
               `${keySetUrl} could not be read: ${messageOf(error)}; every webhook answers 503 until it can`,
-              `check that ${ISSUER_ENV_VAR} is your Kinde domain and reachable from Convex`,
+              `check that ${issuerSetting.name} is your Kinde domain and reachable from Convex`,
             ),
           );
         }
