@@ -340,9 +340,30 @@ test("checkAuthConfig: the snippet for the token kind; unknown client id: a warn
     checkAuthConfig({ tokenType: "access", audience: "convex" }, ISSUER, undefined).found,
   ).toMatch(/applicationID: "convex" \} \(the access token's/);
   expect(checkAuthConfig({ tokenType: "id" }, ISSUER, undefined).verdict).toBe("warn");
-  expect(checkAuthConfig({ tokenType: "id" }, undefined, "client123").found).toMatch(
-    /^not checked/,
-  );
+  const blocked = { check: "issuer-url" as const, why: "no issuer URL" };
+  expect(checkAuthConfig({ tokenType: "id" }, blocked, "client123")).toMatchObject({
+    verdict: "warn",
+    found: "not checked: no issuer URL",
+    fix: "fix `issuer-url` first",
+  });
+});
+
+test("checkAuthConfig's fix asks for what is missing for the token kind, never for what is set", () => {
+  // Access tokens: the aud is the API's audience; KINDE_CLIENT_ID has nothing to do with it.
+  const noAudience = checkAuthConfig({ tokenType: "access", audience: " " }, ISSUER, "client123");
+  expect(noAudience.verdict).toBe("warn");
+  expect(noAudience.fix).toMatch(/^pass auth\.audience to doctorAction/);
+  expect(noAudience.fix).not.toContain("KINDE_CLIENT_ID");
+  // ID tokens: a blank applicationID is no client id; KINDE_CLIENT_ID, set, is used.
+  expect(
+    checkAuthConfig({ tokenType: "id", applicationID: "" }, ISSUER, "client123"),
+  ).toMatchObject({
+    verdict: "ok",
+    found: expect.stringContaining('applicationID: "client123"'),
+  });
+  expect(
+    checkAuthConfig({ tokenType: "id", applicationID: "app456" }, ISSUER, "client123").found,
+  ).toContain('applicationID: "app456"');
 });
 
 test("the report as log lines", () => {

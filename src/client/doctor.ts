@@ -490,19 +490,34 @@ export function checkBackfill(status: BackfillStatus | null, now: number): Docto
 export type AuthTokenKind =
   { tokenType: "id"; applicationID?: string } | { tokenType: "access"; audience: string };
 
-/** What `convex/auth.config.ts` must contain for the chosen token kind. */
+/**
+ * What `convex/auth.config.ts` must contain for the chosen token kind.
+ *
+ * @param issuer The token issuer `issuer-discovery` read, or the check that kept it from
+ *   being read.
+ * @param clientId `KINDE_CLIENT_ID`: the ID token's `aud` when `auth.applicationID` is not given.
+ */
 export function checkAuthConfig(
   auth: AuthTokenKind,
-  issuer: string | undefined,
+  issuer: string | Blocker,
   clientId: string | undefined,
 ): DoctorCheck {
-  if (issuer === undefined) {
-    return notChecked("auth-config", "issuer-discovery", "the token issuer is not known");
-  }
-  const applicationID = auth.tokenType === "id" ? (auth.applicationID ?? clientId) : auth.audience;
+  if (typeof issuer !== "string") return notChecked("auth-config", issuer.check, issuer.why);
+  const kind = auth.tokenType === "id" ? "ID" : "access";
   const snippet = (id: string) =>
-    `convex/auth.config.ts must hold { domain: ${JSON.stringify(issuer)}, applicationID: ${id} } (the ${auth.tokenType === "id" ? "ID" : "access"} token's iss and aud)`;
-  if (applicationID === undefined || applicationID.trim() === "") {
+    `convex/auth.config.ts must hold { domain: ${JSON.stringify(issuer)}, applicationID: ${id} } (the ${kind} token's iss and aud)`;
+  if (auth.tokenType === "access") {
+    if (auth.audience.trim() === "") {
+      return warn(
+        "auth-config",
+        snippet("<your API's audience>"),
+        "pass auth.audience to doctorAction: the audience of the API registered in Kinde (the access token's aud)",
+      );
+    }
+    return ok("auth-config", snippet(JSON.stringify(auth.audience)));
+  }
+  const applicationID = auth.applicationID?.trim() || clientId?.trim();
+  if (!applicationID) {
     return warn(
       "auth-config",
       snippet("<your Kinde application's client id>"),
@@ -660,7 +675,14 @@ export function doctorAction(
       checks.push(checkLastEvent(recent.page[0] ?? null, now));
       checks.push(checkEventLog(recent.page));
       checks.push(checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now));
-      if (auth) checks.push(checkAuthConfig(auth, tokenIssuer, process.env.KINDE_CLIENT_ID));
+      if (auth) {
+        const issuerOrBlocker: string | Blocker =
+          tokenIssuer ??
+          (issuer.issuerUrl === undefined
+            ? { check: "issuer-url", why: "no issuer URL" }
+            : { check: "issuer-discovery", why: "the token issuer is not known" });
+        checks.push(checkAuthConfig(auth, issuerOrBlocker, process.env.KINDE_CLIENT_ID));
+      }
 
       const report: DoctorReport = {
         healthy: checks.every((c) => c.verdict === "ok"),
