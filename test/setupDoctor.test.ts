@@ -355,8 +355,15 @@ describe("doctor", () => {
       verdict: "fail",
       fix: "npx convex run kinde:setup",
     });
-    expect(check(before, "backfill").verdict).toBe("warn");
-    expect(check(before, "last-event").verdict).toBe("warn");
+    expect(check(before, "backfill")).toMatchObject({
+      verdict: "warn",
+      fix: "npx convex run kinde:backfill",
+    });
+    // No webhook, so nothing can arrive: the fix is the webhook's, not Kinde's delivery log.
+    expect(check(before, "last-event")).toMatchObject({
+      verdict: "warn",
+      fix: "fix `webhook` first, then make a change in Kinde (edit a user's name) and run the doctor again",
+    });
 
     await host.setup();
     await host.backfill();
@@ -518,6 +525,41 @@ describe("doctor", () => {
       expect(report.requests).toBe(0);
     },
   );
+
+  test("before the first backfill, with no way to run one: the backfill's fix starts at the check that blocks it", async () => {
+    await serve();
+    const host = hostApp();
+    await host.setup();
+    vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", "");
+    expect(check(await host.doctor(), "backfill").fix).toBe(
+      "fix `management-credentials` first, then npx convex run kinde:backfill",
+    );
+    vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde!.clientId);
+    kinde!.revokeScope("read:roles");
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "management-scopes": "fail",
+      "last-event": "warn",
+      backfill: "warn",
+    });
+    expect(check(report, "backfill").fix).toBe(
+      "fix `management-scopes` first, then npx convex run kinde:backfill",
+    );
+  });
+
+  test("no webhook and no create:webhooks: the webhook's fix grants the scope before running setup", async () => {
+    await serve();
+    kinde!.revokeScope("create:webhooks");
+    const report = await hostApp().doctor();
+    expect(check(report, "management-scopes")).toMatchObject({
+      verdict: "warn",
+      found: expect.stringContaining("`create:webhooks`"),
+    });
+    expect(check(report, "webhook")).toMatchObject({
+      verdict: "fail",
+      fix: "fix `management-scopes` first, then npx convex run kinde:setup",
+    });
+  });
 
   test("a wrong client secret: management-token fails", async () => {
     const host = await healthyApp();

@@ -252,6 +252,22 @@ describe("checkWebhook", () => {
     expect(partial.verdict).toBe("fail");
     expect(partial.found).toMatch(/lacks role\.created, role\.updated, role\.deleted/);
   });
+  test("setup, the fix, comes after management-scopes when the token lacks the write scope it needs", () => {
+    const all = MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes);
+    const without = (scope: string) => all.filter((s) => s !== scope);
+    const partial = [{ id: "w1", endpoint, eventTypes: ["user.created"] }];
+    expect(checkWebhook(endpoint, [], without("create:webhooks")).fix).toBe(
+      "fix `management-scopes` first, then npx convex run kinde:setup",
+    );
+    expect(checkWebhook(endpoint, partial, without("update:webhooks")).fix).toBe(
+      "fix `management-scopes` first, then npx convex run kinde:setup",
+    );
+    // The scope the plan does not need, or a token that does not list its scopes: setup alone.
+    expect(checkWebhook(endpoint, [], without("update:webhooks")).fix).toBe(
+      "npx convex run kinde:setup",
+    );
+    expect(checkWebhook(endpoint, partial, undefined).fix).toBe("npx convex run kinde:setup");
+  });
   test("complete, but a .convex.cloud twin too: a warning", () => {
     const check = checkWebhook(endpoint, [
       { id: "w1", endpoint, eventTypes: all },
@@ -283,6 +299,16 @@ test("checkLastEvent: an event, how long ago; none: a warning on how to trigger 
     found: "user.updated event_applied received 2 minutes ago (applied)",
   });
   expect(checkLastEvent(null, 0)).toMatchObject({ verdict: "warn" });
+  expect(checkLastEvent(null, 0).fix).toMatch(/open the webhook in Kinde/);
+});
+
+test("checkLastEvent: with no webhook (or no issuer, no key set), the fix starts there", () => {
+  const check = checkLastEvent(null, 0, "webhook");
+  expect(check.fix).toBe(
+    "fix `webhook` first, then make a change in Kinde (edit a user's name) and run the doctor again",
+  );
+  // An event did arrive: the blocker is not this check's finding.
+  expect(checkLastEvent(record("applied", 0), 1_000, "webhook").verdict).toBe("ok");
 });
 
 test("checkEventLog: outcomes counted; expired events are a warning with the backfill as fix", () => {
@@ -291,7 +317,10 @@ test("checkEventLog: outcomes counted; expired events are a warning with the bac
   expect(healthy.found).toMatch(/the last 3 event\(s\): 2 applied, 1 ignored\. Refused deliveries/);
   const late = checkEventLog([record("applied"), record("expired")]);
   expect(late).toMatchObject({ verdict: "warn" });
-  expect(late.fix).toMatch(/kinde:backfill/);
+  expect(late.fix).toMatch(/^npx convex run kinde:backfill/);
+  expect(checkEventLog([record("expired")], "management-credentials").fix).toMatch(
+    /^fix `management-credentials` first, then npx convex run kinde:backfill/,
+  );
 });
 
 describe("checkBackfill", () => {
@@ -323,6 +352,20 @@ describe("checkBackfill", () => {
     const failed = checkBackfill({ ...run, status: "failed", phase: "users", lastError: "403" }, 0);
     expect(failed).toMatchObject({ verdict: "fail" });
     expect(failed.found).toMatch(/failed at phase users: 403/);
+  });
+  test("a backfill that cannot run (no credentials, token or scope): the fix starts there", () => {
+    expect(checkBackfill(null, 0, "management-scopes").fix).toBe(
+      "fix `management-scopes` first, then npx convex run kinde:backfill",
+    );
+    const failed = { ...run, status: "failed" as const, phase: "users" as const };
+    expect(checkBackfill(failed, 0).fix).toMatch(/^fix the cause, then/);
+    expect(checkBackfill(failed, 0, "management-token").fix).toBe(
+      "fix `management-token` first, then npx convex run kinde:backfill (it resumes where it stopped)",
+    );
+    const stalled = { ...run, status: "running" as const, phase: "users" as const };
+    expect(checkBackfill(stalled, 60_000 + 190_000, "issuer-url").fix).toMatch(
+      /^fix `issuer-url` first, then npx convex run kinde:backfill/,
+    );
   });
   test("running: ok while it makes progress, a warning once silent for 3 minutes", () => {
     const running = { ...run, status: "running" as const, phase: "users" as const };

@@ -30,6 +30,7 @@ import {
 } from "./managementApi.js";
 import {
   MIRRORED_EVENT_TYPES,
+  missingScopes,
   planSetup,
   SITE_URL_ENV_VAR,
   toListedWebhooks,
@@ -105,6 +106,10 @@ export interface Blocker {
   check: CheckName;
   why: string;
 }
+
+/** `fix`, preceded by the check that keeps it from working while it has not passed. */
+const after = (blocker: CheckName | undefined, fix: string) =>
+  blocker === undefined ? fix : `fix \`${blocker}\` first, then ${fix}`;
 
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "");
 
@@ -311,13 +316,16 @@ export function managementTokenFix(domain: ManagementDomain): string {
     : `${credentials}. Kinde was asked at ${domain.domain}, the issuer URL, as ${MANAGEMENT_ENV.domain} is not set: if that is a custom domain, set ${MANAGEMENT_ENV.domain} to your https://<your-subdomain>.kinde.com`;
 }
 
+/** The scopes a backfill cannot run without (`exactPermissions` needs one more). */
+const BACKFILL_REQUIRED_SCOPES: string[] = Object.values(BACKFILL_SCOPES).filter(
+  (scope) => scope !== BACKFILL_SCOPES.organizationUserPermissions,
+);
+
 /** Which features each Management API scope serves, as the component uses them. */
 export const MANAGEMENT_API_SCOPES: { feature: string; scopes: string[]; required: boolean }[] = [
   {
     feature: "backfill",
-    scopes: Object.values(BACKFILL_SCOPES).filter(
-      (scope) => scope !== BACKFILL_SCOPES.organizationUserPermissions,
-    ),
+    scopes: BACKFILL_REQUIRED_SCOPES,
     required: true,
   },
   {
@@ -377,10 +385,21 @@ export function checkScopes(granted: string[] | undefined): DoctorCheck {
  * A webhook delivers every mirrored event type to this deployment. Kinde's
  * API does not say whether a webhook is enabled (it disables one that fails
  * for 72 hours); `last-event` shows whether deliveries arrive.
+ *
+ * @param granted The token's scopes, when it lists them: setup, the fix,
+ *   cannot create or update the webhook without the write scope.
  */
-export function checkWebhook(endpoint: string, webhooks: ListedWebhook[]): DoctorCheck {
+export function checkWebhook(
+  endpoint: string,
+  webhooks: ListedWebhook[],
+  granted?: string[],
+): DoctorCheck {
   const plan = planSetup({ endpoint, webhooks });
-  const setup = "npx convex run kinde:setup";
+  const lacking = granted ? missingScopes(plan, granted) : [];
+  const setup = after(
+    lacking.length ? "management-scopes" : undefined,
+    "npx convex run kinde:setup",
+  );
   const nearMisses = plan.warnings.length ? ` Also: ${plan.warnings.join(" ")}` : "";
   if (plan.action === "create") {
     return fail(
@@ -416,13 +435,24 @@ export function ago(then: number, now: number): string {
   return `${amount} ${unit}${amount === 1 ? "" : "s"} ago`;
 }
 
-/** The last event the log recorded, and how long ago. */
-export function checkLastEvent(lastEvent: EventRecord | null, now: number): DoctorCheck {
+/**
+ * The last event the log recorded, and how long ago.
+ *
+ * @param blocker A failed check that keeps deliveries from arriving or being
+ *   applied (no webhook, no issuer, no key set): the fix starts there.
+ */
+export function checkLastEvent(
+  lastEvent: EventRecord | null,
+  now: number,
+  blocker?: CheckName,
+): DoctorCheck {
   if (lastEvent === null) {
     return warn(
       "last-event",
       "no event received within the retention window",
-      "make a change in Kinde (edit a user's name) and run the doctor again; if nothing arrives, open the webhook in Kinde (Settings → Environment → Webhooks) and check its delivery log and that it is enabled",
+      blocker === undefined
+        ? "make a change in Kinde (edit a user's name) and run the doctor again; if nothing arrives, open the webhook in Kinde (Settings → Environment → Webhooks) and check its delivery log and that it is enabled"
+        : after(blocker, "make a change in Kinde (edit a user's name) and run the doctor again"),
     );
   }
   return ok(
@@ -431,8 +461,12 @@ export function checkLastEvent(lastEvent: EventRecord | null, now: number): Doct
   );
 }
 
-/** What became of the most recent events; refused deliveries are not recorded. */
-export function checkEventLog(records: EventRecord[]): DoctorCheck {
+/**
+ * What became of the most recent events; refused deliveries are not recorded.
+ *
+ * @param backfillBlocker A check that keeps the backfill, the fix for late events, from running.
+ */
+export function checkEventLog(records: EventRecord[], backfillBlocker?: CheckName): DoctorCheck {
   const counts = new Map<string, number>();
   for (const record of records) counts.set(record.outcome, (counts.get(record.outcome) ?? 0) + 1);
   const tally = [...counts].map(([outcome, n]) => `${n} ${outcome}`).join(", ") || "no events";
@@ -442,20 +476,31 @@ export function checkEventLog(records: EventRecord[]): DoctorCheck {
     return warn(
       "event-log",
       `${found}. ${expired} arrived too late to apply: the endpoint was unreachable or disabled for longer than the retention window`,
-      "npx convex run kinde:backfill (it brings in what those events changed)",
+      after(
+        backfillBlocker,
+        "npx convex run kinde:backfill (it brings in what those events changed)",
+      ),
     );
   }
   return ok("event-log", found);
 }
 
-/** The latest backfill run's state. */
-export function checkBackfill(status: BackfillStatus | null, now: number): DoctorCheck {
+/**
+ * The latest backfill run's state.
+ *
+ * @param blocker A check that keeps a backfill from running (credentials, token, scopes).
+ */
+export function checkBackfill(
+  status: BackfillStatus | null,
+  now: number,
+  blocker?: CheckName,
+): DoctorCheck {
   const run = "npx convex run kinde:backfill";
   if (status === null) {
     return warn(
       "backfill",
       "never run: users and organizations that existed before the webhook are missing",
-      run,
+      after(blocker, run),
     );
   }
   const c = status.counts;
@@ -465,14 +510,16 @@ export function checkBackfill(status: BackfillStatus | null, now: number): Docto
       return fail(
         "backfill",
         `run ${status.runId} failed at phase ${status.phase}: ${status.lastError ?? "no error recorded"}`,
-        `fix the cause, then ${run} (it resumes where it stopped)`,
+        blocker === undefined
+          ? `fix the cause, then ${run} (it resumes where it stopped)`
+          : after(blocker, `${run} (it resumes where it stopped)`),
       );
     case "running":
       return now - status.heartbeatAt > STALLED_AFTER_MS
         ? warn(
             "backfill",
             `run ${status.runId} stopped at phase ${status.phase}: no progress for ${ago(status.heartbeatAt, now).replace(" ago", "")}`,
-            `${run} (it resumes from its last page)`,
+            after(blocker, `${run} (it resumes from its last page)`),
           )
         : ok(
             "backfill",
@@ -672,9 +719,15 @@ export function doctorAction(
       const recent = await ctx.runQuery(component.events.listEvents, {
         paginationOpts: { numItems: EVENT_LOG_SAMPLE, cursor: null },
       });
-      checks.push(checkLastEvent(recent.page[0] ?? null, now));
-      checks.push(checkEventLog(recent.page));
-      checks.push(checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now));
+      const deliveryBlocker = DELIVERY_PREREQUISITES.find(
+        (name) => checks.find((c) => c.name === name)?.verdict === "fail",
+      );
+      const backfillBlocker = backfillBlockerOf(access);
+      checks.push(checkLastEvent(recent.page[0] ?? null, now, deliveryBlocker));
+      checks.push(checkEventLog(recent.page, backfillBlocker));
+      checks.push(
+        checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now, backfillBlocker),
+      );
       if (auth) {
         const issuerOrBlocker: string | Blocker =
           tokenIssuer ??
@@ -694,6 +747,18 @@ export function doctorAction(
       return report;
     },
   });
+}
+
+/** The checks whose failure keeps Kinde's deliveries from arriving or being applied. */
+const DELIVERY_PREREQUISITES: readonly CheckName[] = ["issuer-url", "key-set", "webhook"];
+
+/** The check that keeps a backfill from running: no Management API access, or a scope it needs. */
+function backfillBlockerOf(access: ManagementAccess): CheckName | undefined {
+  if (access.blocker !== undefined) return access.blocker.check;
+  const { granted } = access;
+  return granted && BACKFILL_REQUIRED_SCOPES.some((scope) => !granted.includes(scope))
+    ? "management-scopes"
+    : undefined;
 }
 
 /** A Management API client with the scopes its token lists, or what kept the doctor from one. */
@@ -717,7 +782,7 @@ async function webhookCheck(access: ManagementAccess, path: string): Promise<Doc
   }
   try {
     const listed = toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
-    return checkWebhook(endpoint, listed);
+    return checkWebhook(endpoint, listed, granted);
   } catch (error) {
     return fail(
       "webhook",
