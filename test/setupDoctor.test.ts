@@ -24,6 +24,7 @@ import {
   type BackfillResult,
   type CheckName,
   type DoctorActionOptions,
+  type DoctorCheck,
   type DoctorReport,
   type KindeOptions,
   type SetupActionOptions,
@@ -685,4 +686,92 @@ describe("doctor", () => {
     expect(report.checks.map((c) => c.name)).not.toContain("auth-config");
     expect(report.healthy).toBe(true);
   });
+});
+
+describe("doctor, in every environment", () => {
+  /** The variables the doctor reads that a developer sets, and each one's value when set. */
+  const VARIABLES = {
+    KINDE_ISSUER_URL: () => app.issuer.url,
+    KINDE_DOMAIN: () => kinde!.url,
+    KINDE_MANAGEMENT_CLIENT_ID: () => kinde!.clientId,
+    KINDE_MANAGEMENT_CLIENT_SECRET: () => kinde!.clientSecret,
+    KINDE_CLIENT_ID: () => "kinde_app_client_id",
+  };
+  type Variable = keyof typeof VARIABLES;
+  const names = Object.keys(VARIABLES) as Variable[];
+  const environments = Array.from({ length: 2 ** names.length }, (_, bits) =>
+    names.filter((_, i) => bits & (2 ** i)),
+  );
+
+  /**
+   * What each check needs to have passed before it can run, in this environment: written out
+   * from the docs, not read from the doctor. The Management API's host is KINDE_DOMAIN, else
+   * the issuer URL.
+   */
+  function prerequisites(set: Variable[]): Partial<Record<CheckName, CheckName[]>> {
+    const token: CheckName[] = [
+      "management-credentials",
+      ...(set.includes("KINDE_DOMAIN") ? [] : ["issuer-url" as const]),
+    ];
+    return {
+      "issuer-discovery": ["issuer-url"],
+      "key-set": ["issuer-url"],
+      "management-token": token,
+      "management-scopes": [...token, "management-token"],
+      webhook: [...token, "management-token"],
+      "auth-config": ["issuer-url", "issuer-discovery"],
+    };
+  }
+
+  /** The variables a fix asks to set: `set A`, `env set A`, `set A and B`, `set A, B or C`. */
+  function askedToSet(fix: string): string[] {
+    const lists = fix.matchAll(/\bset ([A-Z][A-Z_]+(?:(?:, | and | or )[A-Z][A-Z_]+)*)/g);
+    return [...lists].flatMap((m) => m[1]!.split(/, | and | or /));
+  }
+
+  test.each(environments.map((set) => [set.join(", ") || "nothing", set] as const))(
+    "set: %s — no fix asks to set a set variable; what could not run says not checked, naming a real finding",
+    async (_, set) => {
+      await serve();
+      for (const name of names) vi.stubEnv(name, set.includes(name) ? VARIABLES[name]() : "");
+      const report = await hostApp().doctor();
+      expect(report.checks.map((c) => c.name)).toEqual(CHECK_NAMES);
+      const byName = new Map(report.checks.map((c) => [c.name as CheckName, c]));
+      const isNotChecked = (c: DoctorCheck) => c.found.startsWith("not checked");
+
+      for (const c of report.checks) {
+        expect(c.verdict === "ok", `${c.name}: a fix exactly when not ok`).toBe(
+          c.fix === undefined,
+        );
+        const asked = askedToSet(c.fix ?? "");
+        expect(
+          asked.filter((v) => set.includes(v as Variable)),
+          `${c.name}: ${c.fix}`,
+        ).toEqual([]);
+        // Any fix that starts elsewhere names a check that did not pass, and did not pass on
+        // a finding of its own: not one that was not run either.
+        for (const [, blocker] of (c.fix ?? "").matchAll(/fix `([a-z-]+)` first/g)) {
+          const named = byName.get(blocker as CheckName);
+          expect(named, `${c.name} names ${blocker}`).toBeDefined();
+          expect(named!.verdict, `${c.name} names ${blocker}`).not.toBe("ok");
+          expect(isNotChecked(named!), `${c.name} names ${blocker}: ${named!.found}`).toBe(false);
+        }
+      }
+
+      for (const [name, needs] of Object.entries(prerequisites(set)) as [
+        CheckName,
+        CheckName[],
+      ][]) {
+        const c = byName.get(name)!;
+        const unmet = needs.filter((n) => byName.get(n)!.verdict !== "ok");
+        if (unmet.length === 0) {
+          expect(isNotChecked(c), `${name}: its prerequisites passed: ${c.found}`).toBe(false);
+          continue;
+        }
+        expect(isNotChecked(c), `${name} needs ${unmet.join(", ")}: ${c.found}`).toBe(true);
+        const blocker = /^fix `([a-z-]+)` first$/.exec(c.fix ?? "")?.[1] as CheckName | undefined;
+        expect(blocker && needs.includes(blocker), `${name}: ${c.fix}`).toBe(true);
+      }
+    },
+  );
 });
