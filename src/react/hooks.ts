@@ -52,9 +52,14 @@ export function useKindeOrganizations(
   return useQuery(queries.organizations, useAuthSettled() ? {} : "skip");
 }
 
-/** Where a check applies: `orgCode`, or (without it) the organization the signed-in token names. */
+/**
+ * Where a check applies: `orgCode`, or (without it) the organization the
+ * signed-in token names. `undefined` is accepted as "not given", as `can`'s
+ * generated arguments accept it, so a component can pass on its own optional
+ * prop (`{ orgCode }`) under `exactOptionalPropertyTypes`.
+ */
 export interface CheckOptions {
-  orgCode?: string;
+  orgCode?: string | undefined;
 }
 
 /**
