@@ -7,9 +7,9 @@
 # files the README says are yours). The app is checked as it stands before a
 # version of a file that no check has seen is replaced, and whole at the end:
 # generate its code, typecheck the backend, the auth config and documented
-# shapes, and the React side under strict options; at the end, run the
-# README's test, which syncs a user through the app's own convex/http.ts and
-# its hooks.
+# shapes, and the React side under strict options; at the end, run the test
+# of docs/testing.md, which syncs a user through the app's own convex/http.ts
+# and its hooks.
 # It catches what in-repo tests cannot: a missing file in the package, a broken
 # `exports` entry, types that only resolve inside this repo, and a README
 # snippet that no longer compiles, no longer works, or cannot be followed as
