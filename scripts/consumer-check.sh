@@ -9,7 +9,8 @@
 # generate its code, typecheck the backend, the auth config and documented
 # shapes, and the React side under strict options; at the end, run the test
 # of docs/testing.md, which syncs a user through the app's own convex/http.ts
-# and its hooks.
+# and its hooks. Before that, every public function of the tarball must be
+# listed in the README and docs/api.md (check-api-listed.mjs).
 # It catches what in-repo tests cannot: a missing file in the package, a broken
 # `exports` entry, types that only resolve inside this repo, and a README
 # snippet that no longer compiles, no longer works, or cannot be followed as
@@ -30,7 +31,7 @@ echo "packed $tarball"
 
 cp -R "$repo/scripts/consumer-app/template/." "$app/"
 mkdir -p "$app/scripts"
-cp "$repo/scripts/offline-codegen.mjs" "$app/scripts/"
+cp "$repo/scripts/offline-codegen.mjs" "$repo/scripts/consumer-app/check-api-listed.mjs" "$app/scripts/"
 cd "$app"
 pkg() { node -p "require('$repo/package.json').devDependencies['$1']"; }
 # One install for all: each extra `npm install` costs a full resolution.
@@ -41,6 +42,8 @@ npm install --no-audit --no-fund --prefer-offline --silent \
   "convex-test@$(pkg convex-test)" "vitest@$(pkg vitest)" "@edge-runtime/vm@$(pkg @edge-runtime/vm)" \
   "typescript@$(pkg typescript)" "@types/node@$(pkg @types/node)" \
   "@types/react@$(pkg @types/react)" "@types/react-dom@$(pkg @types/react-dom)"
+
+node scripts/check-api-listed.mjs "$repo"
 
 # Each stage holds every snippet-built file as it stands then; files are only
 # added or rewritten from one stage to the next, so each is copied over the last.
