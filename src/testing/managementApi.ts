@@ -3,15 +3,15 @@
  * backfills, setup and the doctor: the token endpoint (its tokens are RS256
  * JWTs whose `scope` claim lists what the application was granted), the list
  * endpoints the backfill reads, and webhooks (list, create, update) with the
- * tenant's event types,
- * with Kinde's response shapes and `next_token` paging, and switches for the
- * failures real tenants produce (429 with `RateLimit-Reset`, transient 5xx,
- * an empty page that still carries a `next_token`, a `next_token` that loops
- * back to an earlier page, pages smaller than asked for, wrong credentials, a
- * missing scope, an endpoint that fails until told otherwise). Written from
- * Kinde's OpenAPI spec: where the spec allows an unfriendly answer (a 400
- * rather than a 404 for an organization that is gone, a 403 without a body),
- * this gives it.
+ * tenant's event types, with Kinde's response shapes and `next_token` paging,
+ * and switches for the failures real tenants produce (429 with
+ * `RateLimit-Reset` or `Retry-After`, on the API or the token endpoint;
+ * transient 5xx; an empty page that still carries a `next_token`; a
+ * `next_token` that loops back to an earlier page; pages smaller than asked
+ * for; wrong credentials; a missing scope; an endpoint that fails until told
+ * otherwise). Written from Kinde's OpenAPI spec: where the spec allows an
+ * unfriendly answer (a 400 rather than a 404 for an organization that is
+ * gone, a 403 without a body), this gives it.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -194,8 +194,12 @@ export interface ManagementApiStandIn {
   readonly tenant: Tenant;
   /** Every request, in order (the token endpoint included). */
   readonly requests: RecordedRequest[];
-  /** The next `count` API requests answer 429 with `RateLimit-Reset: resetSeconds`. */
-  rateLimitNext(count: number, resetSeconds: number): void;
+  /**
+   * The next `count` requests answer 429, asking to wait `seconds` in the
+   * `header` Kinde sends (`RateLimit-Reset` by default, or `Retry-After`):
+   * API requests, or with `endpoint: "token"` the token endpoint's.
+   */
+  rateLimitNext(count: number, seconds: number, options?: RateLimitOptions): void;
   /** The next `count` API requests (of `method`, if given) answer `status` (default 500) without acting. */
   failNext(count: number, status?: number, method?: "GET" | "POST" | "PATCH"): void;
   /** Requests whose path starts with `prefix` answer `status` (default 500) until called again with null. */
@@ -236,6 +240,12 @@ export interface ManagementApiStandIn {
    */
   beforeSending(hook: ((path: string) => Promise<void>) | null): void;
   close(): Promise<void>;
+}
+
+/** How `rateLimitNext` answers: which header says how long to wait, and on which endpoint. */
+export interface RateLimitOptions {
+  header?: "RateLimit-Reset" | "Retry-After";
+  endpoint?: "api" | "token";
 }
 
 /** Every scope the stand-in's endpoints need, all granted until revoked. */
@@ -331,8 +341,10 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
   const webhooks: TenantWebhook[] = [];
   let eventTypes = KINDE_EVENT_TYPE_CODES.map(eventType);
   let failingWrites = 0;
-  let rateLimited = 0;
-  let resetSeconds = 1;
+  const rateLimits = {
+    api: { count: 0, seconds: 1, header: "RateLimit-Reset" },
+    token: { count: 0, seconds: 1, header: "RateLimit-Reset" },
+  };
   let failures = 0;
   let failureStatus = 500;
   let failureMethod: string | undefined;
@@ -397,6 +409,18 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     return token;
   }
 
+  /** A 429 if `rateLimitNext` asked for one at `endpoint`. */
+  function rateLimitedAnswer(endpoint: "api" | "token") {
+    const limit = rateLimits[endpoint];
+    if (limit.count === 0) return undefined;
+    limit.count--;
+    return json(
+      429,
+      { errors: [{ code: "TOO_MANY_REQUESTS", message: "Rate limited" }] },
+      { [limit.header.toLowerCase()]: String(limit.seconds) },
+    );
+  }
+
   async function answer(req: IncomingMessage) {
     const requestUrl = new URL(req.url ?? "/", "http://localhost");
     const query = Object.fromEntries(requestUrl.searchParams);
@@ -406,6 +430,8 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     requests.push(recorded);
 
     if (path === "/oauth2/token" && method === "POST") {
+      const limited = rateLimitedAnswer("token");
+      if (limited) return limited;
       const form = new URLSearchParams(await readBody(req));
       if (form.get("client_id") !== clientId || form.get("client_secret") !== clientSecret) {
         return json(401, {
@@ -423,16 +449,8 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     if (bearer === undefined || !issued.has(bearer)) {
       return json(401, { errors: [{ code: "UNAUTHORIZED", message: "Invalid token" }] });
     }
-    if (rateLimited > 0) {
-      rateLimited--;
-      return json(
-        429,
-        { errors: [{ code: "TOO_MANY_REQUESTS", message: "Rate limited" }] },
-        {
-          "ratelimit-reset": String(resetSeconds),
-        },
-      );
-    }
+    const limited = rateLimitedAnswer("api");
+    if (limited) return limited;
     if (failures > 0 && (failureMethod === undefined || failureMethod === method)) {
       failures--;
       return json(failureStatus, { errors: [{ code: "INTERNAL", message: "Temporary failure" }] });
@@ -628,9 +646,8 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     clientSecret,
     tenant,
     requests,
-    rateLimitNext(count, seconds) {
-      rateLimited = count;
-      resetSeconds = seconds;
+    rateLimitNext(count, seconds, { header = "RateLimit-Reset", endpoint = "api" } = {}) {
+      rateLimits[endpoint] = { count, seconds, header };
     },
     failNext(count, status = 500, method) {
       failures = count;
