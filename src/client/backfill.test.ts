@@ -192,7 +192,7 @@ describe("retry options", () => {
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       rateLimitAttempts: 10,
-      maxRateLimitWaitMs: 60_000,
+      maxRateLimitWaitMs: 3_600_000,
     });
     expect(retryPolicy({ attempts: 2, maxDelayMs: undefined })).toEqual({
       ...DEFAULT_RETRY,

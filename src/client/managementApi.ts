@@ -3,10 +3,12 @@
  * token from the client-credentials grant, cached in memory only; 429s
  * honoured with `RateLimit-Reset` / `Retry-After`; 5xx and network errors
  * retried with capped exponential backoff and jitter; and errors that say
- * what to fix (wrong credentials, a missing scope).
+ * what to fix (wrong credentials, a missing scope). A wait longer than an
+ * action may sleep ends the request with a `WaitRequired` (./waits.ts).
  */
 import { decodeJwt, type JWTPayload } from "jose";
 import { messageOf } from "../shared/errors.js";
+import { ONE_SHOT_WAIT_BUDGET_MS, waitOrThrow, WaitRequired, type RequestTries } from "./waits.js";
 
 /** Credentials and host of the Management API, from the host's environment. */
 export interface ManagementApiConfig {
@@ -28,8 +30,9 @@ export class ManagementApiError extends Error {
 }
 
 /**
- * How hard one Management API request tries before it fails the run. Waits are
- * capped so that one request never outlives the action that makes it.
+ * How hard one Management API request tries before it fails the run. Its
+ * tries count across actions: a wait too long to sleep ends the action, and
+ * the request is made again after it with the tries it has spent.
  */
 export interface RetryPolicy {
   /** Tries per request on 5xx answers and network errors, the first included. */
@@ -40,7 +43,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Tries per request while Kinde answers 429. */
   rateLimitAttempts: number;
-  /** The longest wait for one 429, whatever `RateLimit-Reset` asks for. */
+  /**
+   * The longest wait for one 429, whatever `RateLimit-Reset` or `Retry-After`
+   * asks for. A wait is slept only when short; a longer one is scheduled, so
+   * this bounds how long a run waits on one answer, not how long an action lives.
+   */
   maxRateLimitWaitMs: number;
 }
 
@@ -49,7 +56,7 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   baseDelayMs: 500,
   maxDelayMs: 30_000,
   rateLimitAttempts: 10,
-  maxRateLimitWaitMs: 60_000,
+  maxRateLimitWaitMs: 60 * 60_000,
 });
 
 /**
@@ -103,8 +110,6 @@ interface CachedToken {
 /** Tokens by domain and client, in this isolate's memory only: never stored, never logged. */
 const tokens = new Map<string, CachedToken>();
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Exponential backoff with jitter: a random wait in the upper half of the capped window. */
 export function backoffMs(
   attempt: number,
@@ -129,17 +134,34 @@ export function rateLimitWaitMs(headers: Headers, now = Date.now()): number | un
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** How long the action that makes the requests may wait, and what earlier actions spent. */
+export interface WaitOptions {
+  /**
+   * The latest time the action may sleep until (ms since epoch): the end of
+   * its slice. Default: {@link ONE_SHOT_WAIT_BUDGET_MS} from now.
+   */
+  deadline?: number;
+  /** The tries of a request an earlier action ended waiting on, counted again when it is made. */
+  tries?: RequestTries;
+}
+
 export class ManagementApi {
   /** Requests sent, retries included: for progress lines and benchmarks. */
   requests = 0;
 
   private readonly retry: RetryPolicy;
+  /** The latest time this action sleeps until; a wait past it, or longer than a few seconds, ends it. */
+  readonly deadline: number;
+  private carriedTries: RequestTries | undefined;
 
   constructor(
     private readonly config: ManagementApiConfig,
     retry: RetryPolicy = DEFAULT_RETRY,
+    { deadline = Date.now() + ONE_SHOT_WAIT_BUDGET_MS, tries }: WaitOptions = {},
   ) {
     this.retry = retry;
+    this.deadline = deadline;
+    this.carriedTries = tries;
   }
 
   /**
@@ -180,12 +202,13 @@ export class ManagementApi {
    */
   async grantedScopes({ fresh = false } = {}): Promise<string[] | undefined> {
     if (fresh) tokens.delete(this.cacheKey());
+    // Kinde refusing the token, or asking for a wait, is the caller's to handle.
+    const token = await this.token();
     let claims: JWTPayload;
     try {
-      claims = decodeJwt(await this.token());
-    } catch (error) {
-      if (error instanceof ManagementApiError) throw error;
-      return undefined;
+      claims = decodeJwt(token);
+    } catch {
+      return undefined; // not a JWT: its scopes are not known in advance
     }
     const scope = claims.scope ?? claims.scp;
     if (typeof scope === "string") return scope.split(" ").filter(Boolean);
@@ -208,56 +231,26 @@ export class ManagementApi {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     const what = `${method} ${url.pathname}`;
-    const attempts = retryServerErrors ? this.retry.attempts : 1;
     let refreshedToken = false;
-    let failures = 0;
-    let rateLimited = 0;
     for (;;) {
-      let response: Response;
-      try {
-        this.requests++;
-        const headers: Record<string, string> = {
-          authorization: `Bearer ${await this.token()}`,
-          accept: "application/json",
-        };
-        if (body !== undefined) headers["content-type"] = "application/json";
-        response = await fetch(url, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (error) {
-        if (error instanceof ManagementApiError) throw error;
-        if (++failures >= attempts) {
-          throw new ManagementApiError(`${what} failed ${failures} times: ${messageOf(error)}`);
-        }
-        await sleep(backoffMs(failures, this.retry));
-        continue;
-      }
+      const response = await this.retried(
+        what,
+        async () => {
+          const headers: Record<string, string> = {
+            authorization: `Bearer ${await this.token()}`,
+            accept: "application/json",
+          };
+          if (body !== undefined) headers["content-type"] = "application/json";
+          return await fetch(url, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+        },
+        retryServerErrors,
+      );
       if (response.ok) return (await response.json()) as Record<string, unknown>;
       const detail = await errorDetail(response);
-      if (response.status === 429) {
-        // Kinde refused before acting, so even a create may be sent again.
-        if (++rateLimited >= this.retry.rateLimitAttempts) {
-          throw new ManagementApiError(
-            `Kinde kept rate-limiting ${what} (429 ${rateLimited} times)`,
-            429,
-          );
-        }
-        const wait = rateLimitWaitMs(response.headers) ?? backoffMs(rateLimited, this.retry);
-        await sleep(Math.min(wait, this.retry.maxRateLimitWaitMs) + Math.random() * 250);
-        continue;
-      }
-      if (response.status >= 500) {
-        if (++failures >= attempts) {
-          throw new ManagementApiError(
-            `Kinde answered ${what} with ${response.status} ${failures} times${detail}`,
-            response.status,
-          );
-        }
-        await sleep(backoffMs(failures, this.retry));
-        continue;
-      }
       if (response.status === 401 && !refreshedToken) {
         // The token may have expired or been revoked: get a fresh one once.
         tokens.delete(this.cacheKey());
@@ -277,6 +270,89 @@ export class ManagementApi {
     }
   }
 
+  /**
+   * Sends `what` until Kinde answers something other than a 429 or (when
+   * `retryServerErrors`) a 5xx or a network error, and returns that answer.
+   * 429s wait as Kinde asks (at most `maxRateLimitWaitMs`), failures back
+   * off; a wait longer than the action may sleep throws `WaitRequired` with
+   * the tries spent, and tries past the policy's limits throw a
+   * `ManagementApiError`. Kinde refused a 429 before acting, so even a
+   * create is sent again.
+   */
+  private async retried(
+    what: string,
+    send: () => Promise<Response>,
+    retryServerErrors = true,
+  ): Promise<Response> {
+    const attempts = retryServerErrors ? this.retry.attempts : 1;
+    const tries = this.takeCarriedTries(what);
+    const wait = (ms: number, reason: string) =>
+      waitOrThrow(
+        ms,
+        this.deadline,
+        (resumesAt) => new WaitRequired(resumesAt, reason, { ...tries }),
+      );
+    for (;;) {
+      let response: Response;
+      try {
+        this.requests++;
+        response = await send();
+      } catch (error) {
+        // The token request's own failures and waits are already decided.
+        if (error instanceof ManagementApiError || error instanceof WaitRequired) throw error;
+        if (++tries.failures >= attempts) {
+          throw new ManagementApiError(
+            `${what} failed ${tries.failures} times: ${messageOf(error)}`,
+          );
+        }
+        await wait(
+          backoffMs(tries.failures, this.retry),
+          `Kinde's Management API could not be reached (${what}: ${messageOf(error)}; try ${tries.failures} of ${attempts})`,
+        );
+        continue;
+      }
+      if (response.status < 500 && response.status !== 429) return response;
+      const detail = await errorDetail(response);
+      if (response.status === 429) {
+        if (++tries.rateLimited >= this.retry.rateLimitAttempts) {
+          throw new ManagementApiError(
+            `Kinde kept rate-limiting ${what} (429 ${tries.rateLimited} times)`,
+            429,
+          );
+        }
+        const asked = rateLimitWaitMs(response.headers);
+        const ms = Math.min(
+          asked ?? backoffMs(tries.rateLimited, this.retry),
+          this.retry.maxRateLimitWaitMs,
+        );
+        const askedFor = asked === undefined ? "" : `, asked to wait ${Math.round(asked / 1000)} s`;
+        await wait(
+          ms + Math.random() * 250,
+          `Kinde rate-limited the Management API (429 on ${what}${askedFor})`,
+        );
+        continue;
+      }
+      if (++tries.failures >= attempts) {
+        throw new ManagementApiError(
+          `Kinde answered ${what} with ${response.status} ${tries.failures} times${detail}`,
+          response.status,
+        );
+      }
+      await wait(
+        backoffMs(tries.failures, this.retry),
+        `Kinde's Management API kept failing (${response.status} on ${what}; try ${tries.failures} of ${attempts})`,
+      );
+    }
+  }
+
+  /** The tries an earlier action spent on `what`, once: the first request for it counts from them. */
+  private takeCarriedTries(what: string): RequestTries {
+    const carried = this.carriedTries;
+    if (carried?.request !== what) return { request: what, failures: 0, rateLimited: 0 };
+    this.carriedTries = undefined;
+    return { ...carried };
+  }
+
   private cacheKey() {
     return `${this.config.domain} ${this.config.clientId}`;
   }
@@ -286,36 +362,22 @@ export class ManagementApi {
     const cached = tokens.get(this.cacheKey());
     if (cached && cached.expiresAt - 60_000 > Date.now()) return cached.token;
     const url = new URL("/oauth2/token", this.config.domain);
-    let response: Response | undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.requests++;
-        response = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({
-            grant_type: "client_credentials",
-            client_id: this.config.clientId,
-            client_secret: this.config.clientSecret,
-            audience: new URL("/api", this.config.domain).href,
-          }),
-        });
-        if (response.status < 500 && response.status !== 429) break;
-      } catch (error) {
-        if (attempt >= this.retry.attempts) {
-          throw new ManagementApiError(`Could not reach ${url.href}: ${messageOf(error)}`);
-        }
-      }
-      if (attempt >= this.retry.attempts) break;
-      await sleep(
-        (response && rateLimitWaitMs(response.headers)) ?? backoffMs(attempt, this.retry),
-      );
-    }
-    if (!response?.ok) {
-      const detail = response ? await errorDetail(response) : "";
+    const response = await this.retried(`POST ${url.pathname}`, () =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: this.config.clientId,
+          client_secret: this.config.clientSecret,
+          audience: new URL("/api", this.config.domain).href,
+        }),
+      }),
+    );
+    if (!response.ok) {
       throw new ManagementApiError(
-        `Kinde refused the client credentials at ${url.href} (${response?.status})${detail}. Check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (a machine-to-machine application authorized for the Kinde Management API) and ${MANAGEMENT_ENV.domain}.`,
-        response?.status,
+        `Kinde refused the client credentials at ${url.href} (${response.status})${await errorDetail(response)}. Check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (a machine-to-machine application authorized for the Kinde Management API) and ${MANAGEMENT_ENV.domain}.`,
+        response.status,
       );
     }
     const body = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
