@@ -640,3 +640,214 @@ describe("backfill", () => {
     expect(await app.t.query(api.diagnostics.backfillStatus, {})).toBeNull();
   });
 });
+
+/**
+ * Kinde's waits against an action's life: a wait longer than an action
+ * sleeps ends the action at the last written page, the run records when it
+ * resumes, and its continuation is scheduled then. Measured by what the
+ * action did (requests, the scheduled function and its time), on a fake
+ * clock that `finishAllScheduledFunctions(nextTimers)` moves on to each
+ * scheduled continuation.
+ */
+describe("waiting on Kinde is scheduled, not slept", () => {
+  /**
+   * Runs the timers due so far, moving the fake clock to the latest of them.
+   * Not `vi.runAllTimers`: fetch's own timers re-arm themselves each tick, so
+   * running them to exhaustion times out every connection at once.
+   */
+  const nextTimers = () => vi.runOnlyPendingTimers();
+
+  /** The backfill's scheduled continuations in the app of `t`. */
+  const continuations = (t: ReturnType<typeof backfillApp>["t"]) =>
+    t.run(async (ctx) => await ctx.db.system.query("_scheduled_functions").collect());
+
+  /** The mirror holds exactly the tenant: every user with their memberships, roles and permissions. */
+  async function expectMirrorOf(t: ReturnType<typeof backfillApp>["t"], tenant: Tenant) {
+    const tables = await readKindeTables(t);
+    expect(tables.kindeUsers.map((u) => u.kindeId).sort()).toEqual(
+      tenant.users.map((u) => u.id).sort(),
+    );
+    expect(tables.kindeOrganizations.map((o) => o.code).sort()).toEqual(
+      tenant.organizations.map((o) => o.code).sort(),
+    );
+    expect(tables.kindeRoles.map((r) => r.key).sort()).toEqual(
+      tenant.roles.map((r) => r.key).sort(),
+    );
+    for (const user of tenant.users) {
+      expect(
+        normalize((await t.query(api.users.byKindeId, { kindeId: user.id }))?.organizations),
+      ).toEqual(normalize(expectedMemberships(tenant, user.id)));
+    }
+  }
+
+  test("Retry-After: 900: the action stops after one request, the run says until when, the continuation runs then, and the run completes", async () => {
+    const tenant = makeTenant({ users: 30, organizations: 3 });
+    await serve(tenant);
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const { t, run, status } = backfillApp();
+    kinde!.rateLimitNext(1, 900, { header: "Retry-After" });
+
+    const first = await run();
+    expect(first).toMatchObject({ outcome: "started", continuing: true, requests: 2 });
+    expect(kinde!.requests.map((r) => r.path)).toEqual(["/oauth2/token", "/api/v1/roles"]);
+    const waiting = first.run.waiting!;
+    expect(waiting).toEqual({
+      resumesAt: expect.any(Number),
+      reason:
+        "Kinde rate-limited the Management API (429 on GET /api/v1/roles, asked to wait 900 s)",
+      tries: { request: "GET /api/v1/roles", failures: 0, rateLimited: 1 },
+    });
+    expect(waiting.resumesAt - Date.now()).toBeGreaterThanOrEqual(900_000);
+    expect(waiting.resumesAt - Date.now()).toBeLessThanOrEqual(900_250);
+    expect(first.run).toMatchObject({ status: "running", phase: "roles", pages: 0 });
+    expect(await status()).toEqual(first.run);
+    const [continuation, ...others] = await continuations(t);
+    expect(others).toEqual([]);
+    expect(continuation).toMatchObject({
+      name: expect.stringMatching(/backfill$/),
+      args: [{ runId: first.run.runId, reconcile: false }],
+      state: { kind: "pending" },
+    });
+    expect(continuation!.scheduledTime).toBeCloseTo(waiting.resumesAt, -1);
+
+    // Ten minutes on, well past the stall allowance but before the wait ends: not stalled.
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    const meanwhile = await run();
+    expect(meanwhile).toMatchObject({ outcome: "running", continuing: false, requests: 0 });
+    expect(meanwhile.run.runId).toBe(first.run.runId);
+    expect(kinde!.requests).toHaveLength(2);
+
+    await t.finishAllScheduledFunctions(nextTimers);
+    const done = await status();
+    expect(done).toMatchObject({ status: "done", counts: { users: 30, organizations: 3 } });
+    expect(done?.waiting).toBeUndefined();
+    // The continuation asked again at the time Kinde gave, not before.
+    expect(requestsTo("/api/v1/roles")).toHaveLength(2);
+    expect(done!.finishedAt).toBeGreaterThanOrEqual(waiting.resumesAt);
+    expect((await continuations(t)).map((job) => job.state.kind)).toEqual(["success"]);
+    await expectMirrorOf(t, tenant);
+  });
+
+  test("the token endpoint asking for 10⁹ s waits maxRateLimitWaitMs (1 h), scheduled after the one token request", async () => {
+    const tenant = makeTenant({ users: 12, organizations: 2 });
+    await serve(tenant);
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const { t, run, status } = backfillApp();
+    kinde!.rateLimitNext(1, 1e9, { endpoint: "token" });
+
+    const first = await run();
+    expect(first).toMatchObject({ continuing: true, requests: 1 });
+    expect(kinde!.requests.map((r) => r.path)).toEqual(["/oauth2/token"]);
+    expect(first.run.waiting).toMatchObject({
+      reason:
+        "Kinde rate-limited the Management API (429 on POST /oauth2/token, asked to wait 1000000000 s)",
+      tries: { request: "POST /oauth2/token", rateLimited: 1 },
+    });
+    const delay = first.run.waiting!.resumesAt - Date.now();
+    expect(delay).toBeGreaterThanOrEqual(60 * 60_000);
+    expect(delay).toBeLessThanOrEqual(60 * 60_000 + 250);
+    const [continuation] = await continuations(t);
+    expect(continuation!.scheduledTime).toBeCloseTo(first.run.waiting!.resumesAt, -1);
+
+    await t.finishAllScheduledFunctions(nextTimers);
+    expect(await status()).toMatchObject({ status: "done", counts: { users: 12 } });
+    await expectMirrorOf(t, tenant);
+  });
+
+  /** Backoffs of 6 s and more: each is longer than an action sleeps. */
+  const SLOW_RETRY = { attempts: 3, baseDelayMs: 6_000, maxDelayMs: 60_000 };
+
+  test("503s whose backoff is longer than an action sleeps: each wait is scheduled, the request's tries count across them, and the run completes when Kinde recovers", async () => {
+    const tenant = makeTenant({ users: 12, organizations: 2 });
+    await serve(tenant);
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const { t, run, status } = backfillApp({ retry: SLOW_RETRY });
+    kinde!.failNext(2, 503);
+
+    const first = await run();
+    expect(first).toMatchObject({ continuing: true, requests: 2 });
+    expect(first.run.waiting).toMatchObject({
+      reason: "Kinde's Management API kept failing (503 on GET /api/v1/roles; try 1 of 3)",
+      tries: { request: "GET /api/v1/roles", failures: 1, rateLimited: 0 },
+    });
+    // Backoff after the first failure: a random wait in the upper half of 12 s.
+    const [continuation] = await continuations(t);
+    expect(continuation!.scheduledTime - Date.now()).toBeGreaterThanOrEqual(6_000);
+    expect(continuation!.scheduledTime - Date.now()).toBeLessThanOrEqual(12_000);
+
+    await t.finishAllScheduledFunctions(nextTimers);
+    expect(await status()).toMatchObject({ status: "done", counts: { users: 12 } });
+    // Two 503s, each ending an action, then the answer: three tries, within `attempts`.
+    expect(requestsTo("/api/v1/roles")).toHaveLength(3);
+    expect((await continuations(t)).map((job) => job.state.kind)).toEqual(["success", "success"]);
+    await expectMirrorOf(t, tenant);
+  });
+
+  test("Kinde failing for good: the run fails after `attempts` tries in all, across the actions its waits span", async () => {
+    await serve(makeTenant({ users: 5, organizations: 1 }));
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const { t, run, status } = backfillApp({ retry: SLOW_RETRY });
+    kinde!.failPath("/api/v1/roles", 503);
+    expect(await run()).toMatchObject({ continuing: true });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    await t.finishAllScheduledFunctions(nextTimers);
+    errors.mockRestore();
+    expect(await status()).toMatchObject({
+      status: "failed",
+      phase: "roles",
+      lastError: "Kinde answered GET /api/v1/roles with 503 3 times: INTERNAL: Down",
+    });
+    expect((await status())?.waiting).toBeUndefined();
+    expect(requestsTo("/api/v1/roles")).toHaveLength(3);
+    expect((await continuations(t)).map((job) => job.state.kind)).toEqual(["success", "failed"]);
+  });
+
+  test("a wait while a members page reads the roles again (a role renamed mid-run): the run waits, no row fails, and it completes", async () => {
+    const tenant = makeTenant({ users: 9, organizations: 1 });
+    await serve(tenant);
+    const code = tenant.organizations[0]!.code;
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const { t, run, status } = backfillApp();
+    // Once the roles are read, "viewer" becomes "reader" in Kinde (its webhook not delivered);
+    // once the members page naming "reader" is read, Kinde rate-limits the roles' re-read.
+    let renamed = false;
+    kinde!.beforeSending(async (path) => {
+      if (path === "/api/v1/roles" && !renamed) {
+        renamed = true;
+        tenant.roles.find((r) => r.key === "viewer")!.key = "reader";
+        for (const members of Object.values(tenant.members)) {
+          for (const [id, keys] of Object.entries(members)) {
+            members[id] = keys.map((key) => (key === "viewer" ? "reader" : key));
+          }
+        }
+      }
+      if (path === `/api/v1/organizations/${code}/users`) {
+        kinde!.rateLimitNext(1, 900, { header: "Retry-After" });
+      }
+    });
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const first = await run();
+    expect(first).toMatchObject({ continuing: true, run: { phase: "memberships" } });
+    expect(first.run.waiting?.tries).toEqual({
+      request: "GET /api/v1/roles",
+      failures: 0,
+      rateLimited: 1,
+    });
+    expect(requestsTo("/api/v1/roles")).toHaveLength(2);
+    kinde!.beforeSending(null);
+
+    await t.finishAllScheduledFunctions(nextTimers);
+    // No row was retried alone or failed: a wait is not a failed write.
+    expect(warnings.mock.calls.flat().join("\n")).not.toMatch(/failed together|retrying it once/);
+    warnings.mockRestore();
+    expect(await status()).toMatchObject({ status: "done", counts: { users: 9 } });
+    const reader = tenant.users.find((u) => tenant.members[code]![u.id]?.includes("reader"))!;
+    expect(
+      await t.query(api.organizations.hasPermission, {
+        orgCode: code,
+        permission: "read:docs",
+        kindeId: reader.id,
+      }),
+    ).toBe(true);
+  });
+});

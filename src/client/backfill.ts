@@ -4,13 +4,15 @@
  * with the run's position. The action works for a few minutes, then schedules
  * itself to continue, so a tenant of any size finishes without hitting
  * Convex's action time limit, and a crash or deploy resumes from the last page.
+ * When Kinde needs a wait longer than an action sleeps (a 429 asking for
+ * minutes, a 5xx backoff past a few seconds), the action stops there, the run
+ * records the wait, and the continuation is scheduled for when it ends.
  */
 import { v, type Infer } from "convex/values";
 import { parse } from "convex-helpers/validators";
 import {
   createFunctionHandle,
   internalActionGeneric,
-  makeFunctionReference,
   type FunctionReturnType,
   type GenericActionCtx,
   type GenericDataModel,
@@ -57,6 +59,7 @@ import {
   retryPolicy,
   type RetryPolicy,
 } from "./managementApi.js";
+import { scheduleContinuation, WaitRequired } from "./waits.js";
 import type { KindeOptions } from "./types.js";
 import type { EventHookReference } from "./webhook.js";
 import { messageOf } from "../shared/errors.js";
@@ -294,7 +297,12 @@ async function withExactPermissions(
   const result: BackfillMember[] = [];
   for (let i = 0; i < members.length; i += MEMBER_PERMISSION_READS_AT_ONCE) {
     const batch = members.slice(i, i + MEMBER_PERMISSION_READS_AT_ONCE);
-    result.push(...(await Promise.all(batch.map(read))));
+    // Every read of the batch settles before one's failure (or wait) ends the action: none is left running.
+    const settled = await Promise.allSettled(batch.map(read));
+    for (const outcome of settled) {
+      if (outcome.status === "rejected") throw outcome.reason;
+      result.push(outcome.value);
+    }
   }
   return result;
 }
@@ -462,6 +470,8 @@ function pageWriter(
           result = await call(current, withItems(rows), target, reading);
         } catch (error) {
           if (error instanceof OutdatedMembersPage) throw error;
+          // Kinde needs a wait (reading the roles again): no row failed, the run waits.
+          if (error instanceof WaitRequired) throw error;
           const message = messageOf(error);
           if (rows.length > 1) {
             log.warn(
@@ -505,7 +515,7 @@ type PageWriter = ReturnType<typeof pageWriter>;
 
 /** How the host's backfill action works; every field is optional. */
 export interface BackfillActionOptions {
-  /** How long one action works before scheduling its continuation. */
+  /** How long one action works (and may sleep through Kinde's waits) before scheduling its continuation. */
   timeBudgetMs?: number;
   /** Retries of each Management API request; unset fields keep their defaults. */
   retry?: Partial<RetryPolicy>;
@@ -547,8 +557,19 @@ export function backfillAction(
         }) as typeof actionCtx.runMutation,
       };
       const log = createLogger(logLevelOf(options, "task"));
-      const api = new ManagementApi(managementConfig(options), retry);
+      // Read before the run starts, so missing credentials are named before anything is written.
+      const config = managementConfig(options);
       onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
+      const started = await ctx.runMutation(component.backfill.start, {
+        reconcile: args.reconcile ?? false,
+        exactPermissions: args.exactPermissions,
+        restart: args.restart,
+        runId: args.runId,
+      });
+      let run = started.run;
+      const deadline = Date.now() + timeBudgetMs;
+      // The tries of the request the run waited on count on after the wait.
+      const api = new ManagementApi(config, retry, { deadline, tries: started.waited?.tries });
       const writer = pageWriter(
         ctx,
         component,
@@ -557,65 +578,54 @@ export function backfillAction(
         (keys) => readRolesAgain(api, log, keys),
         () => api.requests,
       );
-      const started = await ctx.runMutation(component.backfill.start, {
-        reconcile: args.reconcile ?? false,
-        exactPermissions: args.exactPermissions,
-        restart: args.restart,
-        runId: args.runId,
+      const result = (continuing: boolean): BackfillResult => ({
+        outcome: started.outcome,
+        continuing,
+        run,
+        requests: api.requests,
+        functionCalls,
+        transactionShares: writer.shares,
       });
-      let run = started.run;
       if (started.outcome === "running") {
         log.info(
-          `backfill: run ${run.runId} is already under way (phase ${run.phase}, ${run.pages} pages); not starting another`,
+          `backfill: run ${run.runId} is already under way (phase ${run.phase}, ${run.pages} pages${run.waiting ? `, waiting until ${new Date(run.waiting.resumesAt).toISOString()}: ${run.waiting.reason}` : ""}); not starting another`,
         );
-        return {
-          outcome: "running",
-          continuing: false,
-          run,
-          requests: 0,
-          functionCalls,
-          transactionShares: writer.shares,
-        };
+        return result(false);
       }
       log.info(`backfill: ${started.outcome} run ${run.runId} at phase ${run.phase}`);
-      const deadline = Date.now() + timeBudgetMs;
+      const continuation = { reconcile: run.reconcile, runId: run.runId };
       try {
         while (run.status === "running") {
           run = await step(ctx, component, writer, api, run, options, log);
           if (run.status === "running" && Date.now() >= deadline) {
             // Hand over to a fresh action before Convex's time limit: the run's
             // position is already stored, so the continuation picks up from it.
-            const self = await ctx.meta.getFunctionMetadata();
-            await ctx.scheduler.runAfter(0, makeFunctionReference<"action">(self.name), {
-              reconcile: run.reconcile,
-              runId: run.runId,
-            });
+            await scheduleContinuation(ctx, Date.now(), continuation);
             log.info(`backfill: continuing run ${run.runId} in a new action (${progress(run)})`);
-            return {
-              outcome: started.outcome,
-              continuing: true,
-              run,
-              requests: api.requests,
-              functionCalls,
-              transactionShares: writer.shares,
-            };
+            return result(true);
           }
         }
       } catch (error) {
+        if (error instanceof WaitRequired) {
+          // Sleeping through it could outlive the action: stop at the last written page instead.
+          const { resumesAt, reason, tries } = error;
+          run = await ctx.runMutation(component.backfill.wait, {
+            runId: run.runId,
+            waiting: { resumesAt, reason, tries },
+          });
+          await scheduleContinuation(ctx, resumesAt, continuation);
+          log.info(
+            `backfill: run ${run.runId} waits until ${new Date(resumesAt).toISOString()} (${reason}); it continues by itself then (${progress(run)})`,
+          );
+          return result(true);
+        }
         const message = messageOf(error);
         await ctx.runMutation(component.backfill.fail, { runId: run.runId, error: message });
         log.error(`backfill: run ${run.runId} failed at phase ${run.phase}: ${message}`);
         throw error;
       }
       log.info(`backfill: run ${run.runId} done (${progress(run)})`);
-      return {
-        outcome: started.outcome,
-        continuing: false,
-        run,
-        requests: api.requests,
-        functionCalls,
-        transactionShares: writer.shares,
-      };
+      return result(false);
     },
   });
 }

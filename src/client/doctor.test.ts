@@ -372,6 +372,35 @@ describe("checkBackfill", () => {
     expect(checkBackfill(running, 60_000 + 170_000).verdict).toBe("ok");
     expect(checkBackfill(running, 60_000 + 190_000).verdict).toBe("warn");
   });
+  test("waiting for Kinde: ok, saying until when, however long ago its last progress; stopped only 3 minutes past its wait", () => {
+    const resumesAt = Date.UTC(2026, 0, 5, 12, 15, 0);
+    const waiting = {
+      ...run,
+      status: "running" as const,
+      phase: "users" as const,
+      heartbeatAt: resumesAt - 15 * 60_000,
+      waiting: {
+        resumesAt,
+        reason:
+          "Kinde rate-limited the Management API (429 on GET /api/v1/users, asked to wait 900 s)",
+        tries: { request: "GET /api/v1/users", failures: 0, rateLimited: 1 },
+      },
+    };
+    expect(checkBackfill(waiting, resumesAt - 60_000)).toEqual({
+      name: "backfill",
+      verdict: "ok",
+      found:
+        "run run1 is waiting until 2026-01-05T12:15:00.000Z, then continues by itself (phase users, 3 pages so far): Kinde rate-limited the Management API (429 on GET /api/v1/users, asked to wait 900 s)",
+    });
+    expect(checkBackfill(waiting, resumesAt + 170_000)).toMatchObject({
+      verdict: "ok",
+      found: "run run1 is running (phase users, 3 pages so far)",
+    });
+    expect(checkBackfill(waiting, resumesAt + 190_000)).toMatchObject({
+      verdict: "warn",
+      found: expect.stringMatching(/stopped at phase users: no progress for 18 minutes/),
+    });
+  });
 });
 
 test("checkAuthConfig: the snippet for the token kind; unknown client id: a warning", () => {

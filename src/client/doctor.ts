@@ -8,7 +8,7 @@
 import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
-import { STALLED_AFTER_MS, type BackfillStatus } from "../shared/backfill.js";
+import { isStalled, type BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
 import {
   issuerSettingOf,
@@ -514,17 +514,23 @@ export function checkBackfill(
           ? `fix the cause, then ${run} (it resumes where it stopped)`
           : after(blocker, `${run} (it resumes where it stopped)`),
       );
-    case "running":
-      return now - status.heartbeatAt > STALLED_AFTER_MS
-        ? warn(
+    case "running": {
+      if (isStalled(status, now)) {
+        return warn(
+          "backfill",
+          `run ${status.runId} stopped at phase ${status.phase}: no progress for ${ago(status.heartbeatAt, now).replace(" ago", "")}`,
+          after(blocker, `${run} (it resumes from its last page)`),
+        );
+      }
+      const so = `phase ${status.phase}, ${status.pages} pages so far`;
+      const { waiting } = status;
+      return waiting && waiting.resumesAt > now
+        ? ok(
             "backfill",
-            `run ${status.runId} stopped at phase ${status.phase}: no progress for ${ago(status.heartbeatAt, now).replace(" ago", "")}`,
-            after(blocker, `${run} (it resumes from its last page)`),
+            `run ${status.runId} is waiting until ${new Date(waiting.resumesAt).toISOString()}, then continues by itself (${so}): ${waiting.reason}`,
           )
-        : ok(
-            "backfill",
-            `run ${status.runId} is running (phase ${status.phase}, ${status.pages} pages so far)`,
-          );
+        : ok("backfill", `run ${status.runId} is running (${so})`);
+    }
     case "done":
       return ok(
         "backfill",

@@ -358,6 +358,9 @@ export class Kinde {
    * (optionally) `KINDE_DOMAIN` from the environment when it runs. One run at
    * a time: starting it while a run is under way reports that run. A run that
    * failed or stopped resumes where it stopped (`{"restart": true}` starts over).
+   * A wait Kinde needs that is longer than a few seconds (a 429's
+   * `Retry-After`, a 5xx backoff) is not slept: the action stops, the run's
+   * status says until when (`waiting`), and its continuation is scheduled then.
    *
    * @param options `timeBudgetMs`: how long one action works before scheduling
    *   its continuation (default 5 minutes; actions may run 10). `retry`: how

@@ -241,7 +241,7 @@ export class ManagementApi {
             accept: "application/json",
           };
           if (body !== undefined) headers["content-type"] = "application/json";
-          return await fetch(url, {
+          return await this.fetch(url, {
             method,
             headers,
             body: body === undefined ? undefined : JSON.stringify(body),
@@ -295,7 +295,6 @@ export class ManagementApi {
     for (;;) {
       let response: Response;
       try {
-        this.requests++;
         response = await send();
       } catch (error) {
         // The token request's own failures and waits are already decided.
@@ -353,6 +352,12 @@ export class ManagementApi {
     return { ...carried };
   }
 
+  /** Sends one request to Kinde, counted in {@link requests}. */
+  private async fetch(url: URL, init: RequestInit): Promise<Response> {
+    this.requests++;
+    return await fetch(url, init);
+  }
+
   private cacheKey() {
     return `${this.config.domain} ${this.config.clientId}`;
   }
@@ -363,7 +368,7 @@ export class ManagementApi {
     if (cached && cached.expiresAt - 60_000 > Date.now()) return cached.token;
     const url = new URL("/oauth2/token", this.config.domain);
     const response = await this.retried(`POST ${url.pathname}`, () =>
-      fetch(url, {
+      this.fetch(url, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({

@@ -5,9 +5,10 @@
  * through that would be killed at Convex's action time limit. So a short
  * wait is slept, and a longer one ends the action with {@link WaitRequired}:
  * a resumable action records it and schedules its continuation at that time
- * (the backfill does); a one-shot action (setup, the doctor) answers at once,
- * saying when to try again ({@link retryLaterMessage}).
+ * ({@link scheduleContinuation}); a one-shot action (setup, the doctor)
+ * answers at once, saying when to try again ({@link retryLaterMessage}).
  */
+import { makeFunctionReference, type GenericActionCtx, type GenericDataModel } from "convex/server";
 
 /** The longest wait an action sleeps through; a longer one is scheduled or reported. */
 export const MAX_INLINE_WAIT_MS = 5_000;
@@ -76,4 +77,22 @@ export async function waitOrThrow(
 /** What a one-shot action answers when Kinde needs a long wait: what happened and when to retry. */
 export function retryLaterMessage(wait: WaitRequired): string {
   return `${wait.reason}; retry after ${new Date(wait.resumesAt).toISOString()}`;
+}
+
+/**
+ * Schedules the running action to run again with `args` at `resumesAt` (at
+ * once if that has passed): how a resumable action continues after its
+ * slice, or after a wait it may not sleep.
+ */
+export async function scheduleContinuation(
+  ctx: GenericActionCtx<GenericDataModel>,
+  resumesAt: number,
+  args: Record<string, unknown>,
+): Promise<void> {
+  const self = await ctx.meta.getFunctionMetadata();
+  await ctx.scheduler.runAfter(
+    Math.max(0, resumesAt - Date.now()),
+    makeFunctionReference<"action">(self.name),
+    args,
+  );
 }

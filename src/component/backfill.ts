@@ -43,6 +43,7 @@ import {
   vBackfillPage,
   vBackfillPosition,
   vBackfillStatus,
+  vBackfillWait,
   vTransactionShares,
   backfillRowId,
   type BackfillCounts,
@@ -51,7 +52,7 @@ import {
   type BackfillStatus,
   type SkippedMemberships,
   type VanishedOrganizations,
-  STALLED_AFTER_MS,
+  isStalled,
 } from "../shared/backfill.js";
 import {
   MAX_CATALOG_SIZE,
@@ -134,9 +135,11 @@ const ZERO_COUNTS: BackfillCounts = {
 
 /**
  * Starts a run, or joins the one under way. One run at a time: a running run
- * that made progress recently is reported, not doubled. A stalled or failed
- * run is resumed where it stopped (unless `restart`). `runId` continues a
- * specific run: the action's own scheduled continuation.
+ * that made progress recently, or waits for Kinde, is reported, not doubled.
+ * A stalled or failed run is resumed where it stopped (unless `restart`).
+ * `runId` continues a specific run: the action's own scheduled continuation.
+ * Continuing or resuming a run ends its wait; `waited` is that wait, whose
+ * tries the action carries on.
  */
 export const start = mutation({
   args: {
@@ -153,16 +156,22 @@ export const start = mutation({
       v.literal("running"),
     ),
     run: vBackfillStatus,
+    waited: v.optional(vBackfillWait),
   }),
   handler: async (ctx, { reconcile, exactPermissions, restart, runId }) => {
     const now = Date.now();
     if (runId !== undefined) {
       const run = await runningRun(ctx, runId);
-      await ctx.db.patch("backfillRuns", run._id, { heartbeatAt: now });
-      return { outcome: "continued" as const, run: toStatus({ ...run, heartbeatAt: now }) };
+      const continued = { heartbeatAt: now, waiting: undefined };
+      await ctx.db.patch("backfillRuns", run._id, continued);
+      return {
+        outcome: "continued" as const,
+        run: toStatus({ ...run, ...continued }),
+        waited: run.waiting,
+      };
     }
     const latest = await latestRun(ctx);
-    if (latest?.status === "running" && now - latest.heartbeatAt < STALLED_AFTER_MS) {
+    if (latest?.status === "running" && !isStalled(latest, now)) {
       return { outcome: "running" as const, run: toStatus(latest) };
     }
     if (latest && latest.status !== "done" && !restart) {
@@ -172,14 +181,20 @@ export const start = mutation({
         reconcile: reconcile || latest.reconcile,
         exactPermissions: exactPermissions || latest.exactPermissions,
         lastError: undefined,
+        waiting: undefined,
       };
       await ctx.db.patch("backfillRuns", latest._id, resumed);
-      return { outcome: "resumed" as const, run: toStatus({ ...latest, ...resumed }) };
+      return {
+        outcome: "resumed" as const,
+        run: toStatus({ ...latest, ...resumed }),
+        waited: latest.waiting,
+      };
     }
     if (latest?.status === "running") {
       await ctx.db.patch("backfillRuns", latest._id, {
         status: "failed",
         lastError: "Replaced by a restarted run.",
+        waiting: undefined,
       });
     }
     const id: Id<"backfillRuns"> = await ctx.db.insert("backfillRuns", {
@@ -624,8 +639,24 @@ export const fail = mutation({
       status: "failed",
       lastError: error,
       heartbeatAt: Date.now(),
+      waiting: undefined,
     });
     return null;
+  },
+});
+
+/**
+ * Records that the run waits for Kinde until `waiting.resumesAt`, where the
+ * action scheduled its continuation: until then (and for the stall allowance
+ * after) the run is not stalled, and its status says why it is silent.
+ */
+export const wait = mutation({
+  args: { runId: v.string(), waiting: vBackfillWait },
+  returns: vBackfillStatus,
+  handler: async (ctx, { runId, waiting }) => {
+    const run = await runningRun(ctx, runId);
+    await ctx.db.patch("backfillRuns", run._id, { waiting });
+    return toStatus({ ...run, waiting });
   },
 });
 

@@ -71,9 +71,25 @@ export type PagingState = Infer<typeof vPagingState>;
 
 /**
  * A running run that has made no progress for this long has stopped (crash,
- * deploy): the backfill resumes it, the doctor reports it.
+ * deploy): the backfill resumes it, the doctor reports it. A run waiting for
+ * Kinde is silent until its wait ends, so for it the time counts from then.
  */
 export const STALLED_AFTER_MS = 3 * 60_000;
+
+/**
+ * Why and until when a run waits: Kinde asked it to (429) or kept failing
+ * (5xx) for longer than an action sleeps, so the action stopped and its
+ * continuation is scheduled at `resumesAt`.
+ */
+export const vBackfillWait = v.object({
+  /** When the scheduled continuation runs, in ms since epoch. */
+  resumesAt: v.number(),
+  /** e.g. `Kinde rate-limited the Management API (429 on GET /api/v1/users, asked to wait 900 s)`. */
+  reason: v.string(),
+  /** The request that waits and the tries it has spent: its retry limits count them after the wait. */
+  tries: v.object({ request: v.string(), failures: v.number(), rateLimited: v.number() }),
+});
+export type BackfillWait = Infer<typeof vBackfillWait>;
 
 /** At most this many organizations or users are listed in each list of a run's status; its `count` has them all. */
 export const MAX_LISTED_IN_STATUS = 50;
@@ -128,8 +144,13 @@ export const backfillRunFields = {
   exactPermissions: v.optional(v.boolean()),
   vanished: v.optional(vVanishedOrganizations),
   skippedMemberships: v.optional(vSkippedMemberships),
+  /** Set while the run waits for Kinde, and cleared when its continuation starts. */
+  waiting: v.optional(vBackfillWait),
   startedAt: v.number(),
-  /** When the run last made progress. A running run silent for minutes has stopped and resumes on the next start. */
+  /**
+   * When the run last made progress. A running run silent for minutes (past
+   * the end of its wait, if it waits) has stopped and resumes on the next start.
+   */
   heartbeatAt: v.number(),
   finishedAt: v.optional(v.number()),
   pages: v.number(),
@@ -140,6 +161,18 @@ export const backfillRunFields = {
 /** The state of the latest backfill run, as `getBackfillStatus` reports it. */
 export const vBackfillStatus = v.object({ runId: v.string(), ...backfillRunFields });
 export type BackfillStatus = Infer<typeof vBackfillStatus>;
+
+/**
+ * Whether a running run has stopped: no progress for {@link STALLED_AFTER_MS},
+ * counted from the end of its wait when it waits for Kinde.
+ */
+export function isStalled(
+  run: Pick<BackfillStatus, "status" | "heartbeatAt" | "waiting">,
+  now: number,
+): boolean {
+  if (run.status !== "running") return false;
+  return now - Math.max(run.heartbeatAt, run.waiting?.resumesAt ?? 0) >= STALLED_AFTER_MS;
+}
 
 /**
  * The largest share of each of Convex's per-transaction limits that backfill

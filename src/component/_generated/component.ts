@@ -169,6 +169,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
+            waiting?: {
+              reason: string;
+              resumesAt: number;
+              tries: { failures: number; rateLimited: number; request: string };
+            };
           };
           shares: {
             bytesRead: number;
@@ -231,6 +236,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           startedAt: number;
           status: "running" | "done" | "failed";
           vanished?: { count: number; orgCodes: Array<string> };
+          waiting?: {
+            reason: string;
+            resumesAt: number;
+            tries: { failures: number; rateLimited: number; request: string };
+          };
         } | null,
         Name
       >;
@@ -296,6 +306,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
+            waiting?: {
+              reason: string;
+              resumesAt: number;
+              tries: { failures: number; rateLimited: number; request: string };
+            };
           };
           shares: {
             bytesRead: number;
@@ -362,6 +377,73 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             startedAt: number;
             status: "running" | "done" | "failed";
             vanished?: { count: number; orgCodes: Array<string> };
+            waiting?: {
+              reason: string;
+              resumesAt: number;
+              tries: { failures: number; rateLimited: number; request: string };
+            };
+          };
+          waited?: {
+            reason: string;
+            resumesAt: number;
+            tries: { failures: number; rateLimited: number; request: string };
+          };
+        },
+        Name
+      >;
+      wait: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          runId: string;
+          waiting: {
+            reason: string;
+            resumesAt: number;
+            tries: { failures: number; rateLimited: number; request: string };
+          };
+        },
+        {
+          counts: {
+            memberships: number;
+            organizations: number;
+            permissions: number;
+            removed: number;
+            roles: number;
+            skipped: number;
+            unchanged: number;
+            users: number;
+          };
+          cursor?: string;
+          exactPermissions?: boolean;
+          finishedAt?: number;
+          heartbeatAt: number;
+          lastError?: string;
+          orgCode?: string;
+          pages: number;
+          paging?: { checkpoint: string; pages: number; recent: Array<string> };
+          phase:
+            | "roles"
+            | "rolePermissions"
+            | "permissions"
+            | "organizations"
+            | "users"
+            | "memberships"
+            | "reconcile"
+            | "done";
+          reconcile: boolean;
+          resumeAfter?: string;
+          runId: string;
+          skippedMemberships?: {
+            count: number;
+            users: Array<{ count: number; kindeId: string }>;
+          };
+          startedAt: number;
+          status: "running" | "done" | "failed";
+          vanished?: { count: number; orgCodes: Array<string> };
+          waiting?: {
+            reason: string;
+            resumesAt: number;
+            tries: { failures: number; rateLimited: number; request: string };
           };
         },
         Name
