@@ -775,3 +775,157 @@ describe("doctor, in every environment", () => {
     },
   );
 });
+
+/**
+ * Setup and the doctor are one-shot commands: when Kinde asks for a wait
+ * longer than they may sleep (a 15-minute Retry-After, a token endpoint's
+ * absurd RateLimit-Reset, backoffs past a few seconds), they answer at once,
+ * saying when to run them again, instead of sleeping until Convex kills them.
+ * The clock is frozen, so "at once" is measured by the requests they made and
+ * the time they name.
+ */
+describe("a wait longer than a one-shot command sleeps", () => {
+  const freezeClock = () => vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+  /** How long from now the answer says to retry after. */
+  const retryAfterIn = (text: string) => {
+    const at = /retry after (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(text)?.[1];
+    expect(at, text).toBeDefined();
+    return Date.parse(at!) - Date.now();
+  };
+  const failureOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => new Error("it succeeded"),
+      (error: unknown) => error as Error,
+    );
+
+  test("setup, Kinde rate-limiting the webhook list for 15 minutes: it answers after that one request, changing nothing; run again after, it registers the webhook", async () => {
+    await serve();
+    freezeClock();
+    kinde!.rateLimitNext(1, 900, { header: "Retry-After" });
+    const { message } = await failureOf(hostApp().setup());
+    expect(message).toMatch(
+      /^Kinde rate-limited the Management API \(429 on GET \/api\/v1\/webhooks, asked to wait 900 s\); retry after \S+Z\. Running setup again then is safe: it never creates a second webhook\.$/,
+    );
+    expect(retryAfterIn(message)).toBeGreaterThanOrEqual(900_000);
+    expect(retryAfterIn(message)).toBeLessThanOrEqual(900_250);
+    expect(kinde!.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /oauth2/token",
+      "GET /api/v1/webhooks",
+    ]);
+    expect(kinde!.webhooks).toEqual([]);
+
+    vi.setSystemTime(Date.now() + 900_250);
+    expect(await hostApp().setup()).toMatchObject({ action: "create", changed: true });
+    expect(kinde!.webhooks).toHaveLength(1);
+  });
+
+  test("setup, the token endpoint asking for 10⁹ s: capped at an hour, answered after the one token request", async () => {
+    await serve();
+    freezeClock();
+    kinde!.rateLimitNext(1, 1e9, { endpoint: "token" });
+    const { message } = await failureOf(hostApp().setup());
+    expect(message).toMatch(
+      /^Kinde rate-limited the Management API \(429 on POST \/oauth2\/token, asked to wait 1000000000 s\); retry after /,
+    );
+    expect(retryAfterIn(message)).toBeGreaterThanOrEqual(60 * 60_000);
+    expect(retryAfterIn(message)).toBeLessThanOrEqual(60 * 60_000 + 250);
+    expect(kinde!.requests.map((r) => r.path)).toEqual(["/oauth2/token"]);
+  });
+
+  /** Backoffs of 6 s and more: each is longer than a one-shot command sleeps. */
+  const SLOW_RETRY = { attempts: 3, baseDelayMs: 6_000, maxDelayMs: 60_000 };
+
+  test("setup, Kinde answering 503 with backoffs past a few seconds: it answers after the first, saying when to retry", async () => {
+    await serve();
+    freezeClock();
+    kinde!.failNext(2, 503);
+    const { message } = await failureOf(hostApp({ setup: { retry: SLOW_RETRY } }).setup());
+    expect(message).toMatch(
+      /^Kinde's Management API kept failing \(503 on GET \/api\/v1\/webhooks; try 1 of 3\); retry after /,
+    );
+    expect(retryAfterIn(message)).toBeGreaterThanOrEqual(6_000);
+    expect(retryAfterIn(message)).toBeLessThanOrEqual(12_000);
+    expect(kinde!.requests.filter((r) => r.path === "/api/v1/webhooks")).toHaveLength(1);
+  });
+
+  test("setup, a create refused with a 5xx whose backoff is long: it answers at once; run again, it creates exactly one webhook", async () => {
+    await serve();
+    freezeClock();
+    kinde!.failNext(1, 502, "POST");
+    const { message } = await failureOf(hostApp({ setup: { retry: SLOW_RETRY } }).setup());
+    expect(message).toMatch(
+      /^Kinde's Management API kept failing \(creating the webhook: Kinde answered POST \/api\/v1\/webhooks with 502 1 times: INTERNAL: Temporary failure; try 1 of 3\); retry after \S+Z\. Running setup again then is safe/,
+    );
+    // It looked for the webhook before answering: Kinde had not created it.
+    expect(kinde!.requests.map((r) => `${r.method} ${r.path}`).slice(-2)).toEqual([
+      "POST /api/v1/webhooks",
+      "GET /api/v1/webhooks",
+    ]);
+    expect(kinde!.webhooks).toEqual([]);
+
+    vi.setSystemTime(Date.now() + 12_000);
+    expect(await hostApp({ setup: { retry: SLOW_RETRY } }).setup()).toMatchObject({
+      action: "create",
+    });
+    expect(kinde!.webhooks).toHaveLength(1);
+  });
+
+  test("the doctor, Kinde rate-limiting the token request for 15 minutes: the token check says when to run it again, the checks that need a token wait for it", async () => {
+    const host = await healthyApp();
+    freezeClock();
+    kinde!.rateLimitNext(1, 900, { header: "Retry-After", endpoint: "token" });
+    const before = kinde!.requests.length;
+    const report = await host.doctor();
+    expectVerdicts(report, {
+      "management-token": "warn",
+      "management-scopes": "warn",
+      webhook: "warn",
+    });
+    const token = check(report, "management-token");
+    expect(token.found).toMatch(
+      /^not checked: Kinde rate-limited the Management API \(429 on POST \/oauth2\/token, asked to wait 900 s\); retry after \S+Z$/,
+    );
+    expect(retryAfterIn(token.found)).toBeGreaterThanOrEqual(900_000);
+    expect(token.fix).toMatch(/^run the doctor again after \S+Z$/);
+    expect(report.requests).toBe(1);
+    expect(kinde!.requests).toHaveLength(before + 1);
+  });
+
+  test("the doctor, Kinde rate-limiting the webhook list: the webhook check says when to run it again", async () => {
+    const host = await healthyApp();
+    freezeClock();
+    kinde!.rateLimitNext(1, 900, { header: "Retry-After" });
+    const report = await host.doctor();
+    expectVerdicts(report, { webhook: "warn" });
+    expect(check(report, "webhook").found).toMatch(
+      /^not checked: Kinde rate-limited the Management API \(429 on GET \/api\/v1\/webhooks, asked to wait 900 s\); retry after /,
+    );
+    expect(report.requests).toBe(2);
+  });
+
+  test("the doctor, a backfill waiting 15 minutes for Kinde: ok and until when, ten minutes on; stopped only once 3 minutes past its wait", async () => {
+    await serve();
+    const host = hostApp();
+    await host.setup();
+    expect(await host.deliver(userCreated({ id: kindeUserId() }))).toBe(200);
+    // The continuation the backfill schedules stays on the fake clock: this test checks the wait.
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"], now: Date.now() });
+    kinde!.rateLimitNext(1, 900, { header: "Retry-After" });
+    const waiting = await host.backfill();
+    expect(waiting).toMatchObject({ continuing: true, run: { waiting: expect.anything() } });
+    const resumesAt = waiting.run.waiting!.resumesAt;
+
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    const report = await host.doctor();
+    expectVerdicts(report, {});
+    expect(check(report, "backfill").found).toBe(
+      `run ${waiting.run.runId} is waiting until ${new Date(resumesAt).toISOString()}, then continues by itself (phase roles, 0 pages so far): Kinde rate-limited the Management API (429 on GET /api/v1/roles, asked to wait 900 s)`,
+    );
+
+    vi.setSystemTime(resumesAt + 3 * 60_000 + 1_000);
+    expect(check(await host.doctor(), "backfill")).toMatchObject({
+      verdict: "warn",
+      found: expect.stringMatching(/stopped at phase roles/),
+    });
+  });
+});

@@ -40,6 +40,7 @@ import {
 } from "./setup.js";
 import type { KindeOptions } from "./types.js";
 import { JWKS_PATH } from "./verify.js";
+import { retryLaterMessage, WaitRequired } from "./waits.js";
 import { messageOf } from "../shared/errors.js";
 import { BACKFILL_SCOPES } from "./backfill.js";
 
@@ -100,6 +101,13 @@ const fail = (name: CheckName, found: string, fix: string): DoctorCheck => ({
 /** A check that could not run because `blocker` did not pass. */
 const notChecked = (name: CheckName, blocker: CheckName, why: string): DoctorCheck =>
   warn(name, `not checked: ${why}`, `fix \`${blocker}\` first`);
+/** A check that could not run because Kinde asked for a wait longer than the doctor sleeps. */
+const throttled = (name: CheckName, wait: WaitRequired): DoctorCheck =>
+  warn(
+    name,
+    `not checked: ${retryLaterMessage(wait)}`,
+    `run the doctor again after ${new Date(wait.resumesAt).toISOString()}`,
+  );
 
 /** The check that did not pass and keeps others from running, and what it leaves them without. */
 export interface Blocker {
@@ -712,7 +720,13 @@ export function doctorAction(
           checks.push(checkScopes(granted));
         } catch (error) {
           checks.push(
-            fail("management-token", messageOf(error), managementTokenFix(prerequisites.domain)),
+            error instanceof WaitRequired
+              ? throttled("management-token", error)
+              : fail(
+                  "management-token",
+                  messageOf(error),
+                  managementTokenFix(prerequisites.domain),
+                ),
           );
           access = { blocker: { check: "management-token", why: "no access token" } };
           checks.push(notChecked("management-scopes", access.blocker.check, access.blocker.why));
@@ -790,6 +804,7 @@ async function webhookCheck(access: ManagementAccess, path: string): Promise<Doc
     const listed = toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
     return checkWebhook(endpoint, listed, granted);
   } catch (error) {
+    if (error instanceof WaitRequired) return throttled("webhook", error);
     return fail(
       "webhook",
       `could not list Kinde's webhooks: ${messageOf(error)}`,

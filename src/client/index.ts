@@ -392,7 +392,8 @@ export class Kinde {
    *
    * It uses the backfill's machine-to-machine credentials, with the scopes
    * `read:webhooks`, `create:webhooks`, `update:webhooks` (and optionally
-   * `read:event_types`); a missing one is named.
+   * `read:event_types`); a missing one is named. When Kinde asks for a wait
+   * longer than a few seconds, it stops at once, saying when to run it again.
    *
    * @param options `path`: where `registerRoutes` mounted the webhook (default
    *   `/kinde/webhook`). `retry`: as for {@link Kinde.backfillAction}.

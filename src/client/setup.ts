@@ -7,7 +7,7 @@
 import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
 import { logLevelOf, managementConfig } from "./config.js";
-import { createLogger } from "./log.js";
+import { createLogger, type Logger } from "./log.js";
 import {
   backoffMs,
   ManagementApi,
@@ -16,7 +16,9 @@ import {
   type RetryPolicy,
 } from "./managementApi.js";
 import type { KindeOptions } from "./types.js";
+import { retryLaterMessage, waitOrThrow, WaitRequired } from "./waits.js";
 import { EVENT_TYPES, type HandledEventType } from "../shared/eventTypes.js";
+import { messageOf } from "../shared/errors.js";
 
 /**
  * Every Kinde event type the mirror applies, in `EVENT_TYPES`' order;
@@ -269,63 +271,82 @@ export function setupAction(
     returns: vSetupResult,
     handler: async (_ctx, { dryRun = false }): Promise<SetupResult> => {
       const log = createLogger(logLevelOf(options, "task"));
-      const endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
-      const api = new ManagementApi(managementConfig(options, "Setup"), retry);
-      const granted = await api.grantedScopes({ fresh: true });
-      if (granted && !granted.includes(WEBHOOK_SCOPES.read)) {
-        throw scopesError([WEBHOOK_SCOPES.read]);
-      }
-      const listWebhooks = async () =>
-        toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
-      const webhooks = await listWebhooks();
-      const offered = await readOfferedTypes(api, granted);
-      const plan = planSetup({ endpoint, webhooks, offered: offered.types });
-      if (offered.warning) plan.warnings.push(offered.warning);
-      const lacking = granted ? missingScopes(plan, granted) : [];
-
-      const result = (changed: boolean, webhookId = plan.webhookId): SetupResult => ({
-        dryRun,
-        action: plan.action,
-        changed,
-        endpoint,
-        webhookId: webhookId ?? null,
-        eventTypes: plan.eventTypes,
-        added: plan.added,
-        warnings: plan.warnings,
-        requests: api.requests,
-      });
-      for (const warning of plan.warnings) log.warn(`setup: ${warning}`);
-      if (dryRun) {
-        if (lacking.length > 0) {
-          plan.warnings.push(scopesError(lacking).message);
-          log.warn(`setup: ${scopesError(lacking).message}`);
-        }
-        log.info(`setup (dry run, nothing changed): ${describePlan(plan, "would")}`);
-        return result(false);
-      }
-      if (lacking.length > 0) throw scopesError(lacking);
-
-      switch (plan.action) {
-        case "none":
-          log.info(`setup: ${describePlan(plan, "did")}`);
-          return result(false);
-        case "update":
-          await api.send(
-            "PATCH",
-            `/api/v1/webhooks/${encodeURIComponent(plan.webhookId!)}`,
-            { event_types: plan.eventTypes },
-            WEBHOOK_SCOPES.update,
-          );
-          log.info(`setup: ${describePlan(plan, "did")}`);
-          return result(true);
-        case "create": {
-          const id = await createOnce(api, retry, plan, listWebhooks);
-          log.info(`setup: ${describePlan({ ...plan, webhookId: id }, "did")}`);
-          return result(true, id);
-        }
+      try {
+        return await setUp(options, retry, path, dryRun, log);
+      } catch (error) {
+        if (!(error instanceof WaitRequired)) throw error;
+        // A one-shot command has no continuation: answer now, saying when to run it again.
+        const message = `${retryLaterMessage(error)}. Running setup again then is safe: it never creates a second webhook.`;
+        log.warn(`setup: ${message}`);
+        throw new ManagementApiError(message);
       }
     },
   });
+}
+
+/** What setup does, within one action; a wait longer than it may sleep throws `WaitRequired`. */
+async function setUp(
+  options: KindeOptions,
+  retry: RetryPolicy,
+  path: string,
+  dryRun: boolean,
+  log: Logger,
+): Promise<SetupResult> {
+  const endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
+  const api = new ManagementApi(managementConfig(options, "Setup"), retry);
+  const granted = await api.grantedScopes({ fresh: true });
+  if (granted && !granted.includes(WEBHOOK_SCOPES.read)) {
+    throw scopesError([WEBHOOK_SCOPES.read]);
+  }
+  const listWebhooks = async () =>
+    toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
+  const webhooks = await listWebhooks();
+  const offered = await readOfferedTypes(api, granted);
+  const plan = planSetup({ endpoint, webhooks, offered: offered.types });
+  if (offered.warning) plan.warnings.push(offered.warning);
+  const lacking = granted ? missingScopes(plan, granted) : [];
+
+  const result = (changed: boolean, webhookId = plan.webhookId): SetupResult => ({
+    dryRun,
+    action: plan.action,
+    changed,
+    endpoint,
+    webhookId: webhookId ?? null,
+    eventTypes: plan.eventTypes,
+    added: plan.added,
+    warnings: plan.warnings,
+    requests: api.requests,
+  });
+  for (const warning of plan.warnings) log.warn(`setup: ${warning}`);
+  if (dryRun) {
+    if (lacking.length > 0) {
+      plan.warnings.push(scopesError(lacking).message);
+      log.warn(`setup: ${scopesError(lacking).message}`);
+    }
+    log.info(`setup (dry run, nothing changed): ${describePlan(plan, "would")}`);
+    return result(false);
+  }
+  if (lacking.length > 0) throw scopesError(lacking);
+
+  switch (plan.action) {
+    case "none":
+      log.info(`setup: ${describePlan(plan, "did")}`);
+      return result(false);
+    case "update":
+      await api.send(
+        "PATCH",
+        `/api/v1/webhooks/${encodeURIComponent(plan.webhookId!)}`,
+        { event_types: plan.eventTypes },
+        WEBHOOK_SCOPES.update,
+      );
+      log.info(`setup: ${describePlan(plan, "did")}`);
+      return result(true);
+    case "create": {
+      const id = await createOnce(api, retry, plan, listWebhooks);
+      log.info(`setup: ${describePlan({ ...plan, webhookId: id }, "did")}`);
+      return result(true, id);
+    }
+  }
 }
 
 /** The tenant's event types, if the application may read them; without, setup uses its own list. */
@@ -384,7 +405,16 @@ async function createOnce(
     );
     if (appeared) return appeared.id;
     if (attempt >= retry.attempts) throw failure;
-    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, retry)));
+    await waitOrThrow(
+      backoffMs(attempt, retry),
+      api.deadline,
+      (resumesAt) =>
+        new WaitRequired(
+          resumesAt,
+          `Kinde's Management API kept failing (creating the webhook: ${messageOf(failure)}; try ${attempt} of ${retry.attempts})`,
+          { request: "POST /api/v1/webhooks", failures: attempt, rateLimited: 0 },
+        ),
+    );
   }
 }
 
