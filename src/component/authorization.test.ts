@@ -20,6 +20,8 @@ const longPermission = ref("perm_long", LONG_KEY);
 
 let t: ComponentTest;
 
+const isMember = (orgCode = "org_a", kindeId = "kp_ada") =>
+  t.query(api.authorization.isMember, { kindeId, orgCode });
 const hasRole = (key: string, orgCode = "org_a", kindeId = "kp_ada") =>
   t.query(api.authorization.hasRole, { kindeId, orgCode, key });
 const hasPermission = (key: string, orgCode = "org_a", kindeId = "kp_ada") =>
@@ -42,6 +44,35 @@ beforeEach(async () => {
         ],
       }),
     );
+  });
+});
+
+describe("membership check", () => {
+  test("a member of each organization the user is in, with or without roles, and of no other", async () => {
+    expect(await isMember("org_a")).toBe(true);
+    expect(await isMember("org_b")).toBe(true);
+    expect(await isMember("org_unknown")).toBe(false);
+    expect(await isMember("org_a", "kp_unknown")).toBe(false);
+    expect(await isMember("")).toBe(false);
+  });
+
+  test("a suspended user is a member of nothing", async () => {
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(
+        ctx,
+        version(2_000),
+        userSnapshot("kp_ada", { isSuspended: true, organizations: [membership("org_a")] }),
+      );
+    });
+    expect(await isMember("org_a")).toBe(false);
+  });
+
+  test("a deleted organization has no members, before its memberships are cleaned up", async () => {
+    await t.run(async (ctx) => {
+      await deleteOrganization(ctx, version(2_000), "org_a", KEEP_UNTIL);
+    });
+    expect(await isMember("org_a")).toBe(false);
+    expect(await isMember("org_b")).toBe(true);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * Authorization checks against the mirror: "does this user hold role R (or
- * permission P) in organization O?". Each check is a handful of indexed point
- * reads, whatever the number of users, members or organizations.
+ * Authorization checks against the mirror: "is this user a member of
+ * organization O?", "does this user hold role R (or permission P) there?".
+ * Each check is a handful of indexed point reads, whatever the number of
+ * users, members or organizations.
  */
 import { v } from "convex/values";
 import { query, type QueryCtx } from "./_generated/server.js";
@@ -11,6 +12,13 @@ import { isNewer } from "./ordering.js";
 import { findUser } from "./users.js";
 
 const vCheckArgs = { kindeId: v.string(), orgCode: v.string(), key: v.string() };
+
+export const isMember = query({
+  args: { kindeId: v.string(), orgCode: v.string() },
+  returns: v.boolean(),
+  handler: async (ctx, { kindeId, orgCode }) =>
+    (await membershipOf(ctx, kindeId, orgCode)) !== null,
+});
 
 export const hasRole = query({
   args: vCheckArgs,
@@ -25,6 +33,21 @@ export const hasPermission = query({
 });
 
 /**
+ * The user's membership of `orgCode`, with the user, or null: not mirrored,
+ * suspended (a suspended user is a member of nothing and holds nothing), not
+ * in that organization, or the organization is deleted (honoured at once, before
+ * the background clean-up removes the membership).
+ */
+async function membershipOf(ctx: QueryCtx, kindeId: string, orgCode: string) {
+  const user = await findUser(ctx, kindeId);
+  if (!user || user.isSuspended) return null;
+  const membership = user.organizations.find((m) => m.orgCode === orgCode);
+  if (!membership) return null;
+  if (await isDeleted(ctx, "organization", orgCode)) return null;
+  return { user, membership };
+}
+
+/**
  * Whether the user holds the role or permission `key` in `orgCode`. A
  * suspended user holds nothing. The membership's stored keys are the newest
  * the mirror knew when they were written; deletions and renames applied since
@@ -36,11 +59,9 @@ async function holds(
   kind: CatalogKind,
   { kindeId, orgCode, key }: { kindeId: string; orgCode: string; key: string },
 ): Promise<boolean> {
-  const user = await findUser(ctx, kindeId);
-  if (!user || user.isSuspended) return false;
-  const membership = user.organizations.find((m) => m.orgCode === orgCode);
-  if (!membership) return false;
-  if (await isDeleted(ctx, "organization", orgCode)) return false;
+  const found = await membershipOf(ctx, kindeId, orgCode);
+  if (!found) return false;
+  const { user, membership } = found;
   const refs = kind === "role" ? membership.roles : membership.permissions;
 
   // Held under `key`, unless deleted since, or renamed by a catalog event newer than the snapshot.

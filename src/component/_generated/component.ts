@@ -38,6 +38,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         boolean,
         Name
       >;
+      isMember: FunctionReference<
+        "query",
+        "internal",
+        { kindeId: string; orgCode: string },
+        boolean,
+        Name
+      >;
     };
     backfill: {
       advance: FunctionReference<
