@@ -302,3 +302,56 @@ describe("hasRole / requirePermission default orgCode to the token's org_code", 
     ).rejects.toThrow(/requirePermission needs an orgCode/);
   });
 });
+
+describe("requireMember", () => {
+  test("members pass, from the token or an explicit orgCode; everyone else is refused", async () => {
+    const acme = kindeOrgCode();
+    const other = kindeOrgCode();
+    const ada = kindeUserId();
+    const suspended = kindeUserId();
+    // A membership with no role and no permission is still a membership.
+    await deliver(userUpdated({ id: ada, organizations: [membership(acme, [], [])] }));
+    await deliver(
+      userUpdated({
+        id: suspended,
+        is_suspended: true,
+        organizations: [membership(acme, [ADMIN], [])],
+      }),
+    );
+    const inAcme = app.t.withIdentity({ subject: ada, org_code: acme });
+    const idToken = app.t.withIdentity({ subject: ada });
+    expect(await inAcme.run((ctx) => kinde.requireMember(ctx))).toBe(ada);
+    expect(await idToken.run((ctx) => kinde.requireMember(ctx, { orgCode: acme }))).toBe(ada);
+
+    await expect(
+      inAcme.run((ctx) => kinde.requireMember(ctx, { orgCode: other })),
+    ).rejects.toMatchObject({
+      data: {
+        kind: "forbidden",
+        orgCode: other,
+        message: `This needs membership of organization ${other}.`,
+      },
+    });
+    const refused = await refusal(
+      app.t
+        .withIdentity({ subject: suspended })
+        .run((ctx) => kinde.requireMember(ctx, { orgCode: acme })),
+    );
+    expect(isKindeAuthorizationError(refused) && refused.data).toEqual({
+      kind: "forbidden",
+      orgCode: acme,
+      message: `This needs membership of organization ${acme}.`,
+    });
+    await expect(
+      app.t.run((ctx) => kinde.requireMember(ctx, { orgCode: acme })),
+    ).rejects.toMatchObject({ data: { kind: "unauthenticated" } });
+    // Another user, named on the server: the check is about them, not the caller.
+    expect(
+      await app.t.run((ctx) => kinde.requireMember(ctx, { orgCode: acme, kindeId: ada })),
+    ).toBe(ada);
+    // No organization at all is a mistake in the code, not a refusal.
+    await expect(idToken.run((ctx) => kinde.requireMember(ctx))).rejects.toThrow(
+      /requireMember needs an orgCode/,
+    );
+  });
+});

@@ -6,12 +6,26 @@ export function unauthenticated(message = "Sign in to do this.") {
   return new ConvexError<KindeAuthorizationErrorData>({ kind: "unauthenticated", message });
 }
 
-/** The refusal for a user who lacks what the call needs in `orgCode`. */
-export function forbidden(orgCode: string, what: { role: string } | { permission: string }) {
-  const name = "role" in what ? `the role "${what.role}"` : `the permission "${what.permission}"`;
+/**
+ * The refusal for a user who lacks what the call needs in `orgCode`: the role
+ * or permission, or, with neither named, membership of the organization.
+ */
+export function forbidden(
+  orgCode: string,
+  what:
+    | { role: string; permission?: never }
+    | { permission: string; role?: never }
+    | { role?: never; permission?: never } = {},
+) {
+  const name =
+    what.role !== undefined
+      ? `the role "${what.role}" in`
+      : what.permission !== undefined
+        ? `the permission "${what.permission}" in`
+        : "membership of";
   return new ConvexError<KindeAuthorizationErrorData>({
     kind: "forbidden",
-    message: `This needs ${name} in organization ${orgCode}.`,
+    message: `This needs ${name} organization ${orgCode}.`,
     orgCode,
     ...what,
   });

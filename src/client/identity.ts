@@ -1,4 +1,5 @@
 import type { Auth, UserIdentity } from "convex/server";
+import { unauthenticated } from "./errors.js";
 
 /**
  * The claim in which Kinde's access tokens name the organization the user
@@ -46,4 +47,20 @@ export function noOrganizationError(what: string) {
       "claim (Kinde puts it in access tokens, not in ID tokens). Pass orgCode, or sign in to " +
       "Convex with Kinde's access token.",
   );
+}
+
+/**
+ * The user and organization a `require…` check is about, or the reason there
+ * is none: nobody signed in (and no `kindeId` given) is a refusal, no
+ * organization at all a mistake in the code.
+ */
+export async function requireTarget(
+  auth: Auth,
+  given: { kindeId?: string; orgCode?: string },
+  what: string,
+): Promise<{ kindeId: string; orgCode: string }> {
+  const { kindeId, orgCode } = await checkTarget(auth, given);
+  if (kindeId === null) throw unauthenticated();
+  if (orgCode === null) throw noOrganizationError(what);
+  return { kindeId, orgCode };
 }

@@ -26,10 +26,11 @@ import { vMirrorEvent, type MirrorEvent, type MirrorEventType } from "../shared/
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
-import { checkTarget, noOrganizationError } from "./identity.js";
-import { forbidden, unauthenticated } from "./errors.js";
+import { checkTarget, requireTarget } from "./identity.js";
+import { forbidden } from "./errors.js";
 import { userQueries } from "./hostQueries.js";
 import { kindeCustomization } from "./customFunctions.js";
+import { requireMember, type MembershipCheck } from "./membership.js";
 import { setupAction, type SetupActionOptions } from "./setup.js";
 import { doctorAction, type DoctorActionOptions } from "./doctor.js";
 
@@ -64,6 +65,7 @@ export {
   type CanArgs,
 } from "./hostQueries.js";
 export type { KindeRequirement, KindeFunctionContext } from "./customFunctions.js";
+export type { MembershipCheck } from "./membership.js";
 export { ORG_CODE_CLAIM, organizationOf } from "./identity.js";
 export { type BackfillStatus, vBackfillStatus } from "../shared/backfill.js";
 export {
@@ -103,9 +105,10 @@ export {
 } from "../shared/mirrorEvents.js";
 
 /**
- * The data of the `ConvexError` thrown by `requireRole` / `requirePermission`:
- * `unauthenticated` when nobody is signed in, `forbidden` when the user does
- * not hold what was required.
+ * The data of the `ConvexError` thrown by `requireMember` / `requireRole` /
+ * `requirePermission`: `unauthenticated` when nobody
+ * is signed in, `forbidden` when the user does not hold what was required
+ * (`role` or `permission` names it; with neither, membership of `orgCode`).
  */
 export type KindeAuthorizationErrorData =
   | { kind: "unauthenticated"; message: string }
@@ -118,7 +121,7 @@ export type KindeAuthorizationErrorData =
     };
 
 /**
- * Whether `error` was thrown by `requireRole` / `requirePermission`.
+ * Whether `error` was thrown by `requireMember` / `requireRole` / `requirePermission`.
  *
  * ```ts
  * try { await kinde.requirePermission(ctx, { orgCode, permission: "write:docs" }); }
@@ -696,6 +699,29 @@ export class Kinde {
   }
 
   /**
+   * Throws unless the user (default: the signed-in user) is a member of the
+   * organization `orgCode` (default: the token's `org_code`): not suspended,
+   * and the organization not deleted. The refusals are those of
+   * {@link Kinde.requireRole}, `{ kind: "forbidden", orgCode }` naming no role
+   * or permission. Returns the Kinde user id that was checked. Call it before
+   * reading an organization's data in a public query: anyone can call it with
+   * any `orgCode`.
+   *
+   * ```ts
+   * export const members = query({
+   *   args: { orgCode: v.string(), paginationOpts: paginationOptsValidator },
+   *   handler: async (ctx, args) => {
+   *     await kinde.requireMember(ctx, { orgCode: args.orgCode });
+   *     return await kinde.listOrganizationMembers(ctx, args);
+   *   },
+   * });
+   * ```
+   */
+  async requireMember(ctx: RunQueryAuthCtx, check: MembershipCheck = {}): Promise<string> {
+    return await requireMember(ctx, this.component, check);
+  }
+
+  /**
    * Throws unless the user holds the role: a `ConvexError` whose data is
    * `{ kind: "unauthenticated" }` when nobody is signed in (and no `kindeId`
    * was given), or `{ kind: "forbidden", orgCode, role }`. Returns the Kinde
@@ -714,7 +740,7 @@ export class Kinde {
    * ```
    */
   async requireRole(ctx: RunQueryAuthCtx, { role, ...given }: RoleCheck): Promise<string> {
-    const { kindeId, orgCode } = await requireTarget(ctx, given, "requireRole");
+    const { kindeId, orgCode } = await requireTarget(ctx.auth, given, "requireRole");
     if (!(await this.hasRole(ctx, { kindeId, orgCode, role }))) {
       throw forbidden(orgCode, { role });
     }
@@ -739,22 +765,10 @@ export class Kinde {
     ctx: RunQueryAuthCtx,
     { permission, ...given }: PermissionCheck,
   ): Promise<string> {
-    const { kindeId, orgCode } = await requireTarget(ctx, given, "requirePermission");
+    const { kindeId, orgCode } = await requireTarget(ctx.auth, given, "requirePermission");
     if (!(await this.hasPermission(ctx, { kindeId, orgCode, permission }))) {
       throw forbidden(orgCode, { permission });
     }
     return kindeId;
   }
-}
-
-/** The check's user and organization, or the reason there is none to check. */
-async function requireTarget(
-  ctx: RunQueryAuthCtx,
-  given: { kindeId?: string; orgCode?: string },
-  what: string,
-): Promise<{ kindeId: string; orgCode: string }> {
-  const { kindeId, orgCode } = await checkTarget(ctx.auth, given);
-  if (kindeId === null) throw unauthenticated();
-  if (orgCode === null) throw noOrganizationError(what);
-  return { kindeId, orgCode };
 }
