@@ -16,7 +16,7 @@ import { isKindeAuthorizationError, organizationOf } from "convex-kinde";
 import { api } from "../example/convex/_generated/api.js";
 import { kinde } from "../example/convex/kinde.js";
 import schema from "../example/convex/schema.js";
-import { modules, postWebhook, useWebhookTest } from "./setup.js";
+import { initConvexTest, modules, postWebhook, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 
@@ -270,6 +270,62 @@ describe("custom functions: kinde.customQuery / customMutation", () => {
     );
     expect(isKindeAuthorizationError(nowhere)).toBe(false);
     expect(String(nowhere)).toContain('no "org_code" claim');
+  });
+});
+
+describe("custom functions: member: true", () => {
+  /** A query made as the README's custom functions are, requiring membership only. */
+  const memberQuery = kinde.customQuery(queryGeneric)({
+    member: true,
+    args: {},
+    handler: async (ctx) => ({ orgCode: ctx.kinde.orgCode, membership: ctx.kinde.membership }),
+  });
+  const probe = makeFunctionReference<"query">("probe:memberQuery");
+
+  test("members pass with their membership; outsiders, the suspended and nobody are refused", async () => {
+    const t = initConvexTest({ "./probe.ts": async () => ({ memberQuery }) });
+    const acme = kindeOrgCode();
+    const other = kindeOrgCode();
+    const ada = kindeUserId();
+    const suspended = kindeUserId();
+    const outsider = kindeUserId();
+    for (const payload of [
+      userUpdated({ id: ada, organizations: [membership(acme, [], [])] }),
+      userUpdated({ id: suspended, is_suspended: true, organizations: [membership(acme, [], [])] }),
+      userUpdated({ id: outsider, organizations: [membership(other, [ADMIN], [READ])] }),
+    ]) {
+      expect((await postWebhook(t, await app.issuer.sign(payload))).status).toBe(200);
+    }
+
+    const expected = { orgCode: acme, membership: { orgCode: acme, roles: [], permissions: [] } };
+    expect(await t.withIdentity({ subject: ada, org_code: acme }).query(probe, {})).toEqual(
+      expected,
+    );
+    expect(await t.withIdentity({ subject: ada }).query(probe, { orgCode: acme })).toEqual(
+      expected,
+    );
+
+    for (const [caller, orgCode] of [
+      [outsider, acme],
+      [suspended, acme],
+      [ada, other],
+    ] as const) {
+      const refused = await refusal(t.withIdentity({ subject: caller }).query(probe, { orgCode }));
+      expect(isKindeAuthorizationError(refused) && refused.data).toEqual({
+        kind: "forbidden",
+        orgCode,
+        message: `This needs membership of organization ${orgCode}.`,
+      });
+    }
+    const nobody = await refusal(t.query(probe, { orgCode: acme }));
+    expect(isKindeAuthorizationError(nobody) && nobody.data).toMatchObject({
+      kind: "unauthenticated",
+    });
+    // The token's organization is not a way in: the outsider signed in to their own.
+    const own = await refusal(
+      t.withIdentity({ subject: outsider, org_code: other }).query(probe, { orgCode: acme }),
+    );
+    expect(isKindeAuthorizationError(own) && own.data).toMatchObject({ kind: "forbidden" });
   });
 });
 

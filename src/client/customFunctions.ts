@@ -5,16 +5,23 @@ import type { KindeUser, OrganizationMembership } from "../shared/mirror.js";
 import type { Kinde } from "./index.js";
 import { checkTarget, noOrganizationError } from "./identity.js";
 import { forbidden, unauthenticated } from "./errors.js";
+import { isMember } from "./membership.js";
+import type { RunQueryAuthCtx } from "./types.js";
 
 /**
  * What a function made with `kinde.customQuery` / `kinde.customMutation`
- * requires of the signed-in user, written next to `args` and `handler`. At
- * most one of the two: a function that needs more checks makes them itself.
+ * requires of the signed-in user in the organization the call is about,
+ * written next to `args` and `handler`: `member: true` (membership is enough),
+ * a `permission` or a `role` (each implies membership). At most one: a
+ * function that needs more checks makes them itself. With none, being signed
+ * in and mirrored is enough, and `ctx.kinde.orgCode` is only what the caller
+ * asked for: a function that reads an organization's data names one.
  */
 export type KindeRequirement =
-  | { permission: string; role?: never }
-  | { role: string; permission?: never }
-  | { permission?: never; role?: never };
+  | { member: true; permission?: never; role?: never }
+  | { permission: string; role?: never; member?: never }
+  | { role: string; permission?: never; member?: never }
+  | { permission?: never; role?: never; member?: never };
 
 /** What such a function finds in `ctx.kinde`. */
 export interface KindeFunctionContext {
@@ -22,7 +29,10 @@ export interface KindeFunctionContext {
   user: KindeUser;
   /** The organization the call is about: the `orgCode` argument, else the token's `org_code`. */
   orgCode: string | null;
-  /** The user's roles and permissions in `orgCode`, or null if not a member (or no organization). */
+  /**
+   * The user's roles and permissions in `orgCode`, or null if not a member (or
+   * no organization). Set whenever the function names a requirement.
+   */
   membership: OrganizationMembership | null;
 }
 
@@ -32,9 +42,10 @@ const kindeArgs = { orgCode: v.optional(v.string()) };
 /**
  * The customization behind `kinde.customQuery` and `kinde.customMutation`:
  * refuses callers who are not signed in, not (yet) mirrored, or lack the
- * required permission or role in the organization, and hands the handler the
- * mirrored user. The requirement is checked by the component's own check, so
- * deletions and renames not yet cascaded into the user's memberships count.
+ * required membership, permission or role in the organization, and hands the
+ * handler the mirrored user. The requirement is checked by the component's own
+ * check, so deletions and renames not yet cascaded into the user's memberships
+ * count.
  */
 export function kindeCustomization<DataModel extends GenericDataModel>(
   kinde: Kinde,
@@ -51,25 +62,11 @@ export function kindeCustomization<DataModel extends GenericDataModel>(
       const { kindeId, orgCode } = await checkTarget(ctx.auth, { orgCode: args.orgCode });
       if (kindeId === null) throw unauthenticated();
       const user = await kinde.getUser(ctx, kindeId);
-      if (requirement.permission !== undefined || requirement.role !== undefined) {
+      if (isRequired(requirement)) {
         if (orgCode === null) throw noOrganizationError("This function");
         // Someone the mirror does not know holds nothing: no check to run.
-        const held =
-          user !== null &&
-          (requirement.permission !== undefined
-            ? await kinde.hasPermission(ctx, {
-                kindeId,
-                orgCode,
-                permission: requirement.permission,
-              })
-            : await kinde.hasRole(ctx, { kindeId, orgCode, role: requirement.role }));
-        if (!held) {
-          throw forbidden(
-            orgCode,
-            requirement.permission !== undefined
-              ? { permission: requirement.permission }
-              : { role: requirement.role },
-          );
+        if (user === null || !(await meets(kinde, ctx, requirement, { kindeId, orgCode }))) {
+          throw forbidden(orgCode, named(requirement));
         }
       }
       if (user === null) {
@@ -81,4 +78,36 @@ export function kindeCustomization<DataModel extends GenericDataModel>(
       return { ctx: { kinde: { user, orgCode, membership } }, args: {} };
     },
   };
+}
+
+/** Whether the function names a requirement (and so needs an organization). */
+function isRequired(requirement: KindeRequirement): boolean {
+  return (
+    requirement.member === true ||
+    requirement.permission !== undefined ||
+    requirement.role !== undefined
+  );
+}
+
+/** Whether the user meets the requirement in `orgCode`, by the component's checks. */
+async function meets(
+  kinde: Kinde,
+  ctx: RunQueryAuthCtx,
+  requirement: KindeRequirement,
+  target: { kindeId: string; orgCode: string },
+): Promise<boolean> {
+  if (requirement.permission !== undefined) {
+    return await kinde.hasPermission(ctx, { ...target, permission: requirement.permission });
+  }
+  if (requirement.role !== undefined) {
+    return await kinde.hasRole(ctx, { ...target, role: requirement.role });
+  }
+  return await isMember(ctx, kinde.component, target);
+}
+
+/** What a refusal names: the permission or role, or nothing for membership. */
+function named(requirement: KindeRequirement): Parameters<typeof forbidden>[1] {
+  if (requirement.permission !== undefined) return { permission: requirement.permission };
+  if (requirement.role !== undefined) return { role: requirement.role };
+  return {};
 }

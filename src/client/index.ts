@@ -106,7 +106,7 @@ export {
 
 /**
  * The data of the `ConvexError` thrown by `requireMember` / `requireRole` /
- * `requirePermission`: `unauthenticated` when nobody
+ * `requirePermission` and the custom functions: `unauthenticated` when nobody
  * is signed in, `forbidden` when the user does not hold what was required
  * (`role` or `permission` names it; with neither, membership of `orgCode`).
  */
@@ -625,16 +625,18 @@ export class Kinde {
    * queries about the signed-in user: `ctx.kinde` holds the mirrored `user`,
    * the `orgCode` the call is about (an optional argument every such query
    * takes, defaulting to the token's `org_code`) and the user's `membership`
-   * there. Name a `permission` or `role` next to `args` to refuse everyone
-   * else with the same errors as {@link Kinde.requirePermission}.
+   * there. Name `member: true`, a `permission` or a `role` next to `args` to
+   * refuse everyone else with the same errors as {@link Kinde.requireMember}
+   * and {@link Kinde.requirePermission}; a query that reads an organization's
+   * data names one, since anyone can call a public query with any `orgCode`.
    *
    * ```ts
    * // convex/functions.ts
    * export const orgQuery = kinde.customQuery(query);
    *
-   * // convex/docs.ts
+   * // convex/docs.ts: for every member of the organization
    * export const list = orgQuery({
-   *   permission: "read:docs",
+   *   member: true,
    *   args: {},
    *   handler: async (ctx) =>
    *     await ctx.db.query("docs").withIndex("orgCode", (q) => q.eq("orgCode", ctx.kinde.orgCode!)).take(50),
