@@ -285,10 +285,12 @@ export class Kinde {
    * (a `RecordedOutcome`: `applied`, `stale`, `expired`, `ignored`, `future` or
    * `failed`; a duplicate delivery is not recorded again), the entity it is
    * about and Kinde's `webhook-id`.
-   * Records are kept for the retention period.
+   * Records are kept for the retention period. Every user's ids and sign-ins:
+   * read it from an internal query (the dashboard, `npx convex run`), or check
+   * the caller first.
    *
    * ```ts
-   * export const recentEvents = query({
+   * export const recentEvents = internalQuery({
    *   args: { paginationOpts: paginationOptsValidator },
    *   handler: (ctx, { paginationOpts }) => kinde.listEvents(ctx, { paginationOpts }),
    * });
@@ -303,7 +305,7 @@ export class Kinde {
 
   /**
    * The events about one user, newest first: the answer to "why is this user
-   * not (or no longer) in my table?".
+   * not (or no longer) in my table?". For internal queries, like the log.
    *
    * ```ts
    * const { page } = await kinde.listUserEvents(ctx, {
@@ -437,8 +439,10 @@ export class Kinde {
    * started, finished or last made progress, and its last error. Null if no
    * backfill ever ran.
    *
+   * Its errors name Kinde's API and your tenant: read it from an internal query.
+   *
    * ```ts
-   * export const backfillStatus = query({ args: {}, handler: (ctx) => kinde.getBackfillStatus(ctx) });
+   * export const backfillStatus = internalQuery({ args: {}, handler: (ctx) => kinde.getBackfillStatus(ctx) });
    * ```
    */
   async getBackfillStatus(ctx: RunQueryCtx): Promise<BackfillStatus | null> {
@@ -452,8 +456,11 @@ export class Kinde {
    * `lastUnappliedEvent`: outcome `failed` or `future`). Reading it costs a
    * few documents, however large the tenant.
    *
+   * `lastEvent` and `lastUnappliedEvent` name the user they are about:
+   * expose only the counts and times, or read it from an internal query.
+   *
    * ```ts
-   * export const syncStatus = query({ args: {}, handler: (ctx) => kinde.getSyncStatus(ctx) });
+   * export const syncStatus = internalQuery({ args: {}, handler: (ctx) => kinde.getSyncStatus(ctx) });
    * // { lastEvent: { type: "user.updated", outcome: "applied", receivedAt, … }, users: 1042, organizations: 17, unappliedEvents: 0, lastUnappliedEvent: null }
    * ```
    */
@@ -463,10 +470,11 @@ export class Kinde {
 
   /**
    * The mirrored user with this Kinde id (`kp_…`, the `sub` of Kinde tokens),
-   * or null. Reactive in queries.
+   * or null. Reactive in queries. Anyone's profile, email and phone: a public
+   * query returns the caller's own ({@link Kinde.getAuthUser}), or checks first.
    *
    * ```ts
-   * export const profile = query({
+   * export const userById = internalQuery({
    *   args: { kindeId: v.string() },
    *   handler: (ctx, { kindeId }) => kinde.getUser(ctx, kindeId),
    * });
@@ -495,6 +503,7 @@ export class Kinde {
   /**
    * The mirrored user with this email, compared case-insensitively, or null.
    * Kinde users may have no email (phone-only sign-in); they are never found here.
+   * A public query that answers it tells anyone whether an address is a user.
    *
    * ```ts
    * const user = await kinde.getUserByEmail(ctx, "Ada@Example.com");
@@ -507,10 +516,11 @@ export class Kinde {
   /**
    * A page of mirrored users, oldest first. The result has the shape of
    * Convex's paginated queries, so a host query that returns it works with
-   * `usePaginatedQuery`.
+   * `usePaginatedQuery`. Every user's email and phone: for internal queries,
+   * or a public one that checks an admin permission first.
    *
    * ```ts
-   * export const users = query({
+   * export const users = internalQuery({
    *   args: { paginationOpts: paginationOptsValidator },
    *   handler: (ctx, { paginationOpts }) => kinde.listUsers(ctx, { paginationOpts }),
    * });
@@ -536,9 +546,11 @@ export class Kinde {
 
   /**
    * A page of mirrored organizations, by code. Works with `usePaginatedQuery`.
+   * Every organization: for internal queries (a user's own are in
+   * {@link Kinde.userQueries}' `organizations`).
    *
    * ```ts
-   * export const organizations = query({
+   * export const organizations = internalQuery({
    *   args: { paginationOpts: paginationOptsValidator },
    *   handler: (ctx, { paginationOpts }) => kinde.listOrganizations(ctx, { paginationOpts }),
    * });
@@ -554,12 +566,16 @@ export class Kinde {
   /**
    * A page of an organization's members: each user's profile with the role
    * and permission keys held in that organization. Pages through an index, so
-   * its cost does not grow with the size of the organization.
+   * its cost does not grow with the size of the organization. Their emails
+   * and phones: check that the caller is a member first.
    *
    * ```ts
    * export const members = query({
    *   args: { orgCode: v.string(), paginationOpts: paginationOptsValidator },
-   *   handler: (ctx, args) => kinde.listOrganizationMembers(ctx, args),
+   *   handler: async (ctx, args) => {
+   *     await kinde.requireMember(ctx, { orgCode: args.orgCode });
+   *     return await kinde.listOrganizationMembers(ctx, args);
+   *   },
    * });
    * ```
    */
@@ -664,6 +680,10 @@ export class Kinde {
    * users, and for deleted organizations and roles. Reactive, and a few point
    * reads whatever the size of the tenant.
    *
+   * With a `kindeId`, it answers about someone else: keep that on the server
+   * (internal functions, your own checks). A public query that passes its
+   * caller's `kindeId` argument through tells anyone who holds what.
+   *
    * ```ts
    * if (await kinde.hasRole(ctx, { orgCode, role: "admin" })) { … }
    * ```
@@ -681,7 +701,8 @@ export class Kinde {
   /**
    * Whether the user (default: the signed-in user) holds the permission
    * `permission` (a key, like `"write:docs"`) in the organization `orgCode`
-   * (default: the token's `org_code`). Same rules as {@link Kinde.hasRole}.
+   * (default: the token's `org_code`). Same rules as {@link Kinde.hasRole}, and
+   * the same warning: do not expose it with a caller-chosen `kindeId`.
    *
    * ```ts
    * const canEdit = await kinde.hasPermission(ctx, { orgCode, permission: "write:docs" });
