@@ -163,15 +163,15 @@ class Tour {
   /** What the app reads now, printed with unchanged lines dimmed; returned for assertions. */
   async state() {
     const { ada, acme } = this.cast;
-    const user = await this.t.query(api.users.byKindeId, { kindeId: ada });
+    const user = await this.t.query(internal.users.byKindeId, { kindeId: ada });
     const me = await this.asAda.query(api.users.me, {});
-    expect(me, "api.users.me as Ada is api.users.byKindeId").toEqual(user);
-    const mayPublish = await this.asAda.query(api.organizations.hasPermission, {
+    expect(me, "api.users.me as Ada is internal.users.byKindeId").toEqual(user);
+    const mayPublish = await this.asAda.query(api.kindeUser.can, {
       orgCode: acme,
       permission: "publish:docs",
     });
-    const profile = await this.t.query(api.users.profile, { kindeId: ada });
-    const { page: log } = await this.t.query(api.diagnostics.recentEvents, {
+    const profile = await this.t.query(internal.users.profile, { kindeId: ada });
+    const { page: log } = await this.t.query(internal.diagnostics.recentEvents, {
       paginationOpts: { numItems: 3, cursor: null },
     });
 
@@ -219,7 +219,7 @@ class Tour {
         orgCode: this.cast.acme,
         title,
       });
-      const documents = await this.t.query(api.documents.list, { orgCode: this.cast.acme });
+      const documents = await this.asAda.query(api.documents.list, { orgCode: this.cast.acme });
       expect(documents).toMatchObject([{ _id: id, title, publishedBy: this.cast.ada }]);
       print(`${INDENT}${"publish".padEnd(LABEL)}${attempt} → published in Acme`);
       return "published";
@@ -302,7 +302,7 @@ test("the offline tour", async () => {
       users: [],
       members: {},
     }),
-    t.query(api.diagnostics.syncStatus, {}),
+    t.query(internal.diagnostics.syncStatus, {}),
   ]);
   expect(status, "getSyncStatus before the tour").toEqual({
     lastEvent: null,
@@ -361,11 +361,11 @@ async function tour(
     ...legend("cast", `Ada (${ada}) and the organization Acme (${acme})`),
     "",
     dim(`After each step, what the app reads${color ? " (dimmed: unchanged)" : ""}:`),
-    ...legend("user", "api.users.byKindeId (api.users.me, signed in as Ada, agrees)"),
+    ...legend("user", "internal.users.byKindeId (api.users.me, signed in as Ada, agrees)"),
     ...legend("orgs", "her organizations, roles and permissions, from the same user"),
-    ...legend("may", "api.organizations.hasPermission, signed in as Ada"),
+    ...legend("may", "api.kindeUser.can, signed in as Ada"),
     ...legend("profile", "the app's own profiles row, written by its event hooks"),
-    ...legend("log", "api.diagnostics.recentEvents: the event log, newest first"),
+    ...legend("log", "internal.diagnostics.recentEvents: the event log, newest first"),
   );
 
   const adaUser: KindeUserPayload = { id: ada, email: "ada@example.com", first_name: "Ada" };
@@ -426,7 +426,9 @@ async function tour(
       for (const event of catalog) {
         await tour.deliver(event.type, await issuer.sign(event), answer("applied", event));
       }
-      expect(await t.query(api.organizations.get, { code: acme })).toMatchObject({ name: "Acme" });
+      expect(await t.query(internal.organizations.get, { code: acme })).toMatchObject({
+        name: "Acme",
+      });
       expect(await t.query(api.organizations.roles, {})).toMatchObject([{ key: "editor" }]);
       expect(await t.query(api.organizations.permissions, {})).toMatchObject([
         { key: "publish:docs" },
@@ -601,7 +603,7 @@ async function tour(
       });
       await tour.state();
       expect(await tour.snapshot(), "stored data").toEqual(before);
-      expect(await t.query(api.users.byKindeId, { kindeId: mallory })).toBeNull();
+      expect(await t.query(internal.users.byKindeId, { kindeId: mallory })).toBeNull();
     },
   );
 
@@ -625,7 +627,7 @@ async function tour(
     },
   );
 
-  const status = await t.query(api.diagnostics.syncStatus, {});
+  const status = await t.query(internal.diagnostics.syncStatus, {});
   expect(status, "getSyncStatus").toMatchObject({ users: 0, organizations: 1 });
   expect(await t.query(api.organizations.roles, {}), "roles").toHaveLength(1);
   expect(await t.query(api.organizations.permissions, {}), "permissions").toHaveLength(1);

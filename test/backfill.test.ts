@@ -14,7 +14,7 @@ import kindeTest, {
   type Tenant,
 } from "convex-kinde/test";
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
-import { api, components, internal } from "../example/convex/_generated/api.js";
+import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import {
   anHourAgo,
@@ -64,7 +64,7 @@ function backfillApp(options: BackfillActionOptions = {}) {
     t.action(makeFunctionReference<"action">("host:backfill"), args) as Promise<BackfillResult>;
   const deliver = async (payload: object) =>
     (await postWebhook(t, await app.issuer.sign(payload))).text;
-  const status = () => t.query(api.diagnostics.backfillStatus, {});
+  const status = () => t.query(internal.diagnostics.backfillStatus, {});
   return { t, run, deliver, status };
 }
 
@@ -104,7 +104,7 @@ function normalize(
 
 /** A user's memberships as the mirror of `t` holds them, in `normalize`'s order. */
 async function mirroredMemberships(t: { query: ExampleTest["query"] }, kindeId: string) {
-  return normalize((await t.query(api.users.byKindeId, { kindeId }))?.organizations);
+  return normalize((await t.query(internal.users.byKindeId, { kindeId }))?.organizations);
 }
 
 describe("backfill", () => {
@@ -142,7 +142,7 @@ describe("backfill", () => {
 
       for (const index of [0, 9, 49, 777, 1999]) {
         const source = tenant.users[index]!;
-        const user = await app.t.query(api.users.byKindeId, { kindeId: source.id });
+        const user = await app.t.query(internal.users.byKindeId, { kindeId: source.id });
         expect(user).toMatchObject({
           kindeId: source.id,
           firstName: "User",
@@ -158,17 +158,17 @@ describe("backfill", () => {
       const admin = tenant.users[2]!; // role "admin" in its home organization
       const home = tenant.organizations[2]!.code;
       expect(
-        await app.t.query(api.organizations.hasPermission, {
+        await app.t.query(internal.organizations.hasPermission, {
           orgCode: home,
           permission: "admin:all",
           kindeId: admin.id,
         }),
       ).toBe(true);
-      expect(await app.t.query(api.diagnostics.syncStatus, {})).toMatchObject({
+      expect(await app.t.query(internal.diagnostics.syncStatus, {})).toMatchObject({
         users: 2000,
         organizations: 12,
       });
-      expect(await app.t.query(api.diagnostics.backfillStatus, {})).toMatchObject({
+      expect(await app.t.query(internal.diagnostics.backfillStatus, {})).toMatchObject({
         status: "done",
         finishedAt: expect.any(Number),
       });
@@ -365,7 +365,7 @@ describe("backfill", () => {
         /do not list \(ghost-role\), in each of 3 readings; writing those roles by key alone/,
       );
       // The known role keeps its id and grants; the unknown one is held by key alone.
-      const user = await t.query(api.users.byKindeId, { kindeId: member!.id });
+      const user = await t.query(internal.users.byKindeId, { kindeId: member!.id });
       expect(user?.organizations).toEqual([
         {
           orgCode: org!.code,
@@ -424,7 +424,7 @@ describe("backfill", () => {
     expect(counts.users + counts.memberships + counts.skipped).toBe(
       tenant.users.length + memberships,
     );
-    const get = (kindeId: string) => t.query(api.users.byKindeId, { kindeId });
+    const get = (kindeId: string) => t.query(internal.users.byKindeId, { kindeId });
     expect((await get(renamed))?.firstName).toBe("Renamed");
     expect(await get(deleted)).toBeNull();
     expect(await get(joinedDuringRun)).toMatchObject({ email: "new@example.com" });
@@ -472,7 +472,7 @@ describe("backfill", () => {
       const confirmations = requestsTo("/api/v1/organization").filter((r) => r.query.code === gone);
       expect(confirmations).toHaveLength(missingStatus === 400 ? 1 : 0);
       // Without reconcile nothing is removed; the user Kinde still has lost the membership it no longer lists.
-      expect(await t.query(api.organizations.get, { code: gone })).not.toBeNull();
+      expect(await t.query(internal.organizations.get, { code: gone })).not.toBeNull();
       expect(await mirroredMemberships(t, stayed.id)).toEqual(
         normalize(expectedMemberships(tenant, stayed.id)),
       );
@@ -484,8 +484,8 @@ describe("backfill", () => {
         counts: { removed: 2 },
       });
       await t.finishAllScheduledFunctions(() => {});
-      expect(await t.query(api.organizations.get, { code: gone })).toBeNull();
-      expect(await t.query(api.users.byKindeId, { kindeId: onlyThere })).toBeNull();
+      expect(await t.query(internal.organizations.get, { code: gone })).toBeNull();
+      expect(await t.query(internal.users.byKindeId, { kindeId: onlyThere })).toBeNull();
       const tables = await readKindeTables(t);
       expect(tables.kindeMemberships.filter((m) => m.orgCode === gone)).toEqual([]);
       expect(tables.kindeOrganizations).toHaveLength(3);
@@ -531,8 +531,8 @@ describe("backfill", () => {
 
     const result = await run({ reconcile: true });
     expect(result.run).toMatchObject({ status: "done", counts: { users: 30, removed: 2 } });
-    expect(await t.query(api.users.byKindeId, { kindeId: vanishedUser })).toBeNull();
-    expect(await t.query(api.organizations.get, { code: vanishedOrg })).toBeNull();
+    expect(await t.query(internal.users.byKindeId, { kindeId: vanishedUser })).toBeNull();
+    expect(await t.query(internal.organizations.get, { code: vanishedOrg })).toBeNull();
     await t.finishAllScheduledFunctions(() => {});
     const tables = await readKindeTables(t);
     expect(tables.kindeUsers).toHaveLength(30);
@@ -541,7 +541,7 @@ describe("backfill", () => {
     expect(tables.tombstones.map((t) => t.entityId).sort()).toEqual(
       [vanishedOrg, vanishedUser].sort(),
     );
-    expect(await t.query(api.users.byKindeId, { kindeId: survivor })).not.toBeNull();
+    expect(await t.query(internal.users.byKindeId, { kindeId: survivor })).not.toBeNull();
     // A late retry of the vanished user's creation cannot bring it back.
     expect(await deliver(userCreated({ id: vanishedUser }, { at: hourAgo }))).toMatch(/^stale/);
   });
@@ -553,7 +553,7 @@ describe("backfill", () => {
     await deliver(userCreated({ id: stray }, { at: Date.now() - 60_000 }));
     const result = await run();
     expect(result.run.counts.removed).toBe(0);
-    expect(await t.query(api.users.byKindeId, { kindeId: stray })).not.toBeNull();
+    expect(await t.query(internal.users.byKindeId, { kindeId: stray })).not.toBeNull();
   });
 
   test("exactPermissions: permissions granted directly are mirrored, at one request per membership", async () => {
@@ -573,7 +573,7 @@ describe("backfill", () => {
     await serve(tenant);
     const { t, run, status } = backfillApp({ timeBudgetMs: 0 });
     const permissionsOf = async (kindeId: string, orgCode: string) =>
-      (await t.query(api.users.byKindeId, { kindeId }))?.organizations
+      (await t.query(internal.users.byKindeId, { kindeId }))?.organizations
         .find((o) => o.orgCode === orgCode)
         ?.permissions.sort();
 
@@ -649,7 +649,7 @@ describe("backfill", () => {
     await expect(runExampleBackfill()).rejects.toThrow(
       /needs KINDE_MANAGEMENT_CLIENT_ID, KINDE_MANAGEMENT_CLIENT_SECRET/,
     );
-    expect(await app.t.query(api.diagnostics.backfillStatus, {})).toBeNull();
+    expect(await app.t.query(internal.diagnostics.backfillStatus, {})).toBeNull();
   });
 });
 
@@ -855,7 +855,7 @@ describe("waiting on Kinde is scheduled, not slept", () => {
     expect(await status()).toMatchObject({ status: "done", counts: { users: 9 } });
     const reader = tenant.users.find((u) => tenant.members[code]![u.id]?.includes("reader"))!;
     expect(
-      await t.query(api.organizations.hasPermission, {
+      await t.query(internal.organizations.hasPermission, {
         orgCode: code,
         permission: "read:docs",
         kindeId: reader.id,

@@ -18,7 +18,7 @@ import {
 } from "convex-kinde/test";
 import type { BackfillResult, BackfillStatus } from "convex-kinde";
 import { MAX_ORGANIZATIONS_PER_USER } from "../src/shared/mirror.js";
-import { api, internal } from "../example/convex/_generated/api.js";
+import { internal } from "../example/convex/_generated/api.js";
 import { outcomeOf, useManagementApi, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
@@ -33,7 +33,7 @@ const runBackfill = () => app.t.action(internal.kinde.backfill, {}) as Promise<B
 async function backfillToTheEnd(): Promise<BackfillStatus> {
   const result = await runBackfill();
   if (result.continuing) await app.t.finishAllScheduledFunctions(() => {});
-  return (await app.t.query(api.diagnostics.backfillStatus, {}))!;
+  return (await app.t.query(internal.diagnostics.backfillStatus, {}))!;
 }
 
 describe("a user in more organizations than the mirror keeps", () => {
@@ -54,12 +54,12 @@ describe("a user in more organizations than the mirror keeps", () => {
 
       const held = async () =>
         (await readKindeTables(app.t)).kindeMemberships.filter((m) => m.kindeId === power);
-      const user = await app.t.query(api.users.byKindeId, { kindeId: power });
+      const user = await app.t.query(internal.users.byKindeId, { kindeId: power });
       expect(user?.organizations).toHaveLength(MAX_ORGANIZATIONS_PER_USER);
       expect(await held()).toHaveLength(MAX_ORGANIZATIONS_PER_USER);
       // The other users are mirrored whole.
       for (const other of tenant.users.slice(1)) {
-        const mirrored = await app.t.query(api.users.byKindeId, { kindeId: other.id });
+        const mirrored = await app.t.query(internal.users.byKindeId, { kindeId: other.id });
         expect(mirrored?.organizations).toHaveLength(expectedMemberships(tenant, other.id).length);
       }
 
@@ -92,7 +92,7 @@ describe("a user in more organizations than the mirror keeps", () => {
 
       // `user.deleted` removes every membership row the user had.
       expect(outcomeOf(await app.deliver(userDeleted(power)))).toBe("applied");
-      expect(await app.t.query(api.users.byKindeId, { kindeId: power })).toBeNull();
+      expect(await app.t.query(internal.users.byKindeId, { kindeId: power })).toBeNull();
       expect(await held()).toEqual([]);
     },
   );
@@ -163,7 +163,7 @@ describe("role permissions of a hostile catalog", () => {
       expect(getDocumentSize(run as never)).toBeLessThan(64 * 1024);
 
       for (const user of tenant.users) {
-        const mirrored = await app.t.query(api.users.byKindeId, { kindeId: user.id });
+        const mirrored = await app.t.query(internal.users.byKindeId, { kindeId: user.id });
         expect(
           mirrored?.organizations.map((m) => ({
             orgCode: m.orgCode,

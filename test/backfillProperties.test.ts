@@ -68,7 +68,7 @@ import kindeTest, {
   type Tenant,
 } from "convex-kinde/test";
 import { Kinde, type BackfillResult } from "convex-kinde";
-import { api, components } from "../example/convex/_generated/api.js";
+import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import {
   checkWrittenValues,
@@ -838,7 +838,7 @@ async function checkMirror(t: App["t"], expected: ReturnType<typeof model>, ever
   // What the host reads: profiles, member lists, and every check on every key there ever was.
   const byId = new Map(expected.users.map((u) => [u.kindeId, u]));
   for (const kindeId of [...USERS, GHOST_USER]) {
-    const got = await t.query(api.users.byKindeId, { kindeId });
+    const got = await t.query(internal.users.byKindeId, { kindeId });
     const user = byId.get(kindeId);
     if (!user) {
       expect(got, kindeId).toBeNull();
@@ -859,7 +859,7 @@ async function checkMirror(t: App["t"], expected: ReturnType<typeof model>, ever
     ).toEqual(user);
   }
   for (const orgCode of [...ORGS, GHOST_ORG]) {
-    const members = await t.query(api.organizations.members, {
+    const members = await t.query(internal.organizations.members, {
       orgCode,
       paginationOpts: { numItems: 100, cursor: null },
     });
@@ -896,13 +896,13 @@ async function checkMirror(t: App["t"], expected: ReturnType<typeof model>, ever
     const heldPermissions = [...(membership?.permissions ?? []), ...(mirrored?.permissions ?? [])];
     for (const role of related(roleKeys!, heldRoles)) {
       expect(
-        await t.query(api.organizations.hasRole, { kindeId, orgCode, role }),
+        await t.query(internal.organizations.hasRole, { kindeId, orgCode, role }),
         `hasRole ${kindeId} ${orgCode} ${role}`,
       ).toBe(holds(membership?.roles, role));
     }
     for (const permission of related(permissionKeys!, heldPermissions)) {
       expect(
-        await t.query(api.organizations.hasPermission, { kindeId, orgCode, permission }),
+        await t.query(internal.organizations.hasPermission, { kindeId, orgCode, permission }),
         `hasPermission ${kindeId} ${orgCode} ${permission}`,
       ).toBe(holds(membership?.permissions, permission));
     }
@@ -1021,7 +1021,7 @@ async function runCase(c: Case) {
   await t.finishAllScheduledFunctions(() => vi.runOnlyPendingTimers());
   vi.useRealTimers();
 
-  expect(await t.query(api.diagnostics.backfillStatus, {})).toMatchObject({
+  expect(await t.query(internal.diagnostics.backfillStatus, {})).toMatchObject({
     status: "done",
     reconcile: c.reconcile,
   });

@@ -24,7 +24,7 @@ import kindeTest, {
 } from "convex-kinde/test";
 import { Kinde, vMirrorEvent, type BackfillResult, type MirrorEvent } from "convex-kinde";
 import type { EventHookReference } from "../src/client/webhook.js";
-import { api, components, internal } from "../example/convex/_generated/api.js";
+import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import { anHourAgo, modules, useManagementApi, useWebhookTest, type ExampleTest } from "./setup.js";
 
@@ -277,7 +277,7 @@ describe("hooks for backfilled changes", () => {
     const result = await runBackfill({ reconcile: true });
     expect(result.run).toMatchObject({ status: "done", counts: { removed: 1 } });
     await expectOneProfilePerUser(app.t);
-    const profile = (kindeId: string) => app.t.query(api.users.profile, { kindeId });
+    const profile = (kindeId: string) => app.t.query(internal.users.profile, { kindeId });
     expect(await profile(gone)).toBeNull();
     // The backfill's snapshot replaced the early webhook's, and the hook followed it.
     expect((await profile(viaCreate!.id))?.displayName).toBe(`User 1`);
@@ -310,7 +310,7 @@ describe("hooks for backfilled changes", () => {
     const { t, run, heard } = appWithRecordingHook({ throwFor: () => refused });
 
     await expect(run()).rejects.toThrow(/hook refused/);
-    const failed = await t.query(api.diagnostics.backfillStatus, {});
+    const failed = await t.query(internal.diagnostics.backfillStatus, {});
     expect(failed).toMatchObject({
       status: "failed",
       phase: "users",
@@ -342,7 +342,7 @@ describe("a row too big for any mutation", () => {
     const calls = () => kinde!.requests.length;
 
     await expect(backfill()).rejects.toThrow(/failed twice/);
-    const status = await t.query(api.diagnostics.backfillStatus, {});
+    const status = await t.query(internal.diagnostics.backfillStatus, {});
     expect(status).toMatchObject({ status: "failed", phase: "users" });
     expect(status?.lastError).toContain(`users row ${tenant.users[0]!.id} failed twice`);
     expect(status?.lastError).toMatch(/Too many index ranges read .*\(limit: 80\)/);

@@ -25,7 +25,7 @@ import {
   userDeleted,
   userUpdated,
 } from "convex-kinde/test";
-import { api } from "../example/convex/_generated/api.js";
+import { api, internal } from "../example/convex/_generated/api.js";
 import {
   advanceClock,
   expectNothingWritten,
@@ -101,7 +101,7 @@ type Story = ReturnType<typeof story>;
 async function expectMirrorOf(s: Story) {
   await app.t.finishAllScheduledFunctions(() => {});
   const t = app.t;
-  expect(await t.query(api.users.byKindeId, { kindeId: ADA })).toEqual({
+  expect(await t.query(internal.users.byKindeId, { kindeId: ADA })).toEqual({
     kindeId: ADA,
     email: "ada@example.com",
     firstName: "Augusta",
@@ -110,16 +110,16 @@ async function expectMirrorOf(s: Story) {
     lastSignedInAt: s.signedInAt,
     organizations: [{ orgCode: ACME, roles: ["owner"], permissions: ["publish:docs"] }],
   });
-  expect(await t.query(api.users.byKindeId, { kindeId: BOB })).toEqual({
+  expect(await t.query(internal.users.byKindeId, { kindeId: BOB })).toEqual({
     kindeId: BOB,
     email: "bob@example.com",
     isSuspended: true,
     isPasswordResetRequested: false,
     organizations: [],
   });
-  expect(await t.query(api.users.byKindeId, { kindeId: CY })).toBeNull();
+  expect(await t.query(internal.users.byKindeId, { kindeId: CY })).toBeNull();
   expect(
-    (await t.query(api.organizations.list, { paginationOpts: { numItems: 10, cursor: null } }))
+    (await t.query(internal.organizations.list, { paginationOpts: { numItems: 10, cursor: null } }))
       .page,
   ).toEqual([{ code: ACME, name: "Acme Inc", isAllowRegistrations: false }]);
   expect(await t.query(api.organizations.roles, {})).toEqual([
@@ -129,10 +129,10 @@ async function expectMirrorOf(s: Story) {
     { kindeId: PUBLISH.id, key: "publish:docs", name: "publish:docs" },
   ]);
   expect(
-    await t.query(api.organizations.hasRole, { kindeId: ADA, orgCode: ACME, role: "owner" }),
+    await t.query(internal.organizations.hasRole, { kindeId: ADA, orgCode: ACME, role: "owner" }),
   ).toBe(true);
   expect(
-    await t.query(api.organizations.hasRole, { kindeId: ADA, orgCode: ACME, role: "admin" }),
+    await t.query(internal.organizations.hasRole, { kindeId: ADA, orgCode: ACME, role: "admin" }),
   ).toBe(false);
 
   const tables = await readKindeTables(t);

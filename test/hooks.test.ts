@@ -14,7 +14,7 @@ import kindeTest, {
   userUpdated,
 } from "convex-kinde/test";
 import { Kinde, type MirrorEvent } from "convex-kinde";
-import { api, components } from "../example/convex/_generated/api.js";
+import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import { kinde } from "../example/convex/kinde.js";
 import {
@@ -29,7 +29,7 @@ import {
 
 const app = useWebhookTest();
 
-const profileOf = (kindeId: string) => app.t.query(api.users.profile, { kindeId });
+const profileOf = (kindeId: string) => app.t.query(internal.users.profile, { kindeId });
 /** The Kinde event (or backfill run) that made a change. */
 const causeOf = ({ origin }: MirrorEvent) =>
   origin.kind === "webhook" ? origin.eventId : origin.runId;
@@ -218,7 +218,7 @@ describe("the event log", () => {
     expect((await app.post("garbage")).status).toBe(401);
     expect((await app.post(await app.issuer.sign({ type: "user.created" }))).status).toBe(400);
 
-    const { page } = await app.t.query(api.diagnostics.recentEvents, {
+    const { page } = await app.t.query(internal.diagnostics.recentEvents, {
       paginationOpts: { numItems: 10, cursor: null },
     });
     expect(page.map((e) => [e.eventId, e.outcome])).toEqual([
@@ -251,7 +251,7 @@ describe("the event log", () => {
     const other = userCreated({ id: bob });
     const second = userDeleted(ada);
     for (const event of [first, other, second]) await app.deliver(event);
-    const { page } = await app.t.query(api.diagnostics.userEvents, {
+    const { page } = await app.t.query(internal.diagnostics.userEvents, {
       kindeId: ada,
       paginationOpts: { numItems: 10, cursor: null },
     });
@@ -259,7 +259,7 @@ describe("the event log", () => {
   });
 
   test("getSyncStatus: the last event and how many users and organizations are mirrored", async () => {
-    expect(await app.t.query(api.diagnostics.syncStatus, {})).toEqual({
+    expect(await app.t.query(internal.diagnostics.syncStatus, {})).toEqual({
       lastEvent: null,
       users: 0,
       organizations: 0,
@@ -272,7 +272,7 @@ describe("the event log", () => {
     await app.deliver(organizationCreated({ code: kindeOrgCode() }));
     const last = userDeleted(ids[1]!);
     await app.deliver(last);
-    expect(await app.t.query(api.diagnostics.syncStatus, {})).toMatchObject({
+    expect(await app.t.query(internal.diagnostics.syncStatus, {})).toMatchObject({
       lastEvent: { eventId: last.event_id, type: "user.deleted", outcome: "applied" },
       users: 2,
       organizations: 1,
@@ -334,7 +334,7 @@ describe("retention", () => {
     expect((await app.deliver(update)).text).toMatch(/^duplicate /);
     const replayOfCreate = userCreated({ id }, { at: now - 2 * HOUR, eventId: "event_replayed" });
     expect((await app.deliver(replayOfCreate)).text).toMatch(/^expired /);
-    expect(await app.t.query(api.users.byKindeId, { kindeId: id })).toBeNull();
+    expect(await app.t.query(internal.users.byKindeId, { kindeId: id })).toBeNull();
   });
 
   test("retentionDays is configurable", async () => {

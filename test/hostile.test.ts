@@ -29,7 +29,7 @@ import {
   userUpdated,
   type KindeUserPayload,
 } from "convex-kinde/test";
-import { api } from "../example/convex/_generated/api.js";
+import { internal } from "../example/convex/_generated/api.js";
 import { tablesWithRows, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
@@ -79,7 +79,7 @@ async function expectAppliedUser(body: string, kindeId = "kp_hostile") {
   expect(answer.text).toMatch(/^applied event_/);
   expect(tables.kindeUsers).toHaveLength(1);
   const row = tables.kindeUsers[0]!;
-  return { row, user: await app.t.query(api.users.byKindeId, { kindeId }), tables };
+  return { row, user: await app.t.query(internal.users.byKindeId, { kindeId }), tables };
 }
 
 const nested = (depth: number, leaf = "1") => "[".repeat(depth) + leaf + "]".repeat(depth);
@@ -653,9 +653,9 @@ describe("200: valid, if odd, and mirrored faithfully", () => {
       organizations: [{ orgCode: "org_ünï😀", roles: ["rôle"], permissions: [] }],
     });
     expect(row.emailLower).toBe("åda.😀@example.com");
-    expect((await app.t.query(api.users.byEmail, { email: "åda.😀@example.COM" }))?.kindeId).toBe(
-      "kp_hostile",
-    );
+    expect(
+      (await app.t.query(internal.users.byEmail, { email: "åda.😀@example.COM" }))?.kindeId,
+    ).toBe("kp_hostile");
   });
 
   test("an unhandled type with data nested 10,000 deep is ignored, and only recorded", async () => {

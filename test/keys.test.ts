@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { kindeUserId, userCreated, userUpdated } from "convex-kinde/test";
-import { api } from "../example/convex/_generated/api.js";
+import { internal } from "../example/convex/_generated/api.js";
 import { advanceClock, useWebhookTest } from "./setup.js";
 
 // A fresh issuer per test: the key set cache lives in module scope, per issuer URL.
@@ -31,7 +31,7 @@ describe("the key set cache", () => {
     const id = kindeUserId();
     expect((await app.deliver(userCreated({ id }))).status).toBe(200);
     expect(app.issuer.jwksRequests).toBe(2);
-    expect(await app.t.query(api.users.byKindeId, { kindeId: id })).not.toBeNull();
+    expect(await app.t.query(internal.users.byKindeId, { kindeId: id })).not.toBeNull();
   });
 
   test("a rotation within the cooldown is refused with 401, and Kinde's retry after it applies the event once", async () => {
@@ -42,11 +42,15 @@ describe("the key set cache", () => {
       userUpdated({ id, first_name: "Rotated" }, { at: Date.now() - 1000 }),
     );
     expect((await app.post(token)).status).toBe(401);
-    expect(await app.t.query(api.users.byKindeId, { kindeId: id })).not.toHaveProperty("firstName");
+    expect(await app.t.query(internal.users.byKindeId, { kindeId: id })).not.toHaveProperty(
+      "firstName",
+    );
     advanceClock(31_000);
     expect((await app.post(token)).text).toMatch(/^applied /);
     expect((await app.post(token)).text).toMatch(/^duplicate /);
-    expect((await app.t.query(api.users.byKindeId, { kindeId: id }))?.firstName).toBe("Rotated");
+    expect((await app.t.query(internal.users.byKindeId, { kindeId: id }))?.firstName).toBe(
+      "Rotated",
+    );
   });
 
   test("a key set that publishes both keys during rotation verifies both with one request", async () => {

@@ -26,7 +26,7 @@ import { v } from "convex/values";
 import { toKindeEvent } from "../src/client/events.js";
 import { applyEvent } from "../src/client/webhook.js";
 import type { KindeEvent } from "../src/shared/events.js";
-import { api, components } from "../example/convex/_generated/api.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
 import { kinde } from "../example/convex/kinde.js";
 import {
   expectNothingWritten,
@@ -39,8 +39,8 @@ import {
 const app = useWebhookTest();
 const MINUTE = 60_000;
 
-const getUser = (kindeId: string) => app.t.query(api.users.byKindeId, { kindeId });
-const syncStatus = () => app.t.query(api.diagnostics.syncStatus, {});
+const getUser = (kindeId: string) => app.t.query(internal.users.byKindeId, { kindeId });
+const syncStatus = () => app.t.query(internal.diagnostics.syncStatus, {});
 
 /** `payload`, dated as a clock fault would date it: the last microsecond of year 9999. */
 function datedYear9999<P extends { timestamp: string }>(payload: P): P {
@@ -111,7 +111,9 @@ describe("an event dated beyond the clock-skew allowance", () => {
     ]) {
       expect((await app.deliver(real)).text).toMatch(/^applied /);
     }
-    expect(await app.t.query(api.organizations.get, { code })).toMatchObject({ name: "Acme Ltd" });
+    expect(await app.t.query(internal.organizations.get, { code })).toMatchObject({
+      name: "Acme Ltd",
+    });
     expect(await app.t.query(api.organizations.roles, {})).toMatchObject([
       { kindeId: roleId, key: "admin", name: "Administrator" },
     ]);
@@ -309,9 +311,9 @@ describe("an event no retry can apply", () => {
 
 describe("roles and permissions as key strings (@kinde/webhooks 1.0.0's declared type)", () => {
   const hasRole = (kindeId: string, orgCode: string, role: string) =>
-    app.t.query(api.organizations.hasRole, { kindeId, orgCode, role });
+    app.t.query(internal.organizations.hasRole, { kindeId, orgCode, role });
   const hasPermission = (kindeId: string, orgCode: string, permission: string) =>
-    app.t.query(api.organizations.hasPermission, { kindeId, orgCode, permission });
+    app.t.query(internal.organizations.hasPermission, { kindeId, orgCode, permission });
 
   test("string roles and permissions are mirrored and checkable, mixed with { id, key } objects", async () => {
     const id = kindeUserId();

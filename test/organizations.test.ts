@@ -21,7 +21,7 @@ import kindeTest, {
   type KindeUserPayload,
 } from "convex-kinde/test";
 import { isKindeAuthorizationError } from "convex-kinde";
-import { api } from "../example/convex/_generated/api.js";
+import { api, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import { kinde } from "../example/convex/kinde.js";
 import { anHourAgo, modules, outcomeOf, useWebhookTest } from "./setup.js";
@@ -60,14 +60,14 @@ function member(
 }
 
 const orgsOf = async (kindeId: string) =>
-  (await app.t.query(api.users.byKindeId, { kindeId }))?.organizations;
+  (await app.t.query(internal.users.byKindeId, { kindeId }))?.organizations;
 
 describe("organizations", () => {
   test("created, updated, stale and duplicate events", async () => {
     const code = kindeOrgCode();
     const created = organizationCreated({ code, name: "Acme", handle: "acme" }, at(0));
     expect(await deliver(created)).toBe("applied");
-    expect(await app.t.query(api.organizations.get, { code })).toEqual({
+    expect(await app.t.query(internal.organizations.get, { code })).toEqual({
       code,
       name: "Acme",
       handle: "acme",
@@ -88,7 +88,7 @@ describe("organizations", () => {
     expect(
       await deliver(organizationUpdated({ code, name: "Old name", external_id: null }, at(1000))),
     ).toBe("stale");
-    expect(await app.t.query(api.organizations.get, { code })).toEqual({
+    expect(await app.t.query(internal.organizations.get, { code })).toEqual({
       code,
       name: "Acme Inc",
       handle: "acme",
@@ -97,16 +97,18 @@ describe("organizations", () => {
     });
     // A later snapshot with external_id null clears it: absent, not null.
     await deliver(organizationUpdated({ code, name: "Acme Inc", external_id: null }, at(3000)));
-    expect(await app.t.query(api.organizations.get, { code })).not.toHaveProperty("externalId");
+    expect(await app.t.query(internal.organizations.get, { code })).not.toHaveProperty(
+      "externalId",
+    );
   });
 
   test("listOrganizations pages by code", async () => {
     const codes = Array.from({ length: 7 }, () => kindeOrgCode());
     for (const code of codes) await deliver(organizationCreated({ code, name: code }));
-    const first = await app.t.query(api.organizations.list, {
+    const first = await app.t.query(internal.organizations.list, {
       paginationOpts: { numItems: 5, cursor: null },
     });
-    const second = await app.t.query(api.organizations.list, {
+    const second = await app.t.query(internal.organizations.list, {
       paginationOpts: { numItems: 5, cursor: first.continueCursor },
     });
     expect(second.isDone).toBe(true);
@@ -133,12 +135,16 @@ describe("organizations", () => {
     expect(await deliver(organizationDeleted(code, at(5000)))).toBe("applied");
     // Checks refuse the organization at once, before the background clean-up runs.
     expect(
-      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(internal.organizations.hasRole, {
+        orgCode: code,
+        role: "admin",
+        kindeId: ada,
+      }),
     ).toBe(false);
-    expect(await app.t.query(api.organizations.get, { code })).toBeNull();
+    expect(await app.t.query(internal.organizations.get, { code })).toBeNull();
     expect(
       (
-        await app.t.query(api.organizations.members, {
+        await app.t.query(internal.organizations.members, {
           orgCode: code,
           paginationOpts: { numItems: 10, cursor: null },
         })
@@ -181,8 +187,8 @@ describe("organizations", () => {
     const seen = [];
     let cursor: string | null = null;
     for (;;) {
-      const page: Awaited<ReturnType<typeof app.t.query<typeof api.organizations.members>>> =
-        await app.t.query(api.organizations.members, {
+      const page: Awaited<ReturnType<typeof app.t.query<typeof internal.organizations.members>>> =
+        await app.t.query(internal.organizations.members, {
           orgCode: code,
           paginationOpts: { numItems: 2, cursor },
         });
@@ -253,15 +259,27 @@ describe("roles and permissions", () => {
     const ada = kindeUserId();
     await deliver(userUpdated(member(ada, code, [ADMIN, MEMBER], []), at(100)));
     expect(
-      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(internal.organizations.hasRole, {
+        orgCode: code,
+        role: "admin",
+        kindeId: ada,
+      }),
     ).toBe(true);
 
     expect(await deliver(roleDeleted(ADMIN.id, at(5000)))).toBe("applied");
     expect(
-      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin", kindeId: ada }),
+      await app.t.query(internal.organizations.hasRole, {
+        orgCode: code,
+        role: "admin",
+        kindeId: ada,
+      }),
     ).toBe(false);
     expect(
-      await app.t.query(api.organizations.hasRole, { orgCode: code, role: "member", kindeId: ada }),
+      await app.t.query(internal.organizations.hasRole, {
+        orgCode: code,
+        role: "member",
+        kindeId: ada,
+      }),
     ).toBe(true);
     expect(await app.t.query(api.organizations.roles, {})).toEqual([]);
 
@@ -286,7 +304,7 @@ describe("roles and permissions", () => {
     await deliver(userUpdated(member(ada, code, [], [PUBLISH, READ]), at(0)));
     expect(await deliver(permissionDeleted(PUBLISH.id, at(10)))).toBe("applied");
     expect(
-      await app.t.query(api.organizations.hasPermission, {
+      await app.t.query(internal.organizations.hasPermission, {
         orgCode: code,
         permission: "publish:docs",
         kindeId: ada,
@@ -304,7 +322,7 @@ describe("roles and permissions", () => {
     await deliver(userUpdated(member(ada, code, [role], []), at(10)));
     expect(await deliver(roleUpdated({ id: role.id, key: "writer" }, at(20)))).toBe("applied");
     const check = (key: string) =>
-      app.t.query(api.organizations.hasRole, { orgCode: code, role: key, kindeId: ada });
+      app.t.query(internal.organizations.hasRole, { orgCode: code, role: key, kindeId: ada });
     expect(await check("writer")).toBe(true);
     expect(await check("editor")).toBe(false);
     await settle();
@@ -333,39 +351,45 @@ describe("authorization helpers", () => {
     const { editor, admin, suspended } = await setUp();
     const as = (kindeId: string) => app.t.withIdentity({ subject: kindeId });
     expect(
-      await as(editor).query(api.organizations.hasPermission, {
+      await as(editor).query(internal.organizations.hasPermission, {
         orgCode: code,
         permission: "publish:docs",
       }),
     ).toBe(true);
     expect(
-      await as(editor).query(api.organizations.hasRole, { orgCode: code, role: "admin" }),
-    ).toBe(false);
-    expect(await as(admin).query(api.organizations.hasRole, { orgCode: code, role: "admin" })).toBe(
-      true,
-    );
-    expect(
-      await as(admin).query(api.organizations.hasRole, { orgCode: "org_other", role: "admin" }),
+      await as(editor).query(internal.organizations.hasRole, { orgCode: code, role: "admin" }),
     ).toBe(false);
     expect(
-      await app.t.query(api.organizations.hasRole, {
+      await as(admin).query(internal.organizations.hasRole, { orgCode: code, role: "admin" }),
+    ).toBe(true);
+    expect(
+      await as(admin).query(internal.organizations.hasRole, {
+        orgCode: "org_other",
+        role: "admin",
+      }),
+    ).toBe(false);
+    expect(
+      await app.t.query(internal.organizations.hasRole, {
         orgCode: code,
         role: "admin",
         kindeId: admin,
       }),
     ).toBe(true);
-    expect(await app.t.query(api.organizations.hasRole, { orgCode: code, role: "admin" })).toBe(
-      false,
-    );
     expect(
-      await as(kindeUserId()).query(api.organizations.hasRole, { orgCode: code, role: "admin" }),
+      await app.t.query(internal.organizations.hasRole, { orgCode: code, role: "admin" }),
+    ).toBe(false);
+    expect(
+      await as(kindeUserId()).query(internal.organizations.hasRole, {
+        orgCode: code,
+        role: "admin",
+      }),
     ).toBe(false);
     // A suspended user holds no role or permission.
     expect(
-      await as(suspended).query(api.organizations.hasRole, { orgCode: code, role: "admin" }),
+      await as(suspended).query(internal.organizations.hasRole, { orgCode: code, role: "admin" }),
     ).toBe(false);
     expect(
-      await as(suspended).query(api.organizations.hasPermission, {
+      await as(suspended).query(internal.organizations.hasPermission, {
         orgCode: code,
         permission: "publish:docs",
       }),
@@ -377,7 +401,8 @@ describe("authorization helpers", () => {
     const id = await app.t
       .withIdentity({ subject: editor })
       .mutation(api.documents.publish, { orgCode: code, title: "Hello" });
-    expect(await app.t.query(api.documents.list, { orgCode: code })).toMatchObject([
+    const asEditor = app.t.withIdentity({ subject: editor });
+    expect(await asEditor.query(api.documents.list, { orgCode: code })).toMatchObject([
       { _id: id, title: "Hello", publishedBy: editor },
     ]);
 
@@ -397,7 +422,7 @@ describe("authorization helpers", () => {
         kind === "forbidden" ? { kind, orgCode: code, permission: "publish:docs" } : { kind },
       );
     }
-    expect(await app.t.query(api.documents.list, { orgCode: code })).toHaveLength(1);
+    expect(await asEditor.query(api.documents.list, { orgCode: code })).toHaveLength(1);
   });
 
   test("requireRole: only admins remove documents", async () => {
@@ -406,7 +431,7 @@ describe("authorization helpers", () => {
       .withIdentity({ subject: editor })
       .mutation(api.documents.publish, { orgCode: code, title: "Hi" });
     await expect(
-      app.t.withIdentity({ subject: editor }).mutation(api.documents.remove, { id }),
+      app.t.withIdentity({ subject: editor }).mutation(api.documents.remove, { orgCode: code, id }),
     ).rejects.toMatchObject({
       data: {
         kind: "forbidden",
@@ -415,8 +440,12 @@ describe("authorization helpers", () => {
         message: 'This needs the role "admin" in organization org_0a1b2c3d4e5.',
       },
     });
-    await app.t.withIdentity({ subject: admin }).mutation(api.documents.remove, { id });
-    expect(await app.t.query(api.documents.list, { orgCode: code })).toEqual([]);
+    await app.t
+      .withIdentity({ subject: admin })
+      .mutation(api.documents.remove, { orgCode: code, id });
+    expect(
+      await app.t.withIdentity({ subject: admin }).query(api.documents.list, { orgCode: code }),
+    ).toEqual([]);
   });
 
   test("a permission check reads the same documents with 10 and 1,000 members", async () => {

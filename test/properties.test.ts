@@ -35,7 +35,7 @@ import {
   userDeleted,
   userUpdated,
 } from "convex-kinde/test";
-import { api } from "../example/convex/_generated/api.js";
+import { api, internal } from "../example/convex/_generated/api.js";
 import {
   anHourAgo,
   checkWrittenValues,
@@ -606,7 +606,7 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
   const modelUsers = new Map(expected.kindeUsers.map((u) => [u.kindeId as string, u]));
   for (const kindeId of USERS) {
     const user = modelUsers.get(kindeId);
-    const got = await t.query(api.users.byKindeId, { kindeId });
+    const got = await t.query(internal.users.byKindeId, { kindeId });
     if (!user) {
       expect(got).toBeNull();
       continue;
@@ -624,7 +624,7 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
     });
   }
   for (const orgCode of ORGS) {
-    const members = await t.query(api.organizations.members, {
+    const members = await t.query(internal.organizations.members, {
       orgCode,
       paginationOpts: { numItems: 100, cursor: null },
     });
@@ -645,13 +645,13 @@ async function checkConvergence(t: ExampleTest, events: Spec[], answers: Answer[
         !!user && !user.isSuspended && !!refs?.some((r) => r.key === key);
       for (const role of ROLES.flatMap(keysOf)) {
         expect(
-          await t.query(api.organizations.hasRole, { kindeId, orgCode, role }),
+          await t.query(internal.organizations.hasRole, { kindeId, orgCode, role }),
           `hasRole ${kindeId} ${orgCode} ${role}`,
         ).toBe(holds(membership?.roles, role));
       }
       for (const permission of PERMISSIONS.flatMap(keysOf)) {
         expect(
-          await t.query(api.organizations.hasPermission, { kindeId, orgCode, permission }),
+          await t.query(internal.organizations.hasPermission, { kindeId, orgCode, permission }),
           `hasPermission ${kindeId} ${orgCode} ${permission}`,
         ).toBe(holds(membership?.permissions, permission));
       }
@@ -790,7 +790,7 @@ describe("keys reused across roles", () => {
                 .sort(([, a], [, b]) => (a < b ? -1 : 1))
                 .map(([kindeId, key]) => ({ kindeId, key, isDefaultRole: false })),
             );
-            const user = await t.query(api.users.byKindeId, { kindeId: HOLDER });
+            const user = await t.query(internal.users.byKindeId, { kindeId: HOLDER });
             const keysHeld = (held ?? []).flatMap((r) => roles.get(r.id) ?? []);
             if (held) {
               expect(user?.organizations).toEqual([
@@ -801,7 +801,7 @@ describe("keys reused across roles", () => {
             }
             for (const role of REUSED_KEYS) {
               expect(
-                await t.query(api.organizations.hasRole, {
+                await t.query(internal.organizations.hasRole, {
                   kindeId: HOLDER,
                   orgCode: HOLDER_ORG,
                   role,
@@ -848,13 +848,13 @@ describe("counterexamples", () => {
       { kindeId: role.id, key: "writer" },
     ]);
     expect(
-      await t.query(api.organizations.hasRole, {
+      await t.query(internal.organizations.hasRole, {
         kindeId: HOLDER,
         orgCode: HOLDER_ORG,
         role: "writer",
       }),
     ).toBe(true);
-    expect((await t.query(api.users.byKindeId, { kindeId: HOLDER }))?.organizations).toEqual([
+    expect((await t.query(internal.users.byKindeId, { kindeId: HOLDER }))?.organizations).toEqual([
       { orgCode: HOLDER_ORG, roles: ["writer"], permissions: [] },
     ]);
     const { kindeMemberships } = await readKindeTables(t);

@@ -254,7 +254,9 @@ describe("custom functions: kinde.customQuery / customMutation", () => {
         title: "Nope",
       }),
     );
-    expect(await app.t.query(api.documents.list, { orgCode: acme })).toEqual([]);
+    expect(
+      await app.t.withIdentity({ subject: reader }).query(api.documents.list, { orgCode: acme }),
+    ).toEqual([]);
   });
 
   test("a signed-in user the mirror does not know, and a check with no organization", async () => {

@@ -12,13 +12,13 @@ import { convexTest } from "convex-test";
 import { httpRouter } from "convex/server";
 import kindeTest from "convex-kinde/test";
 import { Kinde } from "convex-kinde";
-import { api, components } from "../example/convex/_generated/api.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import { anHourAgo, modules, outcomeOf, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 
-const getUser = (kindeId: string) => app.t.query(api.users.byKindeId, { kindeId });
+const getUser = (kindeId: string) => app.t.query(internal.users.byKindeId, { kindeId });
 
 const T0 = anHourAgo();
 
@@ -344,13 +344,13 @@ describe("reading the mirror", () => {
     await app.deliver(userCreated({ id, email: "Ada.Lovelace@Example.COM" }));
     await app.deliver(userCreated({ id: kindeUserId(), email: "" }));
     expect(
-      (await app.t.query(api.users.byEmail, { email: "ada.lovelace@example.com" }))?.kindeId,
+      (await app.t.query(internal.users.byEmail, { email: "ada.lovelace@example.com" }))?.kindeId,
     ).toBe(id);
     expect(
-      (await app.t.query(api.users.byEmail, { email: " ADA.LOVELACE@EXAMPLE.COM " }))?.kindeId,
+      (await app.t.query(internal.users.byEmail, { email: " ADA.LOVELACE@EXAMPLE.COM " }))?.kindeId,
     ).toBe(id);
-    expect(await app.t.query(api.users.byEmail, { email: "" })).toBeNull();
-    expect(await app.t.query(api.users.byEmail, { email: "nobody@example.com" })).toBeNull();
+    expect(await app.t.query(internal.users.byEmail, { email: "" })).toBeNull();
+    expect(await app.t.query(internal.users.byEmail, { email: "nobody@example.com" })).toBeNull();
   });
 
   test("listUsers pages through every user exactly once", async () => {
@@ -364,8 +364,8 @@ describe("reading the mirror", () => {
     let cursor: string | null = null;
     let pages = 0;
     for (;;) {
-      const result: Awaited<ReturnType<typeof app.t.query<typeof api.users.list>>> =
-        await app.t.query(api.users.list, {
+      const result: Awaited<ReturnType<typeof app.t.query<typeof internal.users.list>>> =
+        await app.t.query(internal.users.list, {
           paginationOpts: { numItems: 10, cursor },
         });
       pages++;

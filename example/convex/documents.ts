@@ -1,5 +1,5 @@
 import { v } from "convex/values";
-import { mutation, query } from "./_generated/server.js";
+import { mutation } from "./_generated/server.js";
 import { kinde, orgMutation, orgQuery } from "./kinde.js";
 
 /**
@@ -21,28 +21,33 @@ export const publish = orgMutation({
   },
 });
 
-/** Only the organization's admins may delete, by role this time. */
+/**
+ * Only the organization's admins may delete, by role this time. The check comes before the
+ * document is read, so a caller who is not an admin of `orgCode` learns nothing about `id`, and a
+ * document of another organization is left alone.
+ */
 export const remove = mutation({
-  args: { id: v.id("documents") },
-  handler: async (ctx, { id }) => {
+  args: { orgCode: v.string(), id: v.id("documents") },
+  handler: async (ctx, { orgCode, id }) => {
+    await kinde.requireRole(ctx, { orgCode, role: "admin" });
     const doc = await ctx.db.get("documents", id);
-    if (!doc) return null;
-    await kinde.requireRole(ctx, { orgCode: doc.orgCode, role: "admin" });
-    await ctx.db.delete("documents", id);
+    if (doc?.orgCode === orgCode) await ctx.db.delete("documents", id);
     return null;
   },
 });
 
-export const list = query({
-  args: { orgCode: v.string() },
-  handler: async (ctx, { orgCode }) =>
+/** The organization's documents (`orgCode`, or the token's), for its members. */
+export const list = orgQuery({
+  member: true,
+  args: {},
+  handler: async (ctx) =>
     await ctx.db
       .query("documents")
-      .withIndex("orgCode", (q) => q.eq("orgCode", orgCode))
+      .withIndex("orgCode", (q) => q.eq("orgCode", ctx.kinde.orgCode!))
       .take(100),
 });
 
-/** The organization's documents, for those who hold `read:docs` there (`orgCode`, or the token's). */
+/** The same, for those who hold `read:docs` there: a permission implies membership. */
 export const readable = orgQuery({
   permission: "read:docs",
   args: {},

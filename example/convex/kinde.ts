@@ -7,9 +7,10 @@ import type { KindeUser } from "convex-kinde";
 export const kinde = new Kinde(components.kinde);
 
 /**
- * Query and mutation builders whose `ctx.kinde` holds the signed-in, mirrored user; name a
- * `permission` or `role` next to `args` to refuse everyone else. Every function made with them
- * takes an optional `orgCode` argument (default: the token's `org_code`).
+ * Query and mutation builders whose `ctx.kinde` holds the signed-in, mirrored user; name
+ * `member: true`, a `permission` or a `role` next to `args` to refuse everyone else. Every function
+ * made with them takes an optional `orgCode` argument (default: the token's `org_code`), which
+ * anyone may set to any organization: a function that reads an organization's data names one.
  */
 export const orgQuery = kinde.customQuery(query);
 export const orgMutation = kinde.customMutation(mutation);
@@ -47,7 +48,8 @@ export const onKindeEvent = kinde.events<DataModel>({
   },
 });
 
-async function findProfile(ctx: QueryCtx, kindeId: string) {
+/** The app's own profile row of a user, or null. */
+export async function findProfile(ctx: QueryCtx, kindeId: string) {
   return await ctx.db
     .query("profiles")
     .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))

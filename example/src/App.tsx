@@ -70,8 +70,8 @@ function Body() {
           in Convex holds them, and to try a permission-guarded mutation.
         </p>
         <p className="muted">
-          The sync status below is public in this example: it shows whether Kinde's webhook reaches
-          your deployment, even before sign-in works.
+          The sync status below names no one, so it is public: it shows whether Kinde's webhook
+          reaches your deployment, even before sign-in works.
         </p>
       </section>
     );
@@ -122,8 +122,8 @@ function NotMirrored() {
           <code>user.updated</code>: in Kinde, add them to an organization or change their roles.
         </li>
         <li>
-          Nothing in <em>Recent webhook events</em> below? Check the webhook's URL and events in
-          Kinde, and <code>KINDE_ISSUER_URL</code> on the deployment (see example/README.md).
+          No <em>Last event</em> below? Check the webhook's URL and events in Kinde, and{" "}
+          <code>KINDE_ISSUER_URL</code> on the deployment (see example/README.md).
         </li>
       </ul>
     </section>

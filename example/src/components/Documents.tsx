@@ -1,6 +1,7 @@
-import { useMutation, useQuery } from "convex/react";
+import { useMutation, useQueries } from "convex/react";
+import type { FunctionReturnType } from "convex/server";
 import { useHasPermission, useHasRole } from "convex-kinde/react";
-import { useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { Refusal } from "./Refusal";
@@ -9,11 +10,12 @@ import { TimeAgo } from "./TimeAgo";
 const PUBLISH_PERMISSION = "publish:docs";
 
 /**
- * An organization's documents, and the permission-guarded `documents.publish` mutation.
- * The form stays enabled without the permission on purpose: try it and see the refusal.
+ * An organization's documents (`documents.list`, for its members), and the permission-guarded
+ * `documents.publish` mutation. The form stays enabled without the permission on purpose: try it
+ * and see the refusal.
  */
 export function Documents({ orgCode, myKindeId }: { orgCode: string; myKindeId: string }) {
-  const documents = useQuery(api.documents.list, { orgCode });
+  const documents = useDocuments(orgCode);
   // Only a hint for the UI; the mutation checks again, in its own transaction.
   // Live: a webhook that revokes the permission in Kinde updates this, with no new token.
   const canPublish = useHasPermission(api.kindeUser, PUBLISH_PERMISSION, { orgCode });
@@ -47,7 +49,7 @@ export function Documents({ orgCode, myKindeId }: { orgCode: string; myKindeId: 
   }
 
   async function onRemove(id: Id<"documents">) {
-    await run(() => remove({ id }));
+    await run(() => remove({ orgCode, id }));
   }
 
   return (
@@ -84,6 +86,8 @@ export function Documents({ orgCode, myKindeId }: { orgCode: string; myKindeId: 
 
       {documents === undefined ? (
         <p className="muted">Loading…</p>
+      ) : documents instanceof Error ? (
+        <Refusal error={documents} />
       ) : documents.length === 0 ? (
         <p className="muted">No documents in this organization yet.</p>
       ) : (
@@ -111,4 +115,17 @@ export function Documents({ orgCode, myKindeId }: { orgCode: string; myKindeId: 
       )}
     </section>
   );
+}
+
+/**
+ * `documents.list` for `orgCode`, or the error it was refused with: a member who is suspended,
+ * or whose organization was just deleted, is refused, and `useQuery` would throw it at the page.
+ */
+function useDocuments(orgCode: string) {
+  const queries = useMemo(
+    () => ({ documents: { query: api.documents.list, args: { orgCode } } }),
+    [orgCode],
+  );
+  const { documents } = useQueries(queries);
+  return documents as FunctionReturnType<typeof api.documents.list> | Error | undefined;
 }

@@ -1,5 +1,6 @@
 import { useQuery } from "convex/react";
 import type { OrganizationMembership } from "convex-kinde";
+import { useKindeOrganizations } from "convex-kinde/react";
 import { api } from "../../convex/_generated/api";
 
 /**
@@ -20,6 +21,9 @@ export function Organizations({
   const permissions = useQuery(api.organizations.permissions);
   const roleNames = new Map(roles?.map((role) => [role.key, role.name]));
   const permissionNames = new Map(permissions?.map((p) => [p.key, p.name]));
+  // The signed-in user's organizations with their names: only those, so no check is needed.
+  const organizations = useKindeOrganizations(api.kindeUser);
+  const organizationNames = new Map(organizations?.map((org) => [org.orgCode, org.name]));
 
   return (
     <section className="card">
@@ -35,6 +39,7 @@ export function Organizations({
             <OrganizationItem
               key={membership.orgCode}
               membership={membership}
+              name={organizationNames.get(membership.orgCode)}
               isSelected={membership.orgCode === selected}
               onSelect={() => onSelect(membership.orgCode)}
               roleNames={roleNames}
@@ -49,24 +54,25 @@ export function Organizations({
 
 function OrganizationItem({
   membership,
+  name,
   isSelected,
   onSelect,
   roleNames,
   permissionNames,
 }: {
   membership: OrganizationMembership;
+  name: string | undefined;
   isSelected: boolean;
   onSelect: () => void;
   roleNames: Map<string, string | undefined>;
   permissionNames: Map<string, string | undefined>;
 }) {
-  const organization = useQuery(api.organizations.get, { code: membership.orgCode });
   return (
     <li className={isSelected ? "org selected" : "org"}>
       <div className="row spread">
         <div>
-          <strong>{organization?.name ?? membership.orgCode}</strong>{" "}
-          {organization?.name && <code className="muted">{membership.orgCode}</code>}
+          <strong>{name ?? membership.orgCode}</strong>{" "}
+          {name && <code className="muted">{membership.orgCode}</code>}
         </div>
         {isSelected ? (
           <span className="badge">selected</span>

@@ -8,7 +8,7 @@ import { TimeAgo } from "./TimeAgo";
 export function Profile({ user }: { user: KindeUser }) {
   // The app's own row, written by the event hooks in example/convex/kinde.ts in the same
   // transaction as the mirror's change.
-  const appProfile = useQuery(api.users.profile, { kindeId: user.kindeId });
+  const appProfile = useQuery(api.users.myProfile);
   const name = [user.firstName, user.lastName].filter(Boolean).join(" ");
 
   return (

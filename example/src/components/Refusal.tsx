@@ -2,11 +2,11 @@ import { useKindeAuth } from "@kinde-oss/kinde-auth-react";
 import { isKindeAuthorizationError } from "convex-kinde";
 
 /**
- * Explains why a mutation failed. `requirePermission` / `requireRole` throw a ConvexError
- * whose data says which refusal it was: `unauthenticated` (Convex does not know who is
- * calling) or `forbidden` (known, but not allowed here).
+ * Explains why a call failed. `requireMember` / `requirePermission` / `requireRole` throw a
+ * ConvexError whose data says which refusal it was: `unauthenticated` (Convex does not know who
+ * is calling) or `forbidden` (known, but not allowed here). Without `onDismiss`, it stays.
  */
-export function Refusal({ error, onDismiss }: { error: unknown; onDismiss: () => void }) {
+export function Refusal({ error, onDismiss }: { error: unknown; onDismiss?: () => void }) {
   const { login } = useKindeAuth();
 
   if (isKindeAuthorizationError(error)) {
@@ -22,29 +22,37 @@ export function Refusal({ error, onDismiss }: { error: unknown; onDismiss: () =>
             <button type="button" className="primary" onClick={() => void login()}>
               Sign in again
             </button>
-            <button type="button" onClick={onDismiss}>
-              Dismiss
-            </button>
+            <Dismiss onDismiss={onDismiss} />
           </div>
         </div>
       );
     }
     const needs = refusal.permission
       ? `the permission "${refusal.permission}"`
-      : `the role "${refusal.role}"`;
+      : refusal.role
+        ? `the role "${refusal.role}"`
+        : null;
     return (
       <div className="notice danger" role="alert">
         <p>
           <strong>Refused.</strong> {refusal.message}
         </p>
         <p className="small">
-          In Kinde, give yourself {needs} in <code>{refusal.orgCode}</code> (through a role or
-          directly) and try again: the check reads the mirror, so it passes as soon as Kinde's{" "}
-          <code>user.updated</code> arrives, with no new sign-in.
+          {needs ? (
+            <>
+              In Kinde, give yourself {needs} in <code>{refusal.orgCode}</code> (through a role or
+              directly) and try again
+            </>
+          ) : (
+            <>
+              Only members of <code>{refusal.orgCode}</code> who are not suspended get here: in
+              Kinde, add yourself to it (or lift the suspension)
+            </>
+          )}
+          : the check reads the mirror, so it passes as soon as Kinde's <code>user.updated</code>{" "}
+          arrives, with no new sign-in.
         </p>
-        <button type="button" onClick={onDismiss}>
-          Dismiss
-        </button>
+        <Dismiss onDismiss={onDismiss} />
       </div>
     );
   }
@@ -55,9 +63,16 @@ export function Refusal({ error, onDismiss }: { error: unknown; onDismiss: () =>
         <strong>Something went wrong.</strong>{" "}
         {error instanceof Error ? error.message : String(error)}
       </p>
-      <button type="button" onClick={onDismiss}>
-        Dismiss
-      </button>
+      <Dismiss onDismiss={onDismiss} />
     </div>
+  );
+}
+
+function Dismiss({ onDismiss }: { onDismiss: (() => void) | undefined }) {
+  if (!onDismiss) return null;
+  return (
+    <button type="button" onClick={onDismiss}>
+      Dismiss
+    </button>
   );
 }
