@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import vitestConfig from "../vitest.config.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const EXAMPLE = fileURLToPath(new URL("../example/", import.meta.url));
@@ -31,7 +32,10 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Builds the example with exactly these VITE_ variables (none from any .env file). */
+/**
+ * Builds the example with exactly these VITE_ variables (none from any .env file), from the
+ * package's source as the other tests use it (vitest.config.ts's aliases): no dist/ needed, none stale.
+ */
 async function buildExample(variables: Record<string, string>) {
   const outDir = await mkdtemp(join(tmpdir(), "convex-kinde-example-"));
   const saved = VITE_VARIABLES.map((name) => [name, process.env[name]] as const);
@@ -43,6 +47,7 @@ async function buildExample(variables: Record<string, string>) {
       root: EXAMPLE,
       envDir: outDir, // empty: a developer's .env.local must not leak into the test
       logLevel: "warn",
+      resolve: { alias: vitestConfig.resolve?.alias },
       build: { outDir, emptyOutDir: true },
     });
   } finally {
