@@ -17,7 +17,7 @@ import {
   type Tenant,
 } from "convex-kinde/test";
 import type { BackfillResult, BackfillStatus } from "convex-kinde";
-import { MAX_ORGANIZATIONS_PER_USER } from "../src/shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../src/shared/userLimits.js";
 import { internal } from "../example/convex/_generated/api.js";
 import { outcomeOf, useManagementApi, useWebhookTest } from "./setup.js";
 

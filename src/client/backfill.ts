@@ -35,7 +35,8 @@ import {
   type PagingState,
   type SkippedMemberships,
 } from "../shared/backfill.js";
-import { MAX_CATALOG_SIZE, MAX_ORGANIZATIONS_PER_USER, type KeyRef } from "../shared/mirror.js";
+import { MAX_CATALOG_SIZE, type KeyRef } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import {
   identifier,
   kindeProfileFields,

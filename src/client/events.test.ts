@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { toKindeEvent } from "./events.js";
 import { InvalidPayloadError, parseKindeTimestamp } from "./kindePayloads.js";
-import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 
 const envelope = (type: string, data: unknown, extra: object = {}) => ({
   type,

@@ -56,12 +56,12 @@ import {
 } from "../shared/backfill.js";
 import {
   MAX_CATALOG_SIZE,
-  MAX_ORGANIZATIONS_PER_USER,
   type PermissionSnapshot,
   type RoleSnapshot,
   type KeyRef,
   type Version,
 } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor } from "../shared/retention.js";
 

@@ -7,7 +7,7 @@ import {
 } from "./organizations.js";
 import { applyUserSnapshot } from "./users.js";
 import { readCount } from "./counters.js";
-import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import {
   KEEP_UNTIL,
   initComponentTest,

@@ -21,7 +21,6 @@ import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from ".
 import { findUser, profileOf, toKindeUser } from "./users.js";
 import { adjustCount } from "./counters.js";
 import {
-  MAX_ORGANIZATIONS_PER_USER,
   vNamedMembership,
   vOrganization,
   vOrganizationMember,
@@ -30,6 +29,7 @@ import {
   type OrganizationSnapshot,
   type Version,
 } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 
 export async function findOrganization(ctx: QueryCtx, code: string) {
   return await ctx.db

@@ -6,7 +6,7 @@ import { applyCatalogSnapshot } from "./catalog.js";
 import { addTombstone } from "./tombstones.js";
 import { readCount } from "./counters.js";
 import { UNSYNCED } from "./ordering.js";
-import { MAX_ORGANIZATIONS_PER_USER } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import {
   KEEP_UNTIL,
   admin,

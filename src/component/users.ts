@@ -12,7 +12,6 @@ import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
 import {
-  MAX_ORGANIZATIONS_PER_USER,
   userLimitProblem,
   vUser,
   type KeyRef,
@@ -21,6 +20,7 @@ import {
   type UserSnapshot,
   type Version,
 } from "../shared/mirror.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 
 /** A user row as written, with or without its system fields. */
 type UserRow = WithoutSystemFields<Doc<"kindeUsers">>;

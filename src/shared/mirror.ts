@@ -4,6 +4,7 @@
  * Validators are prefixed `v`.
  */
 import { v, type Infer } from "convex/values";
+import { MAX_ORGANIZATIONS_PER_USER, MAX_ROLES_AND_PERMISSIONS_PER_USER } from "./userLimits.js";
 
 /**
  * The version of a mirrored row: the time of the Kinde event that last wrote
@@ -139,24 +140,8 @@ export type EntityKind = Infer<typeof vEntityKind>;
 export const MAX_CATALOG_SIZE = 1000;
 
 /**
- * The most organizations one user may belong to in the mirror. It keeps every
- * `user.updated` within Convex's per-mutation limits (one membership row per
- * organization is written at most twice) and the user document far below 1 MiB.
- */
-export const MAX_ORGANIZATIONS_PER_USER = 1000;
-
-/**
- * The most distinct roles plus permissions one user's snapshot may hold across
- * its organizations. Each costs the applying mutation up to three index
- * look-ups and each organization up to three: with both at their maximum
- * (1,000 organizations replaced by 1,000 others) a snapshot stays within
- * Convex's 4,096 index ranges per transaction. Real tenants define tens.
- */
-export const MAX_ROLES_AND_PERMISSIONS_PER_USER = 300;
-
-/**
  * What keeps a user snapshot from being mirrored in one mutation, if anything:
- * more organizations or distinct roles and permissions than the limits above.
+ * more organizations or distinct roles and permissions than userLimits.ts allows.
  * The webhook refuses such an event (400); the component refuses a direct call.
  */
 export function userLimitProblem(kindeId: string, organizations: MembershipSnapshot[]) {
