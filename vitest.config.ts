@@ -25,5 +25,12 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, "src/component/setup.test.ts", "scripts/consumer-app/**"],
     // The webhook logs every refusal; tests that care assert on it, the rest stay readable.
     onConsoleLog: (log) => !log.includes("[convex-kinde]"),
+    // One test file per core at a time (vitest's default keeps a core for itself: on CI's
+    // two, one file at a time). Files share nothing: each starts its own servers on port 0
+    // and writes only to fresh temporary folders.
+    maxWorkers: "100%",
+    // A test's time is no assertion: sharing the cores, a 2-second test can take 5. The
+    // timeout only stops a hang.
+    testTimeout: 30_000,
   },
 });
