@@ -402,6 +402,13 @@ describe("backfill", () => {
     const deleted = tenant.users[20]!.id;
     const joinedDuringRun = kindeUserId();
 
+    // The run goes on by itself while the webhooks land; its first members page waits for
+    // them, so however fast the run goes, they land before it reads any membership.
+    let landed!: () => void;
+    const webhooksLanded = new Promise<void>((resolve) => (landed = resolve));
+    kinde!.beforeSending(async (path) => {
+      if (/^\/api\/v1\/organizations\/[^/]+\/users$/.test(path)) await webhooksLanded;
+    });
     await run({ reconcile: true }); // one step, then it continues on its own
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await deliver(userUpdated({ id: renamed, first_name: "Renamed" }))).toMatch(/^applied/);
@@ -409,6 +416,7 @@ describe("backfill", () => {
     expect(await deliver(userCreated({ id: joinedDuringRun, email: "new@example.com" }))).toMatch(
       /^applied/,
     );
+    landed();
     await t.finishAllScheduledFunctions(() => {});
 
     const { status: finished, counts } = (await status())!;
