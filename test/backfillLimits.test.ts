@@ -4,6 +4,10 @@
  * catalog whose roles × permissions no single document could hold. Convex's
  * transaction limits are enforced (`initConvexTest`), and every document the
  * tests write is measured against the 1 MiB a deployment allows (setup.ts).
+ *
+ * Both run smaller in CI than under `npm run test:scale` (test/scale.ts): the
+ * cap on a user's organizations lowered, and fewer roles, each case still past
+ * the limit it is about.
  */
 import { describe, expect, test, vi } from "vitest";
 import { getDocumentSize } from "convex/values";
@@ -17,9 +21,21 @@ import {
   type Tenant,
 } from "convex-kinde/test";
 import type { BackfillResult, BackfillStatus } from "convex-kinde";
+import { MAX_CATALOG_SIZE } from "../src/shared/mirror.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../src/shared/userLimits.js";
 import { internal } from "../example/convex/_generated/api.js";
+import { sized } from "./scale.js";
 import { outcomeOf, useManagementApi, useWebhookTest } from "./setup.js";
+
+// Every module reads the cap from userLimits.ts: in CI it is 10 for all of them (the backfill's
+// client and component, the webhook's check, the queries), so the same path runs over 15
+// organizations instead of 1,050. A snapshot of the real 1,000 organizations within one
+// transaction is hostile.test.ts's, in CI; `npm run test:scale` runs this case at 1,000 too.
+vi.mock("../src/shared/userLimits.js", async (importOriginal) => {
+  const limits = await importOriginal<typeof import("../src/shared/userLimits.js")>();
+  const { AT_SCALE } = await import("./scale.js");
+  return AT_SCALE ? limits : { ...limits, MAX_ORGANIZATIONS_PER_USER: 10 };
+});
 
 const app = useWebhookTest();
 const { serve } = useManagementApi();
@@ -36,12 +52,15 @@ async function backfillToTheEnd(): Promise<BackfillStatus> {
   return (await app.t.query(internal.diagnostics.backfillStatus, {}))!;
 }
 
+/** How many organizations past the cap the user is in. */
+const OVER = sized(5, 50);
+
 describe("a user in more organizations than the mirror keeps", () => {
   test(
-    "holds exactly MAX_ORGANIZATIONS_PER_USER, the rest reported skipped; a snapshot at the limit applies and a deletion leaves no membership",
+    `holds exactly MAX_ORGANIZATIONS_PER_USER (${MAX_ORGANIZATIONS_PER_USER}), the ${OVER} others reported skipped; a snapshot at the limit applies and a deletion leaves no membership`,
     { timeout: 900_000 },
     async () => {
-      const tenant = makeTenant({ users: 3, organizations: MAX_ORGANIZATIONS_PER_USER + 50 });
+      const tenant = makeTenant({ users: 3, organizations: MAX_ORGANIZATIONS_PER_USER + OVER });
       const power = tenant.users[0]!.id;
       for (const code of Object.keys(tenant.members)) tenant.members[code]![power] = ["viewer"];
       await serve(tenant);
@@ -65,16 +84,16 @@ describe("a user in more organizations than the mirror keeps", () => {
 
       // Reported in the status and the log, naming the user and how many.
       expect(run.skippedMemberships).toEqual({
-        count: 50,
-        users: [{ kindeId: power, count: 50 }],
+        count: OVER,
+        users: [{ kindeId: power, count: OVER }],
       });
-      expect(run.counts.skipped).toBeGreaterThanOrEqual(50);
+      expect(run.counts.skipped).toBeGreaterThanOrEqual(OVER);
       expect(warned).toContainEqual(
         expect.stringContaining(
-          `user ${power} is in ${MAX_ORGANIZATIONS_PER_USER + 50} organizations in Kinde`,
+          `user ${power} is in ${MAX_ORGANIZATIONS_PER_USER + OVER} organizations in Kinde`,
         ),
       );
-      expect(warned).toContainEqual(expect.stringContaining(`${power} (50 skipped so far)`));
+      expect(warned).toContainEqual(expect.stringContaining(`${power} (${OVER} skipped so far)`));
 
       // A webhook snapshot at the limit replaces every one of the user's memberships, within
       // Convex's transaction limits (enforced here).
@@ -138,17 +157,30 @@ function hostileCatalog(roles: number, perRole: number): Tenant {
   return { ...tenant, roles: roleList, permissions, rolePermissions, members };
 }
 
+/**
+ * Roles in the hostile catalog: in CI, enough that what they grant (about 50 KB each) passes
+ * what one document holds; under `npm run test:scale`, the most the catalog lists.
+ */
+const ROLES = sized(30, MAX_CATALOG_SIZE);
+
 describe("role permissions of a hostile catalog", () => {
   test(
-    "1,000 roles × 200 long-keyed permissions: no document written passes 1 MiB, and members get what their roles grant",
+    `${ROLES} roles × 200 long-keyed permissions: no document written passes 1 MiB, and members get what their roles grant`,
     { timeout: 900_000 },
     async () => {
-      const tenant = hostileCatalog(1000, 200);
+      const tenant = hostileCatalog(ROLES, 200);
+      // What the roles grant, as the run keeps it (id and key per permission), is more than
+      // one document could hold: no row can be "the catalog's grants".
+      const keyOf = new Map(tenant.permissions.map((p) => [p.id, p.key]));
+      const grants = Object.values(tenant.rolePermissions)
+        .flat()
+        .reduce((bytes, id) => bytes + getDocumentSize({ kindeId: id, key: keyOf.get(id)! }), 0);
+      expect(grants).toBeGreaterThan(1 << 20);
       await serve(tenant);
       const run = await backfillToTheEnd();
       expect(run).toMatchObject({
         status: "done",
-        counts: { roles: 1000, permissions: 1000, users: 6 },
+        counts: { roles: ROLES, permissions: 1000, users: 6 },
       });
 
       const tables = await readKindeTables(app.t);
