@@ -131,7 +131,7 @@ describe("backfill", () => {
       if (result.continuing) await app.t.finishAllScheduledFunctions(() => {});
       const seconds = (Date.now() - started) / 1000;
 
-      const run = (await app.t.query(api.diagnostics.backfillStatus, {}))!;
+      const run = (await app.t.query(internal.diagnostics.backfillStatus, {}))!;
       expect(run).toMatchObject({
         status: "done",
         phase: "done",
