@@ -34,7 +34,8 @@ async function closedPort(): Promise<number> {
 
 /**
  * Builds the example with exactly these VITE_ variables (none from any .env file), from the
- * package's source as the other tests use it (vitest.config.ts's aliases): no dist/ needed, none stale.
+ * package's source as the other tests use it (vitest.config.ts's aliases): no dist/ needed,
+ * none stale.
  */
 async function buildExample(variables: Record<string, string>) {
   const outDir = await mkdtemp(join(tmpdir(), "convex-kinde-example-"));

@@ -1,5 +1,5 @@
 /**
- * The suite's one size knob. `npm test` and CI run each scale-sensitive case
+ * How large the scale cases run. `npm test` and CI run each scale-sensitive case
  * at the smallest size that still crosses the boundary the case is about;
  * `npm run test:scale` (`KINDE_SCALE=1`) runs the same cases at the sizes of
  * the tenants they stand for (minutes each on convex-test, whose indexed reads
