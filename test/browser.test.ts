@@ -21,7 +21,8 @@ const VITE_VARIABLES = ["VITE_CONVEX_URL", "VITE_KINDE_DOMAIN", "VITE_KINDE_CLIE
 
 // CI installs chromium (.ci/run) and must run this; elsewhere it runs where chromium is.
 const haveChromium = existsSync(CHROMIUM);
-if (process.env.CI && !haveChromium) throw new Error(`CI needs chromium at ${CHROMIUM}`);
+const inCI = !!process.env.CI && process.env.CI !== "false" && process.env.CI !== "0";
+if (inCI && !haveChromium) throw new Error(`CI needs chromium at ${CHROMIUM}`);
 
 /** A port on 127.0.0.1 that nothing listens on: connections to it are refused at once. */
 async function closedPort(): Promise<number> {
