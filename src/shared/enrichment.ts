@@ -1,8 +1,8 @@
 /**
- * Profile enrichment: what Kinde's Management API knows of a user or an
- * organization that no webhook carries (a picture, when the user was created,
- * sign-ins, identities, custom properties). Opt-in (`KindeOptions.profile`),
- * fetched by the host's refresh action and the backfill, and stored on the
+ * Enrichment: what Kinde's Management API knows of a user or an organization
+ * that no webhook carries (a picture, when the user was created, sign-ins,
+ * identities, custom properties). Opt-in (`KindeOptions.enrichment`), fetched
+ * by the host's refresh action and the backfill, and stored on the
  * user's or organization's own row, so reading a user stays one document.
  *
  * Each part is written with the time its fetch began (`fetchedAt`): a fetch
@@ -24,9 +24,9 @@ export type KindeIdentity = Infer<typeof vIdentity>;
 export const vProperties = v.record(v.string(), v.string());
 export type KindeProperties = Infer<typeof vProperties>;
 
-/** The user fields enrichment can keep, as `KindeOptions.profile.fields` names them. */
-export const PROFILE_FIELDS = ["picture", "createdAt", "signIns", "identities"] as const;
-export type ProfileField = (typeof PROFILE_FIELDS)[number];
+/** The user details enrichment can keep, as `KindeOptions.enrichment.details` names them. */
+export const DETAIL_FIELDS = ["picture", "createdAt", "signIns", "identities"] as const;
+export type DetailField = (typeof DETAIL_FIELDS)[number];
 
 /**
  * A user's details as one Management API read of the user gave them
@@ -49,6 +49,6 @@ export type UserDetails = Infer<typeof vUserDetails>;
 /** The most custom properties kept per user or organization; more are dropped with a warning. */
 export const MAX_PROPERTIES = 100;
 /** The longest property key, value, picture URL or identity kept, in characters; longer ones are dropped. */
-export const MAX_PROFILE_TEXT = 1024;
+export const MAX_ENRICHMENT_TEXT = 1024;
 /** The most identities kept per user. */
 export const MAX_IDENTITIES = 20;
