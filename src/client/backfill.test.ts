@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { followPaging, RECENT_TOKENS, rowsAfter, toBackfillUser, toMember } from "./backfill.js";
+import { rowsAfter, toBackfillUser, toMember } from "./backfill.js";
+import { followPaging, RECENT_TOKENS } from "./paging.js";
 import { toOrganizationSnapshot, toRoleSnapshot } from "./kindePayloads.js";
 import { backoffMs, DEFAULT_RETRY, rateLimitWaitMs, retryPolicy } from "./managementApi.js";
 import type { PagingState } from "../shared/backfill.js";
