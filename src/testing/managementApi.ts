@@ -9,7 +9,10 @@
  * transient 5xx; an empty page that still carries a `next_token`; a
  * `next_token` that loops back to an earlier page; pages smaller than asked
  * for; wrong credentials; a missing scope; an endpoint that fails until told
- * otherwise). Written from Kinde's OpenAPI spec: where the spec allows an
+ * otherwise). For enrichment it serves one user (`GET /api/v1/user`), the
+ * search listing (`GET /api/v1/search/users`, `starting_after` paging, no
+ * phone) and the property values of users and organizations (`next_token`
+ * paging, {@link PROPERTY_PAGE_SIZE} a page). Written from Kinde's OpenAPI spec: where the spec allows an
  * unfriendly answer (a 400 rather than a 404 for an organization that is
  * gone, a 403 without a body), this gives it.
  */
@@ -35,6 +38,15 @@ export interface TenantOrganization {
   name: string;
   handle: string | null;
   external_id: string | null;
+  /** Custom property values by key (`GET /api/v1/organizations/{code}/properties`). */
+  properties?: Record<string, string | null>;
+}
+
+/** One way a user signs in, as `expand=identities` lists it. */
+export interface TenantIdentity {
+  type: string | null;
+  identity: string | null;
+  connection_id?: string | null;
 }
 export interface TenantUser {
   id: string;
@@ -44,6 +56,16 @@ export interface TenantUser {
   first_name: string | null;
   last_name: string | null;
   is_suspended: boolean;
+  /** Profile picture URL; Kinde lists it on every user (absent here: none). */
+  picture?: string | null;
+  /** ISO timestamps as Kinde writes them; absent: the stand-in's defaults. */
+  created_on?: string | null;
+  last_signed_in?: string | null;
+  total_sign_ins?: number | null;
+  /** Served with `expand=identities`. */
+  identities?: TenantIdentity[];
+  /** Custom property values by key (`GET /api/v1/users/{id}/properties`, the search listing's `expand=properties`). */
+  properties?: Record<string, string | null>;
 }
 
 /** A whole tenant: what the Management API serves. Tests may change it between requests. */
@@ -96,6 +118,7 @@ export function makeTenant({ users = 100, organizations = 5 } = {}): Tenant {
     name: `Organization ${i + 1}`,
     handle: `org-${i + 1}`,
     external_id: i % 2 ? `crm-${i}` : null,
+    properties: { kp_tier: i % 2 ? "enterprise" : "team", kp_seats: `${10 * (i + 1)}` },
   }));
   const people: TenantUser[] = Array.from({ length: users }, (_, i) => ({
     id: `kp_${hex(i + 1, 32)}`,
@@ -105,6 +128,22 @@ export function makeTenant({ users = 100, organizations = 5 } = {}): Tenant {
     first_name: `User`,
     last_name: `${i + 1}`,
     is_suspended: i % 50 === 49,
+    picture: i % 4 === 3 ? null : `https://gravatar.com/avatar/${hex(i + 1, 32)}?d=blank`,
+    identities: [
+      i % 10 === 9
+        ? { type: "phone", identity: `+1555${hex(i, 7)}`, connection_id: null }
+        : { type: "email", identity: `user${i + 1}@example.com`, connection_id: null },
+      ...(i % 5 === 0
+        ? [
+            {
+              type: "oauth2:google",
+              identity: `user${i + 1}@gmail.com`,
+              connection_id: "conn_0192b7e8b4f8ca08110d2b22059662a8",
+            },
+          ]
+        : []),
+    ],
+    properties: { kp_plan: i % 3 ? "free" : "pro", kp_region: i % 2 ? "eu" : "" },
   }));
   const members: Tenant["members"] = Object.fromEntries(orgs.map((o) => [o.code, {}]));
   people.forEach((user, i) => {
@@ -257,6 +296,8 @@ export const STAND_IN_SCOPES = [
   "read:organization_users",
   "read:organization_user_permissions",
   "read:users",
+  "read:user_properties",
+  "read:organization_properties",
   "read:webhooks",
   "create:webhooks",
   "update:webhooks",
@@ -281,8 +322,39 @@ const SCOPES: [RegExp, string][] = [
     "read:organization_user_permissions",
   ],
   [/^\/api\/v1\/organizations\/[^/]+\/users$/, "read:organization_users"],
+  [/^\/api\/v1\/organizations\/[^/]+\/properties$/, "read:organization_properties"],
   [/^\/api\/v1\/users$/, "read:users"],
+  [/^\/api\/v1\/user$/, "read:users"],
+  [/^\/api\/v1\/search\/users$/, "read:users"],
+  [/^\/api\/v1\/users\/[^/]+\/properties$/, "read:user_properties"],
 ];
+
+/** Property values a page of `GET …/properties` holds (the endpoint takes no `page_size`). */
+export const PROPERTY_PAGE_SIZE = 50;
+
+/** A user's detail fields as every user endpoint lists them, the stand-in's defaults where the tenant sets none. */
+function userDetails(user: TenantUser) {
+  return {
+    picture: user.picture ?? null,
+    total_sign_ins: user.total_sign_ins === undefined ? 3 : user.total_sign_ins,
+    failed_sign_ins: 0,
+    last_signed_in:
+      user.last_signed_in === undefined ? "2024-05-01T07:41:45.592145+00:00" : user.last_signed_in,
+    created_on:
+      user.created_on === undefined ? "2024-01-01T00:00:00.000000+00:00" : user.created_on,
+  };
+}
+
+/** Property values as `GET …/properties` lists them. */
+function propertyValues(properties: Record<string, string | null> | undefined) {
+  return Object.entries(properties ?? {}).map(([key, value], i) => ({
+    id: `prop_0192b7e8b4f8ca08110d2b22${hex(i + 1, 6)}`,
+    key,
+    name: key.replace(/^kp_/, ""),
+    description: i % 2 ? null : `The ${key} of the entity`,
+    value,
+  }));
+}
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -388,6 +460,37 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
         { code: "ORGANIZATION_NOT_FOUND", message: "Organization not found", field: "org_code" },
       ],
     });
+
+  /** The spec documents 400, not 404, for a user id Kinde does not have. */
+  const userNotFound = () =>
+    json(400, { errors: [{ code: "USER_INVALID", message: "Invalid user", field: "id" }] });
+
+  /** A user's fields every user endpoint lists, without its email and phone (named differently, or left out). */
+  function profileOf(user: TenantUser) {
+    return {
+      id: user.id,
+      provided_id: null,
+      username: user.username,
+      first_name: user.first_name,
+      last_name: user.last_name,
+      is_suspended: user.is_suspended,
+      ...userDetails(user),
+    };
+  }
+
+  /** What `expand` adds: organization codes, identities. */
+  function expanded(user: TenantUser, expand: string[]) {
+    return {
+      ...(expand.includes("organizations")
+        ? {
+            organizations: Object.entries(tenant.members)
+              .filter(([, members]) => user.id in members)
+              .map(([code]) => code),
+          }
+        : {}),
+      ...(expand.includes("identities") ? { identities: user.identities ?? [] } : {}),
+    };
+  }
 
   /** An M2M token shaped like Kinde's: RS256, the granted scopes in `scope`, 24 h. */
   async function issueToken(audience: string | null) {
@@ -598,21 +701,55 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
     if (path === "/api/v1/users") {
       const expand = (query.expand ?? "").split(",");
       const users = tenant.users.map((user) => ({
-        ...user,
-        provided_id: null,
-        total_sign_ins: 3,
-        failed_sign_ins: 0,
-        last_signed_in: "2024-05-01T07:41:45.592145+00:00",
-        created_on: "2024-01-01T00:00:00.000000+00:00",
-        ...(expand.includes("organizations")
-          ? {
-              organizations: Object.entries(tenant.members)
-                .filter(([, members]) => user.id in members)
-                .map(([code]) => code),
-            }
-          : {}),
+        ...profileOf(user),
+        email: user.email,
+        phone: user.phone,
+        ...expanded(user, expand),
       }));
       return page(users, query, "users", path);
+    }
+    if (path === "/api/v1/user") {
+      const user = tenant.users.find((u) => u.id === query.id);
+      if (!user) return userNotFound();
+      const expand = (query.expand ?? "").split(",");
+      // The spec names the email `preferred_email` here, and only here.
+      return json(200, {
+        ...profileOf(user),
+        preferred_email: user.email,
+        phone: user.phone,
+        ...expanded(user, expand),
+      });
+    }
+    if (path === "/api/v1/search/users") {
+      const expand = (query.expand ?? "").split(",");
+      const size = Math.min(Number(query.page_size) || 10, maxPageSize);
+      const after = query.starting_after;
+      const start = after ? tenant.users.findIndex((u) => u.id === after) + 1 : 0;
+      if (after && start === 0) {
+        return badRequest("INVALID_REQUEST", "starting_after is not a user", "starting_after");
+      }
+      // No phone in search results (spec: search_users_response).
+      const results = tenant.users.slice(start, start + size).map((user) => ({
+        ...profileOf(user),
+        email: user.email,
+        ...expanded(user, expand),
+        ...(expand.includes("properties")
+          ? { properties: Object.fromEntries(Object.entries(user.properties ?? {})) }
+          : {}),
+      }));
+      return json(200, { code: "OK", message: "Success", results });
+    }
+    if ((m = path.match(/^\/api\/v1\/users\/([^/]+)\/properties$/))) {
+      const user = tenant.users.find((u) => u.id === decodeURIComponent(m![1]!));
+      if (!user) return userNotFound();
+      const values = propertyValues(user.properties);
+      return page(values, { ...query, page_size: String(PROPERTY_PAGE_SIZE) }, "properties", path);
+    }
+    if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)\/properties$/))) {
+      const org = tenant.organizations.find((o) => o.code === decodeURIComponent(m![1]!));
+      if (!org) return organizationNotFound();
+      const values = propertyValues(org.properties);
+      return page(values, { ...query, page_size: String(PROPERTY_PAGE_SIZE) }, "properties", path);
     }
     return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
   }

@@ -6,6 +6,7 @@
  */
 import type {
   Tenant,
+  TenantIdentity,
   TenantOrganization,
   TenantPermission,
   TenantRole,
@@ -150,4 +151,63 @@ export function expectedMemberships(tenant: Tenant, kindeId: string) {
       return { orgCode, roles, permissions: [...permissions].sort() };
     })
     .sort((a, b) => a.orgCode.localeCompare(b.orgCode));
+}
+
+/**
+ * Gives `tenant`'s first users the enrichment data real tenants send at its
+ * most awkward (and returns the tenant): timestamps with microseconds and
+ * offsets, `""` and `null` for values, a picture URL longer than enrichment
+ * keeps, identities past the most kept (with `connection_id`s), more than
+ * 100 properties, values past the longest kept, and keys a document may not
+ * hold. Every user's own value stays where the case does not touch it.
+ */
+export function withHostileEnrichment(tenant: Tenant): Tenant {
+  if (tenant.users.length < 4) {
+    throw new Error("withHostileEnrichment: the tenant needs at least 4 users");
+  }
+  const [offsets, blanks, many, odd] = tenant.users as [
+    TenantUser,
+    TenantUser,
+    TenantUser,
+    TenantUser,
+  ];
+  Object.assign(offsets, {
+    picture: "  https://lh3.googleusercontent.com/a/ACg8ocJ=s96-c  ",
+    created_on: "2023-11-30T23:59:59.999999-05:30",
+    last_signed_in: "2024-02-29T08:00:00.000001+14:00",
+    total_sign_ins: 0,
+  });
+  Object.assign(blanks, {
+    picture: "",
+    created_on: null,
+    last_signed_in: "",
+    total_sign_ins: null,
+    identities: [
+      { type: "", identity: null },
+      { type: null, identity: "x" },
+    ],
+    properties: { kp_plan: "", kp_region: null },
+  });
+  Object.assign(many, {
+    picture: `https://example.com/${"p".repeat(1100)}.png`,
+    identities: Array.from({ length: 25 }, (_, i): TenantIdentity => ({
+      type: i % 2 ? "email" : "oauth2:github",
+      identity: `alias${i}@example.com`,
+      connection_id: i % 2 ? null : `conn_${hex(i, 28)}`,
+    })),
+    properties: Object.fromEntries(
+      Array.from({ length: 130 }, (_, i) => [`kp_custom_${hex(129 - i, 3)}`, `value ${i}`]),
+    ),
+  });
+  Object.assign(odd, {
+    properties: {
+      kp_plan: "pro",
+      kp_long: "v".repeat(2000),
+      $where: "1",
+      _id: "2",
+      kp_région: "3",
+      "kp.dotted key": "kept",
+    },
+  });
+  return tenant;
 }
