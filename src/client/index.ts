@@ -33,8 +33,15 @@ import { kindeCustomization } from "./customFunctions.js";
 import { requireMember, type MembershipCheck } from "./membership.js";
 import { setupAction, type SetupActionOptions } from "./setup.js";
 import { doctorAction, type DoctorActionOptions } from "./doctor.js";
+import { enrichmentOf } from "./config.js";
 
-export type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
+export type { EnrichmentOptions, KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
+export type {
+  DetailField,
+  KindeIdentity,
+  KindeProperties,
+  UserDetails,
+} from "../shared/enrichment.js";
 export type { LogLevel } from "./log.js";
 export type { RefusalReason } from "./webhook.js";
 export { VERIFICATION_STATUS, type VerificationReason } from "./verify.js";
@@ -188,12 +195,16 @@ export class Kinde {
   /**
    * @param component The component, like `components.kinde` from `./_generated/api`.
    * @param options Optional settings: `issuerUrl` (default: the
-   *   `KINDE_ISSUER_URL` environment variable), `logLevel`, `retentionDays`.
+   *   `KINDE_ISSUER_URL` environment variable), `logLevel`, `retentionDays`,
+   *   `enrichment` (docs/enrichment.md).
    */
   constructor(
     public component: ComponentApi,
     public options: KindeOptions = {},
-  ) {}
+  ) {
+    // Checked when the module loads, so a bad value fails the deploy, not a refresh.
+    enrichmentOf(options);
+  }
 
   /**
    * Mounts the Kinde webhook on the host's router: `POST /kinde/webhook`, or

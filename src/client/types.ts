@@ -1,4 +1,5 @@
 import type { GenericQueryCtx, GenericDataModel } from "convex/server";
+import type { DetailField } from "../shared/enrichment.js";
 import type { LogLevel } from "./log.js";
 
 /**
@@ -32,4 +33,37 @@ export interface KindeOptions {
    * plus 72 h before Kinde disables a failing endpoint.
    */
   retentionDays?: number;
+  /**
+   * Keep what Kinde's Management API knows of users and organizations that no
+   * webhook carries: pictures, creation time, sign-ins, identities, custom
+   * properties (docs/enrichment.md). `{}` keeps the user details; unset,
+   * nothing is fetched, scheduled or written for it. Refreshes need the
+   * backfill's machine-to-machine credentials and `kinde.refreshAction()`.
+   */
+  enrichment?: EnrichmentOptions;
+}
+
+/** What {@link KindeOptions.enrichment} keeps, and how often it refreshes it. */
+export interface EnrichmentOptions {
+  /**
+   * The user details to keep (default: all of them): `picture`, `createdAt`,
+   * `signIns` (Kinde's sign-in count and last sign-in) and `identities` (how
+   * the user signs in: provider and address, never a secret). `[]` keeps none.
+   */
+  details?: DetailField[];
+  /**
+   * The custom user properties to keep: `"all"`, or a list of keys (default:
+   * none, and no request for them). Needs the scope `read:user_properties`.
+   */
+  userProperties?: "all" | string[];
+  /**
+   * The custom organization properties to keep: `"all"`, or a list of keys
+   * (default: none). Needs the scope `read:organization_properties`.
+   */
+  organizationProperties?: "all" | string[];
+  /**
+   * Also refresh a user when they sign in (`user.authenticated`), at most once
+   * per this many milliseconds per user (default: not on sign-in).
+   */
+  refreshAfterSignInMs?: number;
 }
