@@ -30,9 +30,13 @@ import {
 const app = useWebhookTest();
 
 const profileOf = (kindeId: string) => app.t.query(internal.users.profile, { kindeId });
-/** The Kinde event (or backfill run) that made a change. */
+/** The Kinde event (or backfill run, or refresh) that made a change. */
 const causeOf = ({ origin }: MirrorEvent) =>
-  origin.kind === "webhook" ? origin.eventId : origin.runId;
+  origin.kind === "webhook"
+    ? origin.eventId
+    : origin.kind === "backfill"
+      ? origin.runId
+      : `refresh ${origin.fetchedAt}`;
 
 /** A host app whose hook records every call and throws while `failing` is set. */
 function appWithCountingHook() {

@@ -73,7 +73,9 @@ export type CostedRow =
   | { kind: "user"; organizations: number }
   | { kind: "member"; roles: number; permissions: number }
   | { kind: "reconcileUser"; organizations: number }
-  | { kind: "reconcileOrganization" };
+  | { kind: "reconcileOrganization" }
+  /** One user's enrichment, `bytes` its size as fetched. */
+  | { kind: "enrichUser"; bytes: number };
 
 /** Bytes a mirrored user's row and one membership take at most in practice, for the first-row estimate. */
 const USER_BYTES = 2048;
@@ -154,6 +156,16 @@ export function rowCost(row: CostedRow): TransactionCost {
         bytesWritten: USER_BYTES,
       };
     }
+    case "enrichUser":
+      // The user, then the user with what the fetch read.
+      return {
+        ...ZERO,
+        databaseQueries: 1,
+        documentsRead: 1,
+        documentsWritten: 1,
+        bytesRead: USER_BYTES,
+        bytesWritten: USER_BYTES + row.bytes,
+      };
     case "reconcileOrganization":
       return {
         ...ZERO,

@@ -27,6 +27,18 @@ import {
 /** Convex's limit on one document, system fields included. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
+/**
+ * Bytes Convex's system fields (`_id`, `_creationTime`) add to a document
+ * measured without them, rounded up: a margin for rows about to be written.
+ */
+const SYSTEM_FIELDS_BYTES = 100;
+
+/** What `document` will weigh as stored, its system fields counted whether or not it has them yet. */
+export function storedDocumentBytes(document: Record<string, Value | undefined>): number {
+  const size = getDocumentSize(withoutUndefined(document));
+  return "_id" in document ? size : size + SYSTEM_FIELDS_BYTES;
+}
+
 /** Throws, before any write, if `document` would be over Convex's 1 MiB document limit. */
 export function assertFitsOneDocument(table: string, document: Record<string, Value | undefined>) {
   const size = getDocumentSize(withoutUndefined(document));

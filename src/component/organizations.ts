@@ -18,12 +18,15 @@ import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import schema from "./schema.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
-import { findUser, profileOf, toKindeUser } from "./users.js";
+import { findUser, profileOf, toKindeUser, userEnrichmentOf } from "./users.js";
+import { droppedToFit, withinDocumentLimit } from "./enrichmentMerge.js";
+import { cancelRefresh } from "./refreshes.js";
 import { adjustCount } from "./counters.js";
 import {
   vNamedMembership,
   vOrganization,
   vOrganizationMember,
+  type KindeOrganization,
   type NamedMembership,
   type OrganizationMember,
   type OrganizationSnapshot,
@@ -38,7 +41,18 @@ export async function findOrganization(ctx: QueryCtx, code: string) {
     .unique();
 }
 
-/** Applies `organization.created` / `organization.updated` if newer than the stored row. */
+/** The public shape of a mirrored organization: no version, no fetch times. */
+export function toKindeOrganization(
+  doc: Omit<Doc<"kindeOrganizations">, "_id" | "_creationTime">,
+): KindeOrganization {
+  const { propertiesFetchedAt: _, ...organization } = toPublicShape(doc);
+  return organization;
+}
+
+/**
+ * Applies `organization.created` / `organization.updated` if newer than the
+ * stored row, keeping the properties enrichment fetched.
+ */
 export async function applyOrganizationSnapshot(
   ctx: MutationCtx,
   version: Version,
@@ -46,16 +60,24 @@ export async function applyOrganizationSnapshot(
 ): Promise<ApplyResult> {
   const existing = await findOrganization(ctx, snapshot.code);
   if (await isStale(ctx, "organization", snapshot.code, existing, version)) return STALE;
-  const row = { ...snapshot, version };
+  const { row, dropped } = withinDocumentLimit({
+    ...snapshot,
+    version,
+    properties: existing?.properties,
+    propertiesFetchedAt: existing?.propertiesFetchedAt,
+  });
+  if (dropped.length > 0) {
+    console.warn("[convex-kinde]", droppedToFit(`organization ${snapshot.code}`, dropped));
+  }
   if (existing) await ctx.db.replace("kindeOrganizations", existing._id, row);
   else {
     await ctx.db.insert("kindeOrganizations", row);
     await adjustCount(ctx, "organizations", snapshot.code, 1);
   }
-  const organization = toPublicShape(row);
+  const organization = toKindeOrganization(row);
   return applied(
     upsertChange(
-      existing && toPublicShape(existing),
+      existing && toKindeOrganization(existing),
       organization,
       { type: "organization.created", organization },
       { type: "organization.updated", organization },
@@ -75,6 +97,7 @@ export async function deleteOrganization(
   keepUntil: number,
 ): Promise<ApplyResult> {
   if (!(await addTombstone(ctx, "organization", code, version, keepUntil))) return STALE;
+  await cancelRefresh(ctx, { kind: "organization", entityId: code });
   const existing = await findOrganization(ctx, code);
   if (existing) {
     await ctx.db.delete("kindeOrganizations", existing._id);
@@ -91,7 +114,7 @@ export const getOrganization = query({
   returns: v.union(vOrganization, v.null()),
   handler: async (ctx, { code }) => {
     const doc = await findOrganization(ctx, code);
-    return doc && toPublicShape(doc);
+    return doc && toKindeOrganization(doc);
   },
 });
 
@@ -135,7 +158,7 @@ export const listOrganizations = query({
       .paginate(paginationOpts);
     return {
       ...result,
-      page: result.page.map(toPublicShape),
+      page: result.page.map(toKindeOrganization),
     };
   },
 });
@@ -186,6 +209,7 @@ export const listMembers = query({
         ...profileOf(user),
         roles: membership.roles.map((r) => r.key),
         permissions: membership.permissions.map((p) => p.key),
+        ...userEnrichmentOf(user),
       });
     };
     if (paginationOpts.endCursor) {

@@ -2,6 +2,7 @@ import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { backfillRunFields } from "../shared/backfill.js";
 import { vEventRecord } from "../shared/events.js";
+import { vEnrichedKind, vProperties, vStoredDetails } from "../shared/enrichment.js";
 import {
   vEntityKind,
   vKeyRef,
@@ -17,6 +18,16 @@ import {
 const { receivedAt: _receivedAt, ...storedEventFields } = vEventRecord.fields;
 
 /**
+ * Enrichment kept on a row (see src/shared/enrichment.ts), each part with the
+ * time its fetch began: a fetch that began earlier never replaces it. Absent
+ * until fetched, and dropped whole when the row would not fit 1 MiB with it.
+ */
+const propertiesFields = {
+  properties: v.optional(vProperties),
+  propertiesFetchedAt: v.optional(v.number()),
+};
+
+/**
  * Mirror tables are named `kinde*`; the component's own bookkeeping tables are
  * named plainly. No table has a row that every event writes: concurrent
  * deliveries touch disjoint documents and index ranges, so they never conflict.
@@ -28,8 +39,11 @@ export default defineSchema({
     /** `email` lower-cased, for case-insensitive lookup. */
     emailLower: v.optional(v.string()),
     lastSignedInAt: v.optional(v.number()),
-    /** The event that last wrote the synced profile fields (not `lastSignedInAt`). */
+    /** The event that last wrote the synced profile fields (not `lastSignedInAt` or enrichment). */
     version: vVersion,
+    details: v.optional(vStoredDetails),
+    detailsFetchedAt: v.optional(v.number()),
+    ...propertiesFields,
   })
     .index("kindeId", ["kindeId"])
     .index("emailLower", ["emailLower"]),
@@ -44,10 +58,11 @@ export default defineSchema({
     .index("orgCode", ["orgCode", "kindeId"]),
 
   /** One row per Kinde organization. */
-  kindeOrganizations: defineTable({ ...vOrganizationSnapshot.fields, version: vVersion }).index(
-    "code",
-    ["code"],
-  ),
+  kindeOrganizations: defineTable({
+    ...vOrganizationSnapshot.fields,
+    version: vVersion,
+    ...propertiesFields,
+  }).index("code", ["code"]),
 
   /** Kinde's role catalog. `kindeId` is Kinde's role id; `key` is what apps check. */
   kindeRoles: defineTable({ ...vRoleSnapshot.fields, version: vVersion })
@@ -71,6 +86,20 @@ export default defineSchema({
     kind: v.union(v.literal("role"), v.literal("permission")),
     kindeId: v.string(),
   }).index("kind", ["kind", "kindeId"]),
+
+  /**
+   * Enrichment refreshes scheduled and not yet begun, at most one per entity:
+   * a trigger for an entity with one pending writes nothing. Removed when the
+   * refresh begins or the entity is deleted, so only pending ones are here.
+   */
+  pendingRefreshes: defineTable({
+    kind: vEnrichedKind,
+    /** A user's Kinde id or an organization's code. */
+    entityId: v.string(),
+    scheduledId: v.id("_scheduled_functions"),
+    /** When the refresh is due; past it by `ABANDONED_AFTER_MS` it no longer holds back others. */
+    runAt: v.number(),
+  }).index("entity", ["kind", "entityId"]),
 
   /**
    * Deleted entities. A tombstone makes deletion final: no later or retried

@@ -21,6 +21,8 @@ import {
   type Version,
 } from "../shared/mirror.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
+import { clearedParts, droppedToFit, withinDocumentLimit } from "./enrichmentMerge.js";
+import { cancelRefresh } from "./refreshes.js";
 
 /** A user row as written, with or without its system fields. */
 type UserRow = WithoutSystemFields<Doc<"kindeUsers">>;
@@ -38,6 +40,11 @@ export function profileOf(doc: UserRow) {
   };
 }
 
+/** What enrichment adds to every public shape of a user: absent until fetched. */
+export function userEnrichmentOf(doc: Pick<UserRow, "details" | "properties">) {
+  return { ...doc.details, properties: doc.properties };
+}
+
 /** The public shape of a mirrored user: role and permission keys, no internal fields. */
 export function toKindeUser(doc: UserRow): KindeUser {
   return {
@@ -49,7 +56,30 @@ export function toKindeUser(doc: UserRow): KindeUser {
       roles: m.roles.map((r) => r.key),
       permissions: m.permissions.map((p) => p.key),
     })),
+    ...userEnrichmentOf(doc),
   };
+}
+
+/** The enrichment a user's row keeps, carried over when a snapshot replaces the row. */
+function enrichmentKeptBy(doc: Doc<"kindeUsers"> | null) {
+  return {
+    details: doc?.details,
+    detailsFetchedAt: doc?.detailsFetchedAt,
+    properties: doc?.properties,
+    propertiesFetchedAt: doc?.propertiesFetchedAt,
+  };
+}
+
+/**
+ * `row` within one document: the mirror's data wins, so a user whose
+ * memberships leave no room for enrichment keeps none (and the log says so).
+ */
+export function fitUserRow<T extends UserRow>(row: T) {
+  const fitted = withinDocumentLimit(row);
+  if (fitted.dropped.length > 0) {
+    console.warn("[convex-kinde]", droppedToFit(`user ${row.kindeId}`, fitted.dropped));
+  }
+  return fitted;
 }
 
 export async function findUser(ctx: QueryCtx, kindeId: string) {
@@ -89,7 +119,11 @@ export async function applyUserSnapshot(
     organizations,
     version,
   };
-  const row = { ...fields, lastSignedInAt: existing?.lastSignedInAt };
+  const { row } = fitUserRow({
+    ...fields,
+    lastSignedInAt: existing?.lastSignedInAt,
+    ...enrichmentKeptBy(existing),
+  });
   assertFitsOneDocument("kindeUsers", row);
   if (existing) {
     await ctx.db.replace("kindeUsers", existing._id, row);
@@ -213,13 +247,14 @@ export async function replaceMembership(
     ? user.organizations.map((m) => (m === held ? membership : m))
     : [...user.organizations, membership];
   const doc = { kindeId: user.kindeId, ...membership };
-  assertFitsOneDocument("kindeUsers", { ...user, organizations });
+  const { row: fitted, dropped } = fitUserRow({ ...user, organizations });
+  assertFitsOneDocument("kindeUsers", fitted);
   assertFitsOneDocument("kindeMemberships", doc);
-  await ctx.db.patch("kindeUsers", user._id, { organizations });
+  await ctx.db.patch("kindeUsers", user._id, { organizations, ...clearedParts(dropped) });
   const row = await findMembership(ctx, user.kindeId, membership.orgCode);
   if (row) await ctx.db.replace("kindeMemberships", row._id, doc);
   else await ctx.db.insert("kindeMemberships", doc);
-  const updated = toKindeUser({ ...user, organizations });
+  const updated = toKindeUser(fitted);
   return applied(
     samePublicShape(toKindeUser(user), updated) ? null : { type: "user.updated", user: updated },
   );
@@ -244,6 +279,7 @@ export async function deleteUser(
   keepUntil: number,
 ): Promise<ApplyResult> {
   if (!(await addTombstone(ctx, "user", kindeId, version, keepUntil))) return STALE;
+  await cancelRefresh(ctx, { kind: "user", entityId: kindeId });
   const existing = await findUser(ctx, kindeId);
   if (existing) {
     for (const { orgCode } of existing.organizations.slice(0, MAX_ORGANIZATIONS_PER_USER)) {

@@ -38,6 +38,7 @@ import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { messageOf } from "../shared/errors.js";
+import { requestTriggeredRefresh, vRefreshTriggers } from "./refreshTriggers.js";
 
 /** What `applyEvent` takes besides the event (`recordFailedEvent` shares some). */
 const deliveryArgs = {
@@ -47,6 +48,8 @@ const deliveryArgs = {
   onEvent: v.optional(v.string()),
   /** How long events and deletions are remembered. Default 7 (`DEFAULT_RETENTION_DAYS`). */
   retentionDays: v.optional(v.number()),
+  /** The host's enrichment refresh, when enrichment is on: an applied event may ask for one. */
+  refresh: v.optional(vRefreshTriggers),
 };
 type Delivery = ObjectType<typeof deliveryArgs>;
 
@@ -65,7 +68,7 @@ export const applyEvent = mutation({
 
 async function applyOnce(
   ctx: MutationCtx,
-  { event, webhookId, onEvent, retentionDays }: Delivery & { event: KindeEvent },
+  { event, webhookId, onEvent, retentionDays, refresh }: Delivery & { event: KindeEvent },
 ): Promise<{ outcome: Outcome }> {
   const seen = await ctx.db
     .query("webhookEvents")
@@ -96,6 +99,9 @@ async function applyOnce(
     webhookId,
     expiresAt,
   });
+  if (result.outcome === "applied" && refresh && event.type !== "unhandled") {
+    await requestTriggeredRefresh(ctx, event, refresh);
+  }
   if (result.outcome === "applied" && result.change && onEvent) {
     const origin: ChangeOrigin = {
       kind: "webhook",

@@ -5,6 +5,7 @@
  */
 import { v, type Infer } from "convex/values";
 import { MAX_ORGANIZATIONS_PER_USER, MAX_ROLES_AND_PERMISSIONS_PER_USER } from "./userLimits.js";
+import { userEnrichmentFields, vProperties } from "./enrichment.js";
 
 /**
  * The version of a mirrored row: the time of the Kinde event that last wrote
@@ -100,12 +101,17 @@ export const vUser = v.object({
   /** When Kinde last reported a sign-in (`user.authenticated`), ms since epoch. */
   lastSignedInAt: v.optional(v.number()),
   organizations: v.array(vOrganizationMembership),
+  ...userEnrichmentFields,
 });
 export type KindeUser = Infer<typeof vUser>;
 
 /** A mirrored organization, as the host app reads it. */
-export const vOrganization = vOrganizationSnapshot;
-export type KindeOrganization = OrganizationSnapshot;
+export const vOrganization = v.object({
+  ...vOrganizationSnapshot.fields,
+  /** The custom organization properties the `enrichment` option names, once fetched. */
+  properties: v.optional(vProperties),
+});
+export type KindeOrganization = Infer<typeof vOrganization>;
 
 /** A role in the Kinde catalog, as the host app reads it. `kindeId` is Kinde's role id. */
 export const vRole = vRoleSnapshot;
@@ -120,6 +126,7 @@ export const vOrganizationMember = v.object({
   ...profileFields,
   roles: v.array(v.string()),
   permissions: v.array(v.string()),
+  ...userEnrichmentFields,
 });
 export type OrganizationMember = Infer<typeof vOrganizationMember>;
 

@@ -8,7 +8,8 @@ import { ofTypes, oneMemberPerType } from "./validators.js";
 
 /**
  * Where a change to the mirror came from: a verified webhook event (its
- * signed id, Kinde's type for it, who caused it and when), or a backfill run.
+ * signed id, Kinde's type for it, who caused it and when), a backfill run, or
+ * an enrichment refresh (when its fetch from Kinde's Management API began).
  */
 export const vChangeOrigin = v.union(
   v.object({
@@ -21,6 +22,7 @@ export const vChangeOrigin = v.union(
     occurredAt: v.number(),
   }),
   v.object({ kind: v.literal("backfill"), runId: v.string() }),
+  v.object({ kind: v.literal("refresh"), fetchedAt: v.number() }),
 );
 export type ChangeOrigin = Infer<typeof vChangeOrigin>;
 

@@ -483,6 +483,68 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    enrichment: {
+      applyOrganization: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          fetchedAt: number;
+          onEvent?: string;
+          orgCode: string;
+          properties: Record<string, string>;
+          runId?: string;
+        },
+        { outcome: "applied" | "stale" | "missing"; trimmed: boolean },
+        Name
+      >;
+      applyUsers: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          fetchedAt: number;
+          onEvent?: string;
+          runId?: string;
+          users: Array<{
+            details?: {
+              createdAt?: number;
+              identities?: Array<{ identity?: string; type: string }>;
+              lastSignedInAt?: number;
+              picture?: string;
+              totalSignIns?: number;
+            };
+            kindeId: string;
+            properties?: Record<string, string>;
+          }>;
+        },
+        {
+          applied: number;
+          handled: number;
+          missing: number;
+          stale: number;
+          trimmed: number;
+        },
+        Name
+      >;
+      begin: FunctionReference<
+        "mutation",
+        "internal",
+        { entityId: string; kind: "user" | "organization" },
+        { fetchedAt: number } | null,
+        Name
+      >;
+      request: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          delayMs?: number;
+          entityId: string;
+          kind: "user" | "organization";
+          refresh: string;
+        },
+        { scheduled: boolean },
+        Name
+      >;
+    };
     events: {
       listEntityEvents: FunctionReference<
         "query",
@@ -566,6 +628,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           handle?: string;
           isAllowRegistrations?: boolean;
           name?: string;
+          properties?: Record<string, string>;
         } | null,
         Name
       >;
@@ -587,14 +650,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           continueCursor: string;
           isDone: boolean;
           page: Array<{
+            createdAt?: number;
             email?: string;
             firstName?: string;
+            identities?: Array<{ identity?: string; type: string }>;
             isSuspended: boolean;
             kindeId: string;
             lastName?: string;
             permissions: Array<string>;
             phone?: string;
+            picture?: string;
+            properties?: Record<string, string>;
             roles: Array<string>;
+            totalSignIns?: number;
             username?: string;
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
@@ -624,6 +692,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             handle?: string;
             isAllowRegistrations?: boolean;
             name?: string;
+            properties?: Record<string, string>;
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
           splitCursor?: string | null;
@@ -689,8 +758,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         { kindeId: string },
         {
+          createdAt?: number;
           email?: string;
           firstName?: string;
+          identities?: Array<{ identity?: string; type: string }>;
           isPasswordResetRequested: boolean;
           isSuspended: boolean;
           kindeId: string;
@@ -702,6 +773,9 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             roles: Array<string>;
           }>;
           phone?: string;
+          picture?: string;
+          properties?: Record<string, string>;
+          totalSignIns?: number;
           username?: string;
         } | null,
         Name
@@ -711,8 +785,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         { email: string },
         {
+          createdAt?: number;
           email?: string;
           firstName?: string;
+          identities?: Array<{ identity?: string; type: string }>;
           isPasswordResetRequested: boolean;
           isSuspended: boolean;
           kindeId: string;
@@ -724,6 +800,9 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             roles: Array<string>;
           }>;
           phone?: string;
+          picture?: string;
+          properties?: Record<string, string>;
+          totalSignIns?: number;
           username?: string;
         } | null,
         Name
@@ -745,8 +824,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           continueCursor: string;
           isDone: boolean;
           page: Array<{
+            createdAt?: number;
             email?: string;
             firstName?: string;
+            identities?: Array<{ identity?: string; type: string }>;
             isPasswordResetRequested: boolean;
             isSuspended: boolean;
             kindeId: string;
@@ -758,6 +839,9 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               roles: Array<string>;
             }>;
             phone?: string;
+            picture?: string;
+            properties?: Record<string, string>;
+            totalSignIns?: number;
             username?: string;
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
@@ -867,6 +951,12 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 type: "unhandled";
               };
           onEvent?: string;
+          refresh?: {
+            afterSignInMs?: number;
+            handle: string;
+            organizations: boolean;
+            users: boolean;
+          };
           retentionDays?: number;
           webhookId?: string;
         },
