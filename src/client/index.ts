@@ -34,6 +34,7 @@ import { requireMember, type MembershipCheck } from "./membership.js";
 import { setupAction, type SetupActionOptions } from "./setup.js";
 import { doctorAction, type DoctorActionOptions } from "./doctor.js";
 import { enrichmentOf } from "./config.js";
+import { refreshAction, type RefreshActionOptions } from "./refresh.js";
 
 export type { EnrichmentOptions, KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 export type {
@@ -46,6 +47,12 @@ export type { LogLevel } from "./log.js";
 export type { RefusalReason } from "./webhook.js";
 export { VERIFICATION_STATUS, type VerificationReason } from "./verify.js";
 export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
+export {
+  vRefreshResult,
+  type RefreshActionOptions,
+  type RefreshResult,
+  type SweepPosition,
+} from "./refresh.js";
 export {
   MIRRORED_EVENT_TYPES,
   vSetupResult,
@@ -388,6 +395,39 @@ export class Kinde {
    */
   backfillAction(options: BackfillActionOptions = {}) {
     return backfillAction(this.component, this.options, options);
+  }
+
+  /**
+   * Builds the refresh of enrichment (the `enrichment` option): an internal
+   * action that reads one user's or organization's details and properties
+   * from Kinde's Management API and writes them to the mirror, unless a
+   * later fetch got there first. The component schedules it after the
+   * webhooks that may change them (`registerRoutes(http, { refresh })`); run
+   * it by hand, or sweep every user and organization from a cron with
+   * `{ kind: "all" }` (a listing page per scheduled action):
+   *
+   * ```ts
+   * // convex/kinde.ts
+   * export const refresh = kinde.refreshAction({ onEvent: internal.kinde.onKindeEvent });
+   * ```
+   * ```sh
+   * npx convex run kinde:refresh '{"kind": "user", "entityId": "kp_…"}'
+   * npx convex run kinde:refresh '{"kind": "all"}'
+   * ```
+   *
+   * It uses the backfill's machine-to-machine credentials (scopes
+   * `read:users`, and `read:user_properties` / `read:organization_properties`
+   * for properties). A wait Kinde needs past a few seconds schedules it again
+   * then; a failure past the retries, or a missing scope, is logged with its
+   * cause and ends it. See docs/enrichment.md.
+   *
+   * @param options `onEvent`: the hook `registerRoutes` takes, which hears
+   *   `user.updated` / `organization.updated` with `origin: { kind: "refresh",
+   *   fetchedAt }` when a refresh changes what you read. `retry`: as for
+   *   {@link Kinde.backfillAction}.
+   */
+  refreshAction(options: RefreshActionOptions = {}) {
+    return refreshAction(this.component, this.options, options);
   }
 
   /**
