@@ -53,7 +53,7 @@ import {
   withoutUndefined,
 } from "./kindePayloads.js";
 import { createLogger, type Logger } from "./log.js";
-import { logLevelOf, managementConfig } from "./config.js";
+import { enrichmentOf, logLevelOf, managementConfig } from "./config.js";
 import {
   ManagementApi,
   ManagementApiError,
@@ -62,12 +62,31 @@ import {
 } from "./managementApi.js";
 import { scheduleContinuation, WaitRequired } from "./waits.js";
 import { followPaging, type PagingStep } from "./paging.js";
+import {
+  applyUserFetches,
+  detailsOfListed,
+  readPropertiesPage,
+  refreshOrganizationProperties,
+  usersExpand,
+} from "./enrichmentPages.js";
 import type { KindeOptions } from "./types.js";
 import type { EventHookReference } from "./webhook.js";
 import { messageOf } from "../shared/errors.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
+
+/**
+ * The users phase's cursor while it reads the users' properties (the
+ * enrichment option's `userProperties`): this prefix, then the last user id
+ * read (the search listing pages with `starting_after`, not a `next_token`).
+ */
+const PROPERTIES_CURSOR = "properties:";
+const propertiesCursor = (afterId: string | undefined) => `${PROPERTIES_CURSOR}${afterId ?? ""}`;
+const isPropertiesCursor = (cursor: string | undefined) =>
+  cursor?.startsWith(PROPERTIES_CURSOR) ?? false;
+const propertiesAfter = (cursor: string | undefined) =>
+  cursor?.slice(PROPERTIES_CURSOR.length) || undefined;
 
 /** The Management API scopes a backfill reads with, as the spec names them; the doctor checks them. */
 export const BACKFILL_SCOPES = {
@@ -265,7 +284,8 @@ async function withExactPermissions(
 
 interface Step {
   page?: BackfillPage;
-  next: BackfillPosition;
+  /** Where the run goes once the page is written; absent: it stays at the page (its rows written). */
+  next?: BackfillPosition;
   /** For a members page: when it was read, and whether it is the step's last reading of it. */
   reading?: PageReading;
 }
@@ -403,7 +423,7 @@ function pageWriter(
   async function writeRows(
     run: BackfillStatus,
     page: BackfillRowsPage,
-    next: BackfillPosition,
+    next: BackfillPosition | undefined,
     reading: PageReading | undefined,
   ): Promise<BackfillStatus> {
     const withItems = (items: BackfillRow[]) => ({ ...page, items }) as BackfillRowsPage;
@@ -447,6 +467,8 @@ function pageWriter(
   }
 
   return {
+    /** The host's hook, for the enrichment the backfill hands the component. */
+    onEvent,
     /** The largest share of each per-transaction limit any mutation so far used. */
     get shares() {
       return shares;
@@ -678,6 +700,29 @@ async function step(
   log: Logger,
 ): Promise<BackfillStatus> {
   const advance = async (step: Step) => await writer.advance(run, step);
+  const enrichment = enrichmentOf(options);
+  const hook = { onEvent: writer.onEvent, runId: run.runId };
+  /**
+   * Writes `page` and holds the run at it while `enrich` hands the page's
+   * enrichment to the component, then moves the run to `next`: a run that
+   * stops in between reads the page again and enriches it again.
+   */
+  const advanceEnriched = async (
+    page: BackfillRowsPage,
+    next: BackfillPosition,
+    enrich: () => Promise<unknown>,
+  ) => {
+    const written = await advance({ page });
+    await enrich();
+    return await writer.advance(written, { next });
+  };
+  /** Where the run goes after the users (and their properties). */
+  const afterUsers = async (): Promise<BackfillPosition> => {
+    const firstOrg = await ctx.runQuery(component.backfill.nextOrganization, {});
+    return firstOrg
+      ? { phase: "memberships", orgCode: firstOrg }
+      : { phase: run.reconcile ? "reconcile" : "done" };
+  };
   const warn = (what: string) => warnOfSkipped(log, what);
   const warnOfLoop = (paged: PagingStep, path: string) => warnOfRepeatedToken(log, paged, path);
   /** One page of the listing the run is in; `next` is where the listing continues, if it does. */
@@ -795,14 +840,47 @@ async function step(
         toOrganizationSnapshot,
         warn("organization"),
       );
-      return await advance({
-        page: { kind: "organizations", items: organizations },
-        next: next ? { phase: "organizations", ...next } : { phase: "users" },
+      const page: BackfillRowsPage = { kind: "organizations", items: organizations };
+      const after: BackfillPosition = next
+        ? { phase: "organizations", ...next }
+        : { phase: "users" };
+      const selection = enrichment?.organizationProperties;
+      if (!selection) return await advance({ page, next: after });
+      // One properties request per organization: Kinde lists no organization's properties in bulk.
+      return await advanceEnriched(page, after, async () => {
+        for (const { code } of organizations) {
+          await refreshOrganizationProperties(ctx, component, api, code, selection, log, hook);
+        }
       });
     }
     case "users": {
+      if (isPropertiesCursor(run.cursor)) {
+        const selection = enrichment?.userProperties;
+        if (!selection) return await advance({ next: await afterUsers() });
+        const fetchedAt = Date.now();
+        const page = await readPropertiesPage(
+          api,
+          propertiesAfter(run.cursor),
+          run.paging,
+          selection,
+          log,
+        );
+        await applyUserFetches(ctx, component, fetchedAt, page.users, hook);
+        log.info(`backfill: user properties page (${page.users.length} users)`);
+        return await advance({
+          next: page.next
+            ? {
+                phase: "users",
+                cursor: propertiesCursor(page.next.cursor),
+                paging: page.next.paging,
+              }
+            : await afterUsers(),
+        });
+      }
+      // The page's details are versioned by when its request began.
+      const fetchedAt = Date.now();
       const { items, next } = await list("/api/v1/users", "users", BACKFILL_SCOPES.users, {
-        expand: "organizations",
+        expand: usersExpand(enrichment, ["organizations"])!,
       });
       const users = parseItems(vApiUser, items, toBackfillUser, warn("user"));
       for (const user of users) {
@@ -812,16 +890,19 @@ async function step(
           );
         }
       }
-      const firstOrg = next
-        ? undefined
-        : await ctx.runQuery(component.backfill.nextOrganization, {});
       const after: BackfillPosition = next
         ? { phase: "users", ...next }
-        : firstOrg
-          ? { phase: "memberships", orgCode: firstOrg }
-          : { phase: run.reconcile ? "reconcile" : "done" };
+        : enrichment?.userProperties
+          ? { phase: "users", cursor: propertiesCursor(undefined) }
+          : await afterUsers();
       log.info(`backfill: users page (${users.length} users)`);
-      return await advance({ page: { kind: "users", items: users }, next: after });
+      const page: BackfillRowsPage = { kind: "users", items: users };
+      if (!enrichment || enrichment.details.length === 0)
+        return await advance({ page, next: after });
+      const details = detailsOfListed(items, enrichment, log);
+      return await advanceEnriched(page, after, () =>
+        applyUserFetches(ctx, component, fetchedAt, details, hook),
+      );
     }
     case "memberships": {
       const orgCode = run.orgCode!;

@@ -14,7 +14,7 @@ import {
 import type { PagingState } from "../shared/backfill.js";
 import type { Enrichment, PropertySelection } from "./config.js";
 import { propertyObjectEntries, toProperties, toUserDetails } from "./enrichmentPayloads.js";
-import { ENRICHMENT_SCOPES, warnOfDropped } from "./enrichmentReads.js";
+import { ENRICHMENT_SCOPES, readOrganizationProperties, warnOfDropped } from "./enrichmentReads.js";
 import type { Logger } from "./log.js";
 import type { ManagementApi } from "./managementApi.js";
 import { followPaging, type PagingStep } from "./paging.js";
@@ -150,4 +150,35 @@ export async function applyUserFetches(
     rest = rest.slice(result.handled);
   }
   return total;
+}
+
+/**
+ * Reads an organization's properties (a fetch begun at `fetchedAt`, by
+ * default now) and hands them to the component: what it made of them, or
+ * `gone` when Kinde no longer has the organization (nothing written).
+ */
+export async function refreshOrganizationProperties(
+  ctx: Pick<GenericActionCtx<GenericDataModel>, "runMutation">,
+  component: ComponentApi,
+  api: ManagementApi,
+  orgCode: string,
+  selection: PropertySelection,
+  log: Logger,
+  hook: { onEvent?: string; runId?: string },
+  fetchedAt = Date.now(),
+): Promise<"applied" | "stale" | "missing" | "gone"> {
+  const properties = await readOrganizationProperties(api, orgCode, selection, log);
+  if (properties === null) {
+    log.info(
+      `enrichment: Kinde has no organization ${orgCode}; nothing written (its organization.deleted removes it)`,
+    );
+    return "gone";
+  }
+  const { outcome } = await ctx.runMutation(component.enrichment.applyOrganization, {
+    orgCode,
+    fetchedAt,
+    properties,
+    ...hook,
+  });
+  return outcome;
 }

@@ -27,10 +27,11 @@ import {
   detailsOfListed,
   ENRICHMENT_PAGE_SIZE,
   readPropertiesPage,
+  refreshOrganizationProperties,
   usersExpand,
   type AppliedUsers,
 } from "./enrichmentPages.js";
-import { ENRICHMENT_SCOPES, readOrganizationProperties, readUser } from "./enrichmentReads.js";
+import { ENRICHMENT_SCOPES, readUser } from "./enrichmentReads.js";
 import { createLogger, type Logger } from "./log.js";
 import {
   ManagementApi,
@@ -246,30 +247,18 @@ async function fetchOrganization(
   orgCode: string,
   fetchedAt: number,
 ): Promise<RefreshResult> {
-  const properties = await readOrganizationProperties(
+  const outcome = await refreshOrganizationProperties(
+    ctx,
+    component,
     api,
     orgCode,
     enrichment.organizationProperties!,
     log,
-  );
-  if (properties === null) {
-    log.info(
-      `refresh: Kinde has no organization ${orgCode}; nothing written (its organization.deleted removes it)`,
-    );
-    return { outcome: "gone", ...NONE, requests: api.requests };
-  }
-  const { outcome } = await ctx.runMutation(component.enrichment.applyOrganization, {
-    orgCode,
+    { onEvent },
     fetchedAt,
-    properties,
-    onEvent,
-  });
-  return {
-    outcome: "refreshed",
-    ...NONE,
-    [outcome]: 1,
-    requests: api.requests,
-  };
+  );
+  if (outcome === "gone") return { outcome: "gone", ...NONE, requests: api.requests };
+  return { outcome: "refreshed", ...NONE, [outcome]: 1, requests: api.requests };
 }
 
 function describe({ applied, stale, missing }: AppliedUsers) {
