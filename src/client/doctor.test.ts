@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { BackfillStatus } from "../shared/backfill.js";
 import type { EventRecord } from "../shared/events.js";
-import { issuerSettingOf, parseIssuerUrl } from "./config.js";
+import { enrichmentOf, issuerSettingOf, parseIssuerUrl } from "./config.js";
 import {
   ago,
   checkAuthConfig,
@@ -236,6 +236,33 @@ describe("checkScopes", () => {
   });
   test("a token that does not list its scopes: a warning", () => {
     expect(checkScopes(undefined).verdict).toBe("warn");
+  });
+  test("enrichment naming properties: their scopes are required, and named when missing", () => {
+    const properties = enrichmentOf({
+      enrichment: { userProperties: "all", organizationProperties: ["tier"] },
+    });
+    const check = checkScopes(all, properties);
+    expect(check.verdict).toBe("fail");
+    expect(check.found).toBe(
+      "missing `read:user_properties` (enrichment's userProperties); `read:organization_properties` (enrichment's organizationProperties)",
+    );
+    expect(check.fix).toMatch(/Scopes: add read:user_properties, read:organization_properties$/);
+    const both = [...all, "read:user_properties", "read:organization_properties"];
+    expect(checkScopes(both, properties)).toMatchObject({
+      verdict: "ok",
+      found: `the application has every scope the component uses (${all.length + 2})`,
+    });
+    const userOnly = enrichmentOf({ enrichment: { userProperties: ["plan"] } });
+    expect(checkScopes([...all, "read:user_properties"], userOnly).verdict).toBe("ok");
+  });
+  test("enrichment of details only, or none: no scope beyond the backfill's", () => {
+    expect(checkScopes(all, enrichmentOf({ enrichment: {} })).verdict).toBe("ok");
+    expect(checkScopes(all, enrichmentOf({})).verdict).toBe("ok");
+    const check = checkScopes(
+      all.filter((s) => s !== "read:users"),
+      enrichmentOf({ enrichment: {} }),
+    );
+    expect(check.found).toBe("missing `read:users` (backfill)");
   });
 });
 

@@ -18,7 +18,10 @@ import {
   type IssuerSetting,
   type IssuerUrl,
   type ManagementDomain,
+  enrichmentOf,
+  type Enrichment,
 } from "./config.js";
+import { ENRICHMENT_SCOPES } from "./enrichmentReads.js";
 import { createLogger } from "./log.js";
 import {
   MANAGEMENT_ENV,
@@ -359,10 +362,43 @@ export const MANAGEMENT_API_SCOPES: { feature: string; scopes: string[]; require
 ];
 
 /**
- * Names each missing scope with the features it disables: a failure when the
- * backfill or the webhook check is disabled, a warning for optional features.
+ * The scopes the `enrichment` option needs beyond the backfill's: required
+ * when it names properties, since every refresh of them reads them
+ * (`read:users` serves the details and is the backfill's already).
  */
-export function checkScopes(granted: string[] | undefined): DoctorCheck {
+export function enrichmentScopes(enrichment: Enrichment | null): typeof MANAGEMENT_API_SCOPES {
+  return [
+    ...(enrichment?.userProperties
+      ? [
+          {
+            feature: "enrichment's userProperties",
+            scopes: [ENRICHMENT_SCOPES.userProperties],
+            required: true,
+          },
+        ]
+      : []),
+    ...(enrichment?.organizationProperties
+      ? [
+          {
+            feature: "enrichment's organizationProperties",
+            scopes: [ENRICHMENT_SCOPES.organizationProperties],
+            required: true,
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Names each missing scope with the features it disables: a failure when the
+ * backfill, the webhook check or the properties the `enrichment` option
+ * names are disabled, a warning for optional features.
+ */
+export function checkScopes(
+  granted: string[] | undefined,
+  enrichment: Enrichment | null = null,
+): DoctorCheck {
+  const features = [...MANAGEMENT_API_SCOPES, ...enrichmentScopes(enrichment)];
   if (granted === undefined) {
     return warn(
       "management-scopes",
@@ -370,14 +406,14 @@ export function checkScopes(granted: string[] | undefined): DoctorCheck {
       "run `npx convex run kinde:setup '{\"dryRun\": true}'` and the backfill: a missing scope fails them with its name",
     );
   }
-  const disabled = MANAGEMENT_API_SCOPES.flatMap(({ feature, scopes, required }) => {
+  const disabled = features.flatMap(({ feature, scopes, required }) => {
     const missing = scopes.filter((s) => !granted.includes(s));
     return missing.length ? [{ feature, missing, required }] : [];
   });
   if (disabled.length === 0) {
     return ok(
       "management-scopes",
-      `the application has every scope the component uses (${MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes).length})`,
+      `the application has every scope the component uses (${features.flatMap((f) => f.scopes).length})`,
     );
   }
   const found = disabled
@@ -717,7 +753,7 @@ export function doctorAction(
           const granted = await api.grantedScopes({ fresh: true });
           access = { api, granted };
           checks.push(ok("management-token", "Kinde issued an access token"));
-          checks.push(checkScopes(granted));
+          checks.push(checkScopes(granted, enrichmentOf(options)));
         } catch (error) {
           checks.push(
             error instanceof WaitRequired
