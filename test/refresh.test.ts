@@ -346,3 +346,76 @@ describe("an organization's refresh", () => {
     );
   });
 });
+
+describe('the sweep ({ kind: "all" })', () => {
+  /** Mirrors the whole tenant with the example's plain backfill (no enrichment). */
+  async function mirrorAll(host: Awaited<ReturnType<typeof enrichedApp>>) {
+    const result = await host.t.action(internal.kinde.backfill, {});
+    expect(result.continuing).toBe(false);
+    kinde.requests.length = 0;
+  }
+
+  test("every user's details and properties and every organization's properties, a page per action", async () => {
+    const host = await enrichedApp({ userProperties: ["kp_plan"], organizationProperties: "all" });
+    kinde.capPageSize(3);
+    await mirrorAll(host);
+    const first = await host.refresh({ kind: "all" });
+    expect(first).toMatchObject({ outcome: "continuing", applied: 3 });
+    expect(apiPaths()).toEqual(["/api/v1/users"]);
+    await host.t.finishAllScheduledFunctions(() => {});
+
+    // 8 users in pages of 3; the search listing ends on an empty page; 2 organizations, one page.
+    expect(apiPaths()).toEqual([
+      ...Array(3).fill("/api/v1/users"),
+      ...Array(4).fill("/api/v1/search/users"),
+      "/api/v1/organizations",
+      ...kinde.tenant.organizations.map((o) => `/api/v1/organizations/${o.code}/properties`),
+    ]);
+    expect(kinde.requests.find((r) => r.path === "/api/v1/users")!.query.expand).toBe("identities");
+    for (const tenantUser of kinde.tenant.users.slice(4)) {
+      const mirrored = await host.user(tenantUser.id);
+      expect(mirrored).toMatchObject({
+        totalSignIns: 3,
+        properties: { kp_plan: tenantUser.properties!.kp_plan },
+      });
+      expect(mirrored!.picture).toBe(tenantUser.picture ?? undefined);
+    }
+    for (const org of kinde.tenant.organizations) {
+      const mirrored = await host.t.query(internal.organizations.get, { code: org.code });
+      expect(mirrored!.properties).toEqual(org.properties);
+    }
+    expect(await host.scheduled()).toSatisfy((all: { state: { kind: string } }[]) =>
+      all.every((s) => s.state.kind === "success"),
+    );
+  });
+
+  test("a long wait among the organizations: it goes on after the ones already done", async () => {
+    const host = await enrichedApp({ details: [], organizationProperties: ["kp_tier"] });
+    await mirrorAll(host);
+    const [done, waiting] = kinde.tenant.organizations;
+    kinde.beforeSending(async (path) => {
+      if (path === `/api/v1/organizations/${done!.code}/properties`) {
+        kinde.beforeSending(null);
+        kinde.rateLimitNext(1, 900);
+      }
+    });
+    const result = await host.refresh({ kind: "all" });
+    expect(result).toMatchObject({ outcome: "waiting", applied: 0 });
+    const [again] = await host.scheduled();
+    expect(again!.args[0]).toMatchObject({
+      kind: "all",
+      sweep: { phase: "organizations", after: done!.code, pages: 0 },
+      tries: { request: `GET /api/v1/organizations/${waiting!.code}/properties`, rateLimited: 1 },
+    });
+    const resumed = await host.refresh(again!.args[0] as Record<string, unknown>);
+    expect(resumed).toMatchObject({ outcome: "swept", applied: 1 });
+    const paths = apiPaths();
+    expect(
+      paths.filter((p) => p === `/api/v1/organizations/${done!.code}/properties`),
+    ).toHaveLength(1);
+    for (const org of [done!, waiting!]) {
+      const mirrored = await host.t.query(internal.organizations.get, { code: org.code });
+      expect(mirrored!.properties).toEqual({ kp_tier: org.properties!.kp_tier });
+    }
+  });
+});
