@@ -59,7 +59,8 @@ export type KindeTables = Record<
   | "kindeRoles"
   | "kindePermissions"
   | "tombstones"
-  | "webhookEvents",
+  | "webhookEvents"
+  | "pendingRefreshes",
   Record<string, unknown>[]
 >;
 
@@ -73,6 +74,32 @@ export async function readKindeTables(t: AnyTestConvex, name = "kinde"): Promise
     "internal",
     Record<string, never>,
     KindeTables
+  >;
+  return await t.run(async (ctx) => await ctx.runQuery(ref, {}));
+}
+
+/** A function the component scheduled: its path in the app (a handle's target), arguments and state. */
+export interface KindeScheduledFunction {
+  name: string;
+  args: unknown[];
+  scheduledTime: number;
+  state: "pending" | "inProgress" | "success" | "failed" | "canceled";
+}
+
+/**
+ * The functions the component has scheduled (registered with `inspect:
+ * true`): its own cascades, and the host's enrichment refresh action, which
+ * the component schedules with `{ kind, entityId }`.
+ */
+export async function readKindeScheduledFunctions(
+  t: AnyTestConvex,
+  name = "kinde",
+): Promise<KindeScheduledFunction[]> {
+  const ref = inspectRef(name, "scheduledFunctions") as FunctionReference<
+    "query",
+    "internal",
+    Record<string, never>,
+    KindeScheduledFunction[]
   >;
   return await t.run(async (ctx) => await ctx.runQuery(ref, {}));
 }

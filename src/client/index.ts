@@ -24,7 +24,7 @@ import {
 } from "../shared/mirror.js";
 import { vMirrorEvent, type MirrorEvent, type MirrorEventType } from "../shared/mirrorEvents.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
-import { webhookHandler, type EventHookReference } from "./webhook.js";
+import { webhookHandler, type EventHookReference, type RefreshActionReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
 import { checkTarget, requireTarget } from "./identity.js";
 import { forbidden } from "./errors.js";
@@ -44,7 +44,7 @@ export type {
   UserDetails,
 } from "../shared/enrichment.js";
 export type { LogLevel } from "./log.js";
-export type { RefusalReason } from "./webhook.js";
+export type { RefreshActionReference, RefusalReason } from "./webhook.js";
 export { VERIFICATION_STATUS, type VerificationReason } from "./verify.js";
 export type { BackfillActionOptions, BackfillResult } from "./backfill.js";
 export {
@@ -237,16 +237,22 @@ export class Kinde {
    *
    * @param options `path` to mount the route elsewhere; `onEvent`, the host
    *   mutation made by `kinde.events(...)`, run in the same transaction as each
-   *   applied event.
+   *   applied event; `refresh`, the host's `kinde.refreshAction()`: with the
+   *   `enrichment` option, the events that may change what no webhook carries
+   *   schedule it (docs/enrichment.md).
    */
   registerRoutes(
     http: HttpRouter,
-    { path = DEFAULT_WEBHOOK_PATH, onEvent }: { path?: string; onEvent?: EventHookReference } = {},
+    {
+      path = DEFAULT_WEBHOOK_PATH,
+      onEvent,
+      refresh,
+    }: { path?: string; onEvent?: EventHookReference; refresh?: RefreshActionReference } = {},
   ) {
     http.route({
       path,
       method: "POST",
-      handler: webhookHandler(this.component, this.options, onEvent),
+      handler: webhookHandler(this.component, this.options, onEvent, refresh),
     });
   }
 

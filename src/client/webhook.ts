@@ -15,7 +15,7 @@ import {
   type GenericDataModel,
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
-import { ISSUER_ENV_VAR, issuerUrlOf, logLevelOf, SET_ISSUER_URL } from "./config.js";
+import { enrichmentOf, ISSUER_ENV_VAR, issuerUrlOf, logLevelOf, SET_ISSUER_URL } from "./config.js";
 import { toKindeEvent } from "./events.js";
 import { InvalidPayloadError } from "./kindePayloads.js";
 import { createLogger } from "./log.js";
@@ -63,14 +63,25 @@ class Rejection extends Error {
 /** A host mutation made by `Kinde.events`, run in the transaction that changes the mirror. */
 export type EventHookReference = FunctionReference<"mutation", "internal", { event: MirrorEvent }>;
 
+/**
+ * The host's enrichment refresh action (`kinde.refreshAction()`), which the
+ * component schedules with `{ kind, entityId }` after the events that ask for one.
+ */
+export type RefreshActionReference = FunctionReference<"action", "internal">;
+
 /** Builds the httpAction that `Kinde.registerRoutes` mounts. */
 export function webhookHandler(
   component: ComponentApi,
   options: KindeOptions,
   onEvent: EventHookReference | undefined,
+  refresh?: RefreshActionReference,
 ) {
   const log = createLogger(logLevelOf(options));
+  // Without the option nothing asks for a refresh, whatever `refresh` is.
+  const enrichment = enrichmentOf(options);
+  const refreshes = enrichment && refresh && { refresh, enrichment };
   let onEventHandle: string | undefined;
+  let refreshHandle: string | undefined;
   return httpActionGeneric(async (ctx, request) => {
     // Unsigned and only for diagnostics: keep a sane length of it.
     const webhookId = request.headers.get("webhook-id")?.slice(0, 200) || undefined;
@@ -83,10 +94,20 @@ export function webhookHandler(
       let outcome: Outcome;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
+        refreshHandle ??= refreshes ? await createFunctionHandle(refreshes.refresh) : undefined;
         ({ outcome } = await applyEvent(ctx, component, event, {
           webhookId,
           onEvent: onEventHandle,
           retentionDays: options.retentionDays,
+          ...(refreshes &&
+            refreshHandle !== undefined && {
+              refresh: {
+                handle: refreshHandle,
+                users: refreshes.enrichment.users,
+                organizations: refreshes.enrichment.organizations,
+                afterSignInMs: refreshes.enrichment.refreshAfterSignInMs,
+              },
+            }),
         }));
       } catch (error) {
         const reason = messageOf(error);

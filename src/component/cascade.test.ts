@@ -404,7 +404,7 @@ describe("a rename that would take a user over 1 MiB", () => {
   const longer = `r_${"x".repeat(118)}`;
   const BIG_ORGS = 400;
 
-  async function seedBigUser(t: ComponentTest) {
+  async function seedBigUser(t: ComponentTest, headroom = 24 * 1024) {
     // What brings the document near 1 MiB: a role with a long key in each organization.
     const overhead = await t.run(async (ctx) => {
       await applyCatalogSnapshot(ctx, "role", version(500), renamed);
@@ -417,7 +417,7 @@ describe("a rename that would take a user over 1 MiB", () => {
     });
     const padding = ref(
       "role_pad",
-      "p".repeat(Math.floor((MAX_DOCUMENT_BYTES - 24 * 1024 - overhead) / BIG_ORGS)),
+      "p".repeat(Math.floor((MAX_DOCUMENT_BYTES - headroom - overhead) / BIG_ORGS)),
     );
     await t.run(async (ctx) => {
       await applyCatalogSnapshot(ctx, "role", version(500), padding);
@@ -499,6 +499,56 @@ describe("a rename that would take a user over 1 MiB", () => {
           expect.stringMatching(
             /^user kp_big keeps role role_renamed's old key: the new one would make their kindeUsers document \d+ bytes/,
           ),
+        );
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    },
+  );
+
+  test(
+    "renames a user whose enrichment makes the room: the enrichment goes, the mirror's data stays",
+    { timeout: 60_000 },
+    async () => {
+      const warn = vi.fn();
+      vi.stubGlobal("console", { ...console, warn });
+      try {
+        const t = initComponentTest();
+        // 60 KB under the limit, 40 KB of it taken by properties: the rename's
+        // 47 KB fit only without them.
+        await seedBigUser(t, 60 * 1024);
+        const properties = Object.fromEntries(
+          Array.from({ length: 40 }, (_, i) => [`p${i}`, "v".repeat(1000)]),
+        );
+        await t.mutation(api.enrichment.applyUsers, {
+          fetchedAt: 1,
+          users: [
+            { kindeId: "kp_big", details: { picture: "https://img.example/big.png" }, properties },
+          ],
+        });
+        await t.run(async (ctx) => {
+          await applyCatalogSnapshot(ctx, "role", version(2_000), { ...renamed, key: longer });
+        });
+        await t.finishAllScheduledFunctions(vi.runAllTimers);
+        const user = await t.run(
+          async (ctx) =>
+            await ctx.db
+              .query("kindeUsers")
+              .withIndex("kindeId", (q) => q.eq("kindeId", "kp_big"))
+              .unique(),
+        );
+        expect(getDocumentSize(user!)).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+        const keys = new Set(
+          user!.organizations.flatMap((m) =>
+            m.roles.filter((r) => r.kindeId === renamed.kindeId).map((r) => r.key),
+          ),
+        );
+        expect(keys).toEqual(new Set([longer]));
+        expect(user!.properties).toBeUndefined();
+        expect(user!.details).toEqual({ picture: "https://img.example/big.png" });
+        expect(warn).toHaveBeenCalledWith(
+          "[convex-kinde]",
+          expect.stringMatching(/^user kp_big keeps no properties:/),
         );
       } finally {
         vi.unstubAllGlobals();

@@ -5,16 +5,17 @@
  * no transaction grows with the tenant. Until a cascade finishes, permission
  * checks stay exact by consulting tombstones and the catalog directly.
  */
-import { getDocumentSize, v, type ObjectType, type Value } from "convex/values";
+import { v, type ObjectType, type Value } from "convex/values";
 import { internal } from "./_generated/api.js";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { findUser } from "./users.js";
+import { clearedParts, droppedToFit, withinDocumentLimit } from "./enrichmentMerge.js";
 import { findById, noteUnsettled, type CatalogKind } from "./catalog.js";
 import { vVersion, type KeyRef, type MembershipSnapshot } from "../shared/mirror.js";
 import { isNewer } from "./ordering.js";
 import { NO_COST } from "./budget.js";
-import { applyWithinBudget, MAX_DOCUMENT_BYTES } from "./limits.js";
+import { applyWithinBudget, MAX_DOCUMENT_BYTES, storedDocumentBytes } from "./limits.js";
 
 /**
  * Memberships one cascade mutation pages through: each costs a read and a
@@ -117,13 +118,15 @@ export async function refreshBatch(ctx: MutationCtx, args: RefreshArgs): Promise
       // A longer key can take a user near 1 MiB over it, a write Convex
       // refuses, and a throw here would end the cascade for every later
       // holder. The user is measured as the whole cascade leaves it (its
-      // memberships may span pages), so every batch decides alike: both
-      // copies keep the old key (checks honour the rename from the catalog
-      // meanwhile), and the catalog's next event for this id tries again.
+      // memberships may span pages), so every batch decides alike. The
+      // mirror's data comes first: enrichment makes room if it can; else
+      // both copies keep the old key (checks honour the rename from the
+      // catalog meanwhile), and the catalog's next event for this id tries again.
+      const fitted = user && withinDocumentLimit({ ...user, organizations: everywhere });
       const oversized = [
-        ...(user ? [{ table: "kindeUsers", doc: { ...user, organizations: everywhere } }] : []),
+        ...(fitted ? [{ table: "kindeUsers", doc: fitted.row }] : []),
         ...rows.map((doc) => ({ table: "kindeMemberships", doc })),
-      ].find(({ doc }) => getDocumentSize(doc) > MAX_DOCUMENT_BYTES);
+      ].find(({ doc }) => storedDocumentBytes(doc) > MAX_DOCUMENT_BYTES);
       if (oversized) {
         await noteUnsettled(ctx, args.kind, args.kindeId);
         console.error("[convex-kinde]", keptOldKey(args.kind, args.kindeId, kindeId, oversized));
@@ -132,7 +135,12 @@ export async function refreshBatch(ctx: MutationCtx, args: RefreshArgs): Promise
       for (const row of rows) {
         await ctx.db.patch("kindeMemberships", row._id, { [field]: row[field] });
       }
-      if (user) await ctx.db.patch("kindeUsers", user._id, { organizations });
+      if (user) {
+        const dropped = fitted?.dropped ?? [];
+        if (dropped.length > 0)
+          console.warn("[convex-kinde]", droppedToFit(`user ${kindeId}`, dropped));
+        await ctx.db.patch("kindeUsers", user._id, { organizations, ...clearedParts(dropped) });
+      }
     },
   );
   const { resumeAfter: _, ...rest } = args;
@@ -193,11 +201,11 @@ function keptOldKey(
   kind: CatalogKind,
   kindeId: string,
   userId: string,
-  oversized: { table: string; doc: Record<string, Value> },
+  oversized: { table: string; doc: Record<string, Value | undefined> },
 ) {
   return (
     `user ${userId} keeps ${kind} ${kindeId}'s old key: the new one would make their ` +
-    `${oversized.table} document ${getDocumentSize(oversized.doc)} bytes, over Convex's limit of ` +
+    `${oversized.table} document ${storedDocumentBytes(oversized.doc)} bytes, over Convex's limit of ` +
     `${MAX_DOCUMENT_BYTES}. Permission checks already use the new key; getUser and member lists ` +
     `show the old one. Shorten the ${kind}'s key in Kinde, or remove the user from organizations ` +
     `they no longer need: Kinde's next event for either brings the mirror up to date.`

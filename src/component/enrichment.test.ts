@@ -12,6 +12,15 @@ import {
   type ComponentTest,
 } from "./setup.test.js";
 import { ABANDONED_AFTER_MS } from "./refreshes.js";
+import { MAX_DOCUMENT_BYTES, storedDocumentBytes } from "./limits.js";
+import { checkConvexValueLimits } from "../testing/valueLimits.js";
+import {
+  MAX_ENRICHMENT_TEXT,
+  MAX_IDENTITIES,
+  MAX_PROPERTIES,
+  MAX_USERS_PER_APPLY,
+} from "../shared/enrichment.js";
+import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 
 const NOW = Date.UTC(2026, 11, 7, 12);
 
@@ -254,5 +263,270 @@ describe("enrichment.applyOrganization", () => {
       name: "Acme",
       properties: { seats: "10" },
     });
+  });
+});
+
+describe("versioning: what a late fetch, a delete and a newer webhook leave", () => {
+  const apply = (t: ComponentTest, fetchedAt: number, user: object) =>
+    t.mutation(api.enrichment.applyUsers, {
+      fetchedAt,
+      users: [{ kindeId: "kp_ada", ...user }],
+    });
+
+  test("a fetch that began earlier never overwrites a later one, part by part", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    const newer = {
+      details: { picture: "https://img.example/new.png" },
+      properties: { plan: "pro" },
+    };
+    expect(await apply(t, NOW + 2, newer)).toMatchObject({ applied: 1, stale: 0 });
+    const late = {
+      details: { picture: "https://img.example/old.png" },
+      properties: { plan: "free" },
+    };
+    expect(await apply(t, NOW + 1, late)).toMatchObject({ applied: 0, stale: 1 });
+    expect(await apply(t, NOW + 2, late)).toMatchObject({ applied: 0, stale: 1 });
+    // A fetch between the two parts' times replaces only the older part.
+    expect(await apply(t, NOW + 3, { properties: { plan: "team" } })).toMatchObject({ applied: 1 });
+    expect(await apply(t, NOW + 2.5, late)).toMatchObject({ applied: 1, stale: 0 });
+    expect(await getUser(t)).toMatchObject({
+      picture: "https://img.example/old.png",
+      properties: { plan: "team" },
+    });
+  });
+
+  test("a refresh racing the user's deletion never brings it back", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    const begun = await t.mutation(api.enrichment.begin, { kind: "user", entityId: "kp_ada" });
+    await t.run(async (ctx) => {
+      await deleteUser(ctx, version(2_000), "kp_ada", KEEP_UNTIL);
+    });
+    expect(await apply(t, begun!.fetchedAt, { details: { picture: "p" } })).toMatchObject({
+      applied: 0,
+      missing: 1,
+    });
+    expect(await getUser(t)).toBeNull();
+    expect(await t.run(async (ctx) => await ctx.db.query("kindeUsers").collect())).toEqual([]);
+  });
+
+  test("a refresh racing a newer webhook leaves the webhook's fields and keeps its own", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    const begun = await t.mutation(api.enrichment.begin, { kind: "user", entityId: "kp_ada" });
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(
+        ctx,
+        version(3_000),
+        userSnapshot("kp_ada", { firstName: "Augusta", organizations: [membership("org_a")] }),
+      );
+    });
+    await apply(t, begun!.fetchedAt, {
+      details: { picture: "https://img.example/ada.png", lastSignedInAt: 4_000 },
+      properties: { plan: "pro" },
+    });
+    const row = await t.run(async (ctx) => await ctx.db.query("kindeUsers").unique());
+    expect(row).toMatchObject({
+      firstName: "Augusta",
+      organizations: [membership("org_a")],
+      version: version(3_000),
+      lastSignedInAt: 4_000,
+      details: { picture: "https://img.example/ada.png" },
+      properties: { plan: "pro" },
+    });
+  });
+
+  test("properties added, changed and removed in Kinde: each fetch's list is the user's", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    const steps = [{ plan: "free" }, { plan: "free", region: "eu" }, { plan: "pro", region: "eu" }];
+    for (const [i, properties] of [...steps, { region: "eu" }, {}].entries()) {
+      await apply(t, NOW + i, { properties });
+      expect((await getUser(t))!.properties).toEqual(properties);
+    }
+  });
+
+  test("an organization's refresh racing its deletion writes nothing", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: "org_a" });
+    });
+    const begun = await t.mutation(api.enrichment.begin, {
+      kind: "organization",
+      entityId: "org_a",
+    });
+    await t.run(async (ctx) => {
+      await deleteOrganization(ctx, version(2_000), "org_a", KEEP_UNTIL);
+    });
+    expect(
+      await t.mutation(api.enrichment.applyOrganization, {
+        orgCode: "org_a",
+        fetchedAt: begun!.fetchedAt,
+        properties: { seats: "3" },
+      }),
+    ).toEqual({ outcome: "missing", trimmed: false });
+    expect(await t.run(async (ctx) => await ctx.db.query("kindeOrganizations").collect())).toEqual(
+      [],
+    );
+  });
+
+  test("a newer organization webhook keeps the organization's properties", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: "org_a", name: "Acme" });
+    });
+    await t.mutation(api.enrichment.applyOrganization, {
+      orgCode: "org_a",
+      fetchedAt: NOW,
+      properties: { seats: "3" },
+    });
+    const result = await t.run(
+      async (ctx) =>
+        await applyOrganizationSnapshot(ctx, version(2_000), { code: "org_a", name: "Acme Inc" }),
+    );
+    // What the host reads changed by the name only, and the hook says so with the properties.
+    expect(result).toEqual({
+      outcome: "applied",
+      change: {
+        type: "organization.updated",
+        organization: { code: "org_a", name: "Acme Inc", properties: { seats: "3" } },
+      },
+    });
+  });
+});
+
+/** The most enrichment one user can hold: every bound at its maximum (about 250 KB). */
+const MOST = {
+  details: {
+    picture: "p".repeat(MAX_ENRICHMENT_TEXT),
+    createdAt: 1,
+    totalSignIns: 2,
+    lastSignedInAt: 3,
+    identities: Array.from({ length: MAX_IDENTITIES }, (_, i) => ({
+      type: `${i}`.padEnd(MAX_ENRICHMENT_TEXT, "t"),
+      identity: "i".repeat(MAX_ENRICHMENT_TEXT),
+    })),
+  },
+  properties: Object.fromEntries(
+    Array.from({ length: MAX_PROPERTIES }, (_, i) => [
+      `${i}`.padEnd(MAX_ENRICHMENT_TEXT, "k"),
+      "v".repeat(MAX_ENRICHMENT_TEXT),
+    ]),
+  ),
+};
+
+/**
+ * A snapshot of a user in `MAX_ORGANIZATIONS_PER_USER` organizations whose
+ * row weighs about `bytes` (key-only roles from a pool of 300 long keys, so
+ * it stays within the per-user limits and costs no catalog look-up).
+ */
+function heavySnapshot(kindeId: string, bytes: number) {
+  const keys = Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(200, "r"));
+  const organizations = Array.from({ length: MAX_ORGANIZATIONS_PER_USER }, (_, i) =>
+    membership(`org_${String(i).padStart(11, "0")}`),
+  );
+  const size = () =>
+    storedDocumentBytes({ ...userSnapshot(kindeId, { organizations }), version: version(1) });
+  const add = (n: number) =>
+    organizations[n % organizations.length]!.roles.push({ kindeId: "", key: keys[n % 300]! });
+  // Every key has the same length, so every role adds the same bytes.
+  const base = size();
+  add(0);
+  const perRole = size() - base;
+  const roles = Math.floor((bytes - base) / perRole);
+  for (let n = 1; n < roles; n++) add(n);
+  return userSnapshot(kindeId, { organizations });
+}
+
+async function storedUser(t: ComponentTest, kindeId = "kp_ada") {
+  return await t.run(
+    async (ctx) =>
+      await ctx.db
+        .query("kindeUsers")
+        .withIndex("kindeId", (q) => q.eq("kindeId", kindeId))
+        .unique(),
+  );
+}
+
+describe("a user near Convex's 1 MiB per document", () => {
+  test("takes the most enrichment it can: the mirror's data stays, what would not fit is dropped and logged", async () => {
+    const t = initComponentTest();
+    const snapshot = heavySnapshot("kp_ada", MAX_DOCUMENT_BYTES - 150_000);
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), snapshot);
+    });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const result = await t.mutation(api.enrichment.applyUsers, {
+      fetchedAt: NOW,
+      users: [{ kindeId: "kp_ada", ...MOST }],
+    });
+    expect(result).toEqual({ handled: 1, applied: 1, stale: 0, missing: 0, trimmed: 1 });
+    expect(warn).toHaveBeenCalledWith(
+      "[convex-kinde]",
+      expect.stringMatching(/^user kp_ada keeps no properties: .* over Convex's limit/),
+    );
+    warn.mockRestore();
+    const row = (await storedUser(t))!;
+    expect(checkConvexValueLimits("kindeUsers", row)).toEqual([]);
+    expect(row.organizations).toEqual(snapshot.organizations);
+    expect(row.properties).toBeUndefined();
+    expect(row.propertiesFetchedAt).toBeUndefined();
+    expect(row.details).toEqual({ ...MOST.details, lastSignedInAt: undefined });
+    expect((await getUser(t))!.identities).toHaveLength(MAX_IDENTITIES);
+  });
+
+  test("a webhook that grows the user past room for its enrichment applies, and the enrichment goes", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), heavySnapshot("kp_ada", 600_000));
+    });
+    await t.mutation(api.enrichment.applyUsers, {
+      fetchedAt: NOW,
+      users: [{ kindeId: "kp_ada", ...MOST }],
+    });
+    expect((await storedUser(t))!.properties).toEqual(MOST.properties);
+    const grown = heavySnapshot("kp_ada", MAX_DOCUMENT_BYTES - 20_000);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const result = await t.run(async (ctx) => await applyUserSnapshot(ctx, version(2_000), grown));
+    expect(warn).toHaveBeenCalledWith(
+      "[convex-kinde]",
+      expect.stringMatching(/^user kp_ada keeps no properties or details/),
+    );
+    warn.mockRestore();
+    expect(result).toMatchObject({ outcome: "applied", change: { type: "user.updated" } });
+    const row = (await storedUser(t))!;
+    expect(checkConvexValueLimits("kindeUsers", row)).toEqual([]);
+    expect(row.organizations).toEqual(grown.organizations);
+    expect(row).not.toHaveProperty("properties");
+    expect(row).not.toHaveProperty("details");
+  });
+
+  test("applyUsers stops within the transaction budget and says how far it got; the rest is sent again", async () => {
+    const t = initComponentTest();
+    const count = 60; // about 15 MB of enrichment: more than half of a transaction's 16 MiB written
+    await t.run(async (ctx) => {
+      for (let i = 0; i < count; i++) {
+        await applyUserSnapshot(ctx, version(1_000), userSnapshot(`kp_${i}`));
+      }
+    });
+    const users = Array.from({ length: count }, (_, i) => ({ kindeId: `kp_${i}`, ...MOST }));
+    const first = await t.mutation(api.enrichment.applyUsers, { fetchedAt: NOW, users });
+    expect(first.handled).toBeGreaterThan(0);
+    expect(first.handled).toBeLessThan(count);
+    expect(first).toMatchObject({ applied: first.handled, stale: 0, missing: 0, trimmed: 0 });
+    let handled = first.handled;
+    while (handled < count) {
+      const next = await t.mutation(api.enrichment.applyUsers, {
+        fetchedAt: NOW,
+        users: users.slice(handled),
+      });
+      expect(next.handled).toBeGreaterThan(0);
+      handled += next.handled;
+    }
+    for (const i of [0, count - 1]) {
+      expect((await getUser(t, `kp_${i}`))!.properties).toEqual(MOST.properties);
+    }
+    expect(MAX_USERS_PER_APPLY).toBe(500);
   });
 });

@@ -22,6 +22,7 @@ const TABLES = [
   "kindePermissions",
   "tombstones",
   "webhookEvents",
+  "pendingRefreshes",
 ] as const;
 
 export const tables = query({
@@ -33,6 +34,15 @@ export const tables = query({
     }
     return dump;
   },
+});
+
+/** The functions the component has scheduled (its cascades, the host's refresh action), with their state. */
+export const scheduledFunctions = query({
+  args: {},
+  handler: async (ctx) =>
+    (await ctx.db.system.query("_scheduled_functions").collect()).map(
+      ({ name, args, scheduledTime, state }) => ({ name, args, scheduledTime, state: state.kind }),
+    ),
 });
 
 /**
