@@ -5,14 +5,9 @@
  * organization Kinde no longer has reads as null: nothing is written, and
  * the webhook of its deletion removes it.
  */
-import type { KindeProperties, UserDetails } from "../shared/enrichment.js";
+import type { Bounded, KindeProperties, UserDetails } from "../shared/enrichment.js";
 import type { Enrichment, PropertySelection } from "./config.js";
-import {
-  propertyListEntries,
-  toProperties,
-  toUserDetails,
-  type Mapped,
-} from "./enrichmentPayloads.js";
+import { propertyListEntries, toProperties, toUserDetails } from "./enrichmentPayloads.js";
 import type { Logger } from "./log.js";
 import { ManagementApiError, type ManagementApi } from "./managementApi.js";
 import { followPaging, type PagingStep } from "./paging.js";
@@ -40,7 +35,7 @@ export function isGone(error: unknown): error is ManagementApiError {
 }
 
 /** Logs what a mapping dropped, naming whose it was. */
-export function warnOfDropped(log: Logger, whose: string, mapped: Mapped<unknown>) {
+export function warnOfDropped(log: Logger, whose: string, mapped: Bounded<unknown>) {
   if (mapped.dropped.length > 0) {
     log.warn(`enrichment: ${whose}: left out ${mapped.dropped.join("; ")}`);
   }
