@@ -7,12 +7,13 @@
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
-import { makeFunctionReference } from "convex/server";
+import { httpRouter, makeFunctionReference } from "convex/server";
 import kindeTest, {
   makeTenant,
   organizationCreated,
   userCreated,
   userDeleted,
+  userUpdated,
   withHostileEnrichment,
   type ManagementApiStandIn,
   type TenantUser,
@@ -34,7 +35,10 @@ afterEach(() => {
 });
 
 /** The example app, plus a host module whose Kinde keeps `enrichment`, and its refresh action. */
-async function enrichedApp(enrichment: EnrichmentOptions = { userProperties: "all" }) {
+async function enrichedApp(
+  enrichment: EnrichmentOptions = { userProperties: "all" },
+  { triggers = false } = {},
+) {
   kinde = await managementApi.serve(
     withHostileEnrichment(makeTenant({ users: 8, organizations: 2 })),
   );
@@ -47,16 +51,27 @@ async function enrichedApp(enrichment: EnrichmentOptions = { userProperties: "al
     // Records what a refresh tells the host, as a profile named after the change's origin.
     onEvent: enriched.events<DataModel>({
       "user.updated": async (ctx, { user, origin }) => {
+        // Its own rows (`heard:` ids): the example's hook keeps one profile per user.
         await ctx.db.insert("profiles", {
-          kindeId: user.kindeId,
+          kindeId: `heard:${user.kindeId}`,
           displayName: `${origin.kind} ${user.picture ?? "no picture"}`,
         });
       },
     }),
   };
+  // With `triggers`, the webhook route asks for refreshes, as `registerRoutes(http, { refresh })` does.
+  const http = httpRouter();
+  enriched.registerRoutes(http, {
+    onEvent: internal.kinde.onKindeEvent,
+    refresh: makeFunctionReference<"action">("host:refresh") as never,
+  });
   const t = convexTest({
     schema,
-    modules: { ...modules, "./host.ts": async () => host },
+    modules: {
+      ...modules,
+      "./host.ts": async () => host,
+      ...(triggers ? { "./http.ts": async () => ({ default: http }) } : {}),
+    },
     transactionLimits: true,
   });
   kindeTest.register(t, "kinde", { inspect: true });
@@ -79,7 +94,7 @@ async function enrichedApp(enrichment: EnrichmentOptions = { userProperties: "al
   /** The profiles the host's hook wrote for `kindeId`, by display name. */
   const heard = async (kindeId: string) =>
     (await t.run((ctx) => ctx.db.query("profiles").collect()))
-      .filter((p) => p.kindeId === kindeId)
+      .filter((p) => p.kindeId === `heard:${kindeId}`)
       .map((p) => p.displayName);
   const scheduled = () => t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
   return { t, refresh, deliver, user, mirror, scheduled, heard };
@@ -113,11 +128,11 @@ describe("a user's refresh", () => {
       properties: { kp_plan: "free" },
     });
     expect(after!.lastSignedInAt).toBe(Date.UTC(2024, 4, 1, 7, 41, 45) + 592.145);
-    // The example's own hook made a profile on user.created; the refresh's hook heard user.updated.
-    expect(await host.heard(ada.id)).toEqual([expect.any(String), `refresh ${ada.picture}`]);
+    // The refresh's hook heard user.updated.
+    expect(await host.heard(ada.id)).toEqual([`refresh ${ada.picture}`]);
     // The same again changes nothing the host reads: no hook.
     await host.refresh({ kind: "user", entityId: ada.id });
-    expect(await host.heard(ada.id)).toHaveLength(2);
+    expect(await host.heard(ada.id)).toHaveLength(1);
   });
 
   test("properties added, changed and removed in Kinde follow on the next refresh", async () => {
@@ -417,5 +432,67 @@ describe('the sweep ({ kind: "all" })', () => {
       const mirrored = await host.t.query(internal.organizations.get, { code: org.code });
       expect(mirrored!.properties).toEqual({ kp_tier: org.properties!.kp_tier });
     }
+  });
+});
+
+describe("refreshes after webhooks", () => {
+  /** Runs the scheduled functions, moving the fake clock to each (the refresh waits 5 s for a burst). */
+  const runScheduled = (host: Awaited<ReturnType<typeof enrichedApp>>) =>
+    host.t.finishAllScheduledFunctions(() => vi.runOnlyPendingTimers());
+
+  test("user.created, then user.updated with new properties in Kinde: each followed by a refresh", async () => {
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const host = await enrichedApp({ userProperties: ["kp_plan"] }, { triggers: true });
+    const ada = kinde.tenant.users[4]!;
+    const at = anHourAgo();
+    await host.mirror(ada, at);
+    expect(await host.user(ada.id)).not.toHaveProperty("picture");
+    await runScheduled(host);
+    expect(await host.user(ada.id)).toMatchObject({
+      picture: ada.picture,
+      properties: { kp_plan: "free" },
+    });
+    expect(apiPaths()).toEqual(["/api/v1/user", `/api/v1/users/${ada.id}/properties`]);
+
+    // Kinde: a new plan (no webhook for that) and a new name (a webhook).
+    ada.properties = { kp_plan: "pro" };
+    expect(
+      await host.deliver(
+        userUpdated({ id: ada.id, email: ada.email, first_name: "Ada" }, { at: at + 1000 }),
+      ),
+    ).toMatch(/^applied/);
+    await runScheduled(host);
+    expect(await host.user(ada.id)).toMatchObject({
+      firstName: "Ada",
+      properties: { kp_plan: "pro" },
+    });
+    expect(apiPaths()).toHaveLength(4);
+  });
+
+  test("a burst of webhooks for one user: one refresh", async () => {
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const host = await enrichedApp({}, { triggers: true });
+    const ada = kinde.tenant.users[4]!;
+    const at = anHourAgo();
+    await host.mirror(ada, at);
+    for (let i = 1; i <= 3; i++) {
+      await host.deliver(
+        userUpdated({ id: ada.id, email: ada.email, last_name: `v${i}` }, { at: at + i }),
+      );
+    }
+    await runScheduled(host);
+    expect(apiPaths()).toEqual(["/api/v1/user"]);
+    expect((await host.user(ada.id))!.picture).toBe(ada.picture);
+  });
+
+  test("Kinde rate-limiting the triggered refresh: it runs again after the wait and completes", async () => {
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+    const host = await enrichedApp({ details: ["picture"] }, { triggers: true });
+    const ada = kinde.tenant.users[4]!;
+    await host.mirror(ada);
+    kinde.rateLimitNext(2, 600);
+    await runScheduled(host);
+    expect(apiPaths()).toEqual(["/api/v1/user", "/api/v1/user", "/api/v1/user"]);
+    expect((await host.user(ada.id))!.picture).toBe(ada.picture);
   });
 });
