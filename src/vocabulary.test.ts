@@ -83,11 +83,39 @@ const componentShapes = Object.entries(componentModules).flatMap(([file, module]
 );
 
 /** The fields an organization has: the only object that says `code` rather than `orgCode`. */
-const ORGANIZATION_FIELDS = ["code", "name", "handle", "externalId", "isAllowRegistrations"];
+const ORGANIZATION_FIELDS = [
+  "code",
+  "name",
+  "handle",
+  "externalId",
+  "isAllowRegistrations",
+  "properties",
+];
+
+/** Names of enrichment's fields that other APIs use, and the one this package uses instead. */
+const ENRICHMENT_SYNONYMS: Record<string, string> = {
+  avatar: "picture",
+  image: "picture",
+  imageUrl: "picture",
+  pictureUrl: "picture",
+  createdOn: "createdAt",
+  created_on: "createdAt",
+  signInCount: "totalSignIns",
+  total_sign_ins: "totalSignIns",
+  lastSignedIn: "lastSignedInAt",
+  last_signed_in: "lastSignedInAt",
+  customProperties: "properties",
+  attributes: "properties",
+  props: "properties",
+};
 
 /** What breaks the glossary in one shape, as readable lines (empty when it holds). */
 function glossaryBreaches(json: ValidatorJson): string[] {
   return objectsOf(json).flatMap(({ path, fields }) => [
+    // Enrichment's fields have one name each (see the README's vocabulary).
+    ...fields
+      .filter((f) => Object.hasOwn(ENRICHMENT_SYNONYMS, f))
+      .map((f) => `${path}${f}: say \`${ENRICHMENT_SYNONYMS[f]}\``),
     // A Kinde id is `kindeId`, never `id`.
     ...fields.filter((f) => f === "id").map((f) => `${path}${f}: a Kinde id is \`kindeId\``),
     // What an event touched is `entityId` (a role's `key` is its key).
@@ -113,6 +141,8 @@ describe("one name per concept over the whole public surface", () => {
     }
     const functions = componentShapes.map(([name]) => name);
     expect(functions).toContain("events.listEntityEvents args");
+    expect(functions).toContain("enrichment.applyUsers args");
+    expect(functions).toContain("enrichment.applyOrganization args");
     expect(functions).toContain("webhooks.recordFailedEvent args");
     expect(functions.length).toBeGreaterThan(20);
   });
@@ -123,12 +153,28 @@ describe("one name per concept over the whole public surface", () => {
       membership: v.object({ code: v.string(), roles: v.array(v.string()) }),
       log: v.array(v.object({ entityKey: v.string() })),
       organization: v.object({ code: v.string(), name: v.optional(v.string()) }),
+      user: v.object({ kindeId: v.string(), avatar: v.string(), createdOn: v.number() }),
     });
     expect(glossaryBreaches(jsonOf(bad))).toEqual([
       "id: a Kinde id is `kindeId`",
       "membership.code beside code, roles: refer to an organization by `orgCode`",
       "log.[].entityKey: say `entityId`",
+      "user.avatar: say `picture`",
+      "user.createdOn: say `createdAt`",
     ]);
+  });
+
+  test("enrichment's fields are in what the host reads, a user's and an organization's", () => {
+    const fieldsOf = (name: string) =>
+      objectsOf(exportedShapes.find(([n]) => n === name)![1]).find(({ path }) => path === "")!
+        .fields;
+    expect(fieldsOf("vUser")).toEqual(
+      expect.arrayContaining(["picture", "createdAt", "totalSignIns", "identities", "properties"]),
+    );
+    expect(fieldsOf("vOrganizationMember")).toEqual(
+      expect.arrayContaining(["picture", "createdAt", "totalSignIns", "identities", "properties"]),
+    );
+    expect(fieldsOf("vOrganization")).toContain("properties");
   });
 
   test.each([...exportedShapes, ...componentShapes])("%s", (_, json) => {
