@@ -530,3 +530,45 @@ describe("a user near Convex's 1 MiB per document", () => {
     expect(MAX_USERS_PER_APPLY).toBe(500);
   });
 });
+
+describe("what the host reads", () => {
+  test("getUser still reads 1 document with 1 index range, enrichment included; member lists show it too", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: "org_a" });
+      await applyUserSnapshot(
+        ctx,
+        version(1_000),
+        userSnapshot("kp_ada", { organizations: [membership("org_a")] }),
+      );
+    });
+    await t.mutation(api.enrichment.applyUsers, {
+      fetchedAt: NOW,
+      users: [{ kindeId: "kp_ada", ...MOST }],
+    });
+    const { user, documentsRead, indexRanges } = await t.run(async (ctx) => {
+      const before = await ctx.meta.getTransactionMetrics();
+      const user = await ctx.runQuery(api.users.getUser, { kindeId: "kp_ada" });
+      const after = await ctx.meta.getTransactionMetrics();
+      return {
+        user,
+        documentsRead: after.documentsRead.used - before.documentsRead.used,
+        indexRanges: after.databaseQueries.used - before.databaseQueries.used,
+      };
+    });
+    expect({ documentsRead, indexRanges }).toEqual({ documentsRead: 1, indexRanges: 1 });
+    const { lastSignedInAt: _, ...details } = MOST.details;
+    expect(user).toMatchObject({ ...details, lastSignedInAt: 3, properties: MOST.properties });
+    const members = await t.query(api.organizations.listMembers, {
+      orgCode: "org_a",
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(members.page).toEqual([
+      expect.objectContaining({ kindeId: "kp_ada", ...details, properties: MOST.properties }),
+    ]);
+    const listed = await t.query(api.users.listUsers, {
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(listed.page[0]).toEqual(user);
+  });
+});
