@@ -152,6 +152,36 @@ describe("enrichment.request", () => {
   });
 });
 
+describe("a refresh whose run failed before it began", () => {
+  test("holds back requests until abandoned, and the user's deletion still removes it", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    // A handle whose run fails on `{ kind, entityId }`, as a refresh action that throws early.
+    const failing = await t.run(
+      async () => await createFunctionHandle(api.enrichment.applyOrganization),
+    );
+    expect(
+      await t.mutation(api.enrichment.request, {
+        kind: "user",
+        entityId: "kp_ada",
+        refresh: failing,
+      }),
+    ).toEqual({ scheduled: true });
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    error.mockRestore();
+    const runs = await t.run(
+      async (ctx) => await ctx.db.system.query("_scheduled_functions").collect(),
+    );
+    expect(runs.map((run) => run.state.kind)).toEqual(["failed"]);
+    expect(await pendingRows(t)).toHaveLength(1);
+    await t.run(async (ctx) => {
+      await deleteUser(ctx, version(2_000), "kp_ada", KEEP_UNTIL);
+    });
+    expect(await pendingRows(t)).toEqual([]);
+  });
+});
+
 describe("enrichment.begin", () => {
   test("answers null for an entity not mirrored, or deleted after the request", async () => {
     const t = initComponentTest();
