@@ -175,6 +175,11 @@ describe("a refresh whose run failed before it began", () => {
     );
     expect(runs.map((run) => run.state.kind)).toEqual(["failed"]);
     expect(await pendingRows(t)).toHaveLength(1);
+    const again = () =>
+      t.mutation(api.enrichment.request, { kind: "user", entityId: "kp_ada", refresh: failing });
+    expect(await again()).toEqual({ scheduled: false });
+    vi.setSystemTime(Date.now() + ABANDONED_AFTER_MS + 1000);
+    expect(await again()).toEqual({ scheduled: true });
     await t.run(async (ctx) => {
       await deleteUser(ctx, version(2_000), "kp_ada", KEEP_UNTIL);
     });
