@@ -11,11 +11,12 @@ import {
   organizationCreated,
   readKindeTables,
   userCreated,
+  userUpdated,
 } from "convex-kinde/test";
 import type { MirrorEvent } from "convex-kinde";
 import { components, internal } from "../example/convex/_generated/api.js";
 import { kinde } from "../example/convex/kinde.js";
-import { initConvexTestWithHooks, postWebhook, useWebhookTest } from "./setup.js";
+import { HOUR, initConvexTestWithHooks, postWebhook, useWebhookTest } from "./setup.js";
 
 const app = useWebhookTest();
 
@@ -131,5 +132,40 @@ describe("hooks hear enrichment", () => {
     expect(await t.query(internal.users.byKindeId, { kindeId: id })).toMatchObject({
       picture: "https://img.example/a.png",
     });
+  });
+});
+
+describe("a refresh racing signed webhooks", () => {
+  test("a newer webhook between begin and apply keeps its fields; the refresh keeps its own; later webhooks keep both", async () => {
+    const { t, heard, deliver, onEvent } = appWithRecordingHooks();
+    const id = kindeUserId();
+    const now = Date.now();
+    await deliver(userCreated({ id, first_name: "Ada" }, { at: now - 2 * HOUR }));
+    const begun = await t.mutation(components.kinde.enrichment.begin, {
+      kind: "user",
+      entityId: id,
+    });
+    await deliver(userUpdated({ id, first_name: "Augusta" }, { at: now - HOUR }));
+    heard.length = 0;
+    const picture = "https://img.example/ada.png";
+    await t.mutation(components.kinde.enrichment.applyUsers, {
+      fetchedAt: begun!.fetchedAt,
+      users: [{ kindeId: id, details: { picture }, properties: { plan: "pro" } }],
+      onEvent: await onEvent(),
+    });
+    const read = () => t.query(internal.users.byKindeId, { kindeId: id });
+    expect(await read()).toMatchObject({
+      firstName: "Augusta",
+      picture,
+      properties: { plan: "pro" },
+    });
+    // The next webhook replaces Kinde's fields only, and its hook sees the whole user.
+    await deliver(userUpdated({ id, first_name: "Augusta", last_name: "King" }, { at: now }));
+    expect(await read()).toMatchObject({ lastName: "King", picture, properties: { plan: "pro" } });
+    expect(heard.map((e) => [e.type, e.origin.kind])).toEqual([
+      ["user.updated", "refresh"],
+      ["user.updated", "webhook"],
+    ]);
+    expect(heard[1]).toMatchObject({ user: { lastName: "King", picture } });
   });
 });

@@ -152,6 +152,41 @@ describe("enrichment.request", () => {
   });
 });
 
+describe("a refresh whose run failed before it began", () => {
+  test("holds back requests until abandoned, and the user's deletion still removes it", async () => {
+    const t = initComponentTest();
+    await withUser(t);
+    // A handle whose run fails on `{ kind, entityId }`, as a refresh action that throws early.
+    const failing = await t.run(
+      async () => await createFunctionHandle(api.enrichment.applyOrganization),
+    );
+    expect(
+      await t.mutation(api.enrichment.request, {
+        kind: "user",
+        entityId: "kp_ada",
+        refresh: failing,
+      }),
+    ).toEqual({ scheduled: true });
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    error.mockRestore();
+    const runs = await t.run(
+      async (ctx) => await ctx.db.system.query("_scheduled_functions").collect(),
+    );
+    expect(runs.map((run) => run.state.kind)).toEqual(["failed"]);
+    expect(await pendingRows(t)).toHaveLength(1);
+    const again = () =>
+      t.mutation(api.enrichment.request, { kind: "user", entityId: "kp_ada", refresh: failing });
+    expect(await again()).toEqual({ scheduled: false });
+    vi.setSystemTime(Date.now() + ABANDONED_AFTER_MS + 1000);
+    expect(await again()).toEqual({ scheduled: true });
+    await t.run(async (ctx) => {
+      await deleteUser(ctx, version(2_000), "kp_ada", KEEP_UNTIL);
+    });
+    expect(await pendingRows(t)).toEqual([]);
+  });
+});
+
 describe("enrichment.begin", () => {
   test("answers null for an entity not mirrored, or deleted after the request", async () => {
     const t = initComponentTest();
@@ -471,7 +506,8 @@ describe("a user near Convex's 1 MiB per document", () => {
     expect(checkConvexValueLimits("kindeUsers", row)).toEqual([]);
     expect(row.organizations).toEqual(snapshot.organizations);
     expect(row.properties).toBeUndefined();
-    expect(row.propertiesFetchedAt).toBeUndefined();
+    // The fetch stays known: an older one may not write them either.
+    expect(row.propertiesFetchedAt).toBe(NOW);
     expect(row.details).toEqual({ ...MOST.details, lastSignedInAt: undefined });
     expect((await getUser(t))!.identities).toHaveLength(MAX_IDENTITIES);
   });
@@ -528,5 +564,47 @@ describe("a user near Convex's 1 MiB per document", () => {
       expect((await getUser(t, `kp_${i}`))!.properties).toEqual(MOST.properties);
     }
     expect(MAX_USERS_PER_APPLY).toBe(500);
+  });
+});
+
+describe("what the host reads", () => {
+  test("getUser still reads 1 document with 1 index range, enrichment included; member lists show it too", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyOrganizationSnapshot(ctx, version(1_000), { code: "org_a" });
+      await applyUserSnapshot(
+        ctx,
+        version(1_000),
+        userSnapshot("kp_ada", { organizations: [membership("org_a")] }),
+      );
+    });
+    await t.mutation(api.enrichment.applyUsers, {
+      fetchedAt: NOW,
+      users: [{ kindeId: "kp_ada", ...MOST }],
+    });
+    const { user, documentsRead, indexRanges } = await t.run(async (ctx) => {
+      const before = await ctx.meta.getTransactionMetrics();
+      const user = await ctx.runQuery(api.users.getUser, { kindeId: "kp_ada" });
+      const after = await ctx.meta.getTransactionMetrics();
+      return {
+        user,
+        documentsRead: after.documentsRead.used - before.documentsRead.used,
+        indexRanges: after.databaseQueries.used - before.databaseQueries.used,
+      };
+    });
+    expect({ documentsRead, indexRanges }).toEqual({ documentsRead: 1, indexRanges: 1 });
+    const { lastSignedInAt: _, ...details } = MOST.details;
+    expect(user).toMatchObject({ ...details, lastSignedInAt: 3, properties: MOST.properties });
+    const members = await t.query(api.organizations.listMembers, {
+      orgCode: "org_a",
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(members.page).toEqual([
+      expect.objectContaining({ kindeId: "kp_ada", ...details, properties: MOST.properties }),
+    ]);
+    const listed = await t.query(api.users.listUsers, {
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(listed.page[0]).toEqual(user);
   });
 });

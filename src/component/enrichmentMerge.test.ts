@@ -131,13 +131,18 @@ describe("withinDocumentLimit", () => {
     expect(withoutProperties.dropped).toEqual(["properties"]);
     expect(withoutProperties.row).toMatchObject({ ...mirror(room), details: enrichment.details });
     expect(withoutProperties.row.properties).toBeUndefined();
-    expect(withoutProperties.row.propertiesFetchedAt).toBeUndefined();
+    expect(withoutProperties.row.propertiesFetchedAt).toBe(1);
     expect(storedDocumentBytes(withoutProperties.row)).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
 
     const full = MAX_DOCUMENT_BYTES - 120;
     const bare = withinDocumentLimit({ ...mirror(full), ...enrichment });
     expect(bare.dropped).toEqual(["properties", "details"]);
-    expect(bare.row).toEqual({ ...mirror(full), ...clearedParts(["properties", "details"]) });
+    expect(bare.row).toEqual({
+      ...mirror(full),
+      ...clearedParts(["properties", "details"]),
+      detailsFetchedAt: 1,
+      propertiesFetchedAt: 1,
+    });
   });
 
   test("a row too large without enrichment is left for the caller to refuse", () => {

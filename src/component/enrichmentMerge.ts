@@ -71,39 +71,36 @@ export function mergePropertiesFetch(
 }
 
 /** The parts of enrichment a row may have to give up, the largest first. */
-const PARTS = [
-  { part: "properties", at: "propertiesFetchedAt" },
-  { part: "details", at: "detailsFetchedAt" },
-] as const;
-export type EnrichmentPart = (typeof PARTS)[number]["part"];
+const PARTS = ["properties", "details"] as const;
+export type EnrichmentPart = (typeof PARTS)[number];
 
 /**
  * `row` within Convex's 1 MiB per document: as it is if it fits, else
  * without its enrichment, a part at a time (properties first). The mirror's
  * own data always stays; what was dropped is listed, for the caller to say so.
+ * A dropped part's fetch time stays: an older fetch still may not write it,
+ * and a sign-in still waits `refreshAfterSignInMs` before asking again for
+ * what would not fit anyway.
  */
 export function withinDocumentLimit<T extends Record<string, Value | undefined>>(
   row: T,
 ): { row: T; dropped: EnrichmentPart[] } {
   let current = row;
   const dropped: EnrichmentPart[] = [];
-  for (const { part, at } of PARTS) {
+  for (const part of PARTS) {
     if (storedDocumentBytes(current) <= MAX_DOCUMENT_BYTES) break;
-    if (current[part] === undefined && current[at] === undefined) continue;
-    current = { ...current, [part]: undefined, [at]: undefined };
+    if (current[part] === undefined) continue;
+    current = { ...current, [part]: undefined };
     dropped.push(part);
   }
   return { row: current, dropped };
 }
 
 /** The fields that clear `dropped` parts, for a `patch`. */
-export function clearedParts(dropped: EnrichmentPart[]): Record<string, undefined> {
-  return Object.fromEntries(
-    PARTS.filter(({ part }) => dropped.includes(part)).flatMap(({ part, at }) => [
-      [part, undefined],
-      [at, undefined],
-    ]),
-  );
+export function clearedParts(
+  dropped: EnrichmentPart[],
+): Partial<Record<EnrichmentPart, undefined>> {
+  return Object.fromEntries(dropped.map((part) => [part, undefined]));
 }
 
 /** The log line when a row gave up enrichment to fit. */

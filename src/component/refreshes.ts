@@ -66,10 +66,17 @@ export async function endPending(ctx: MutationCtx, entity: RefreshArgs) {
   if (pending) await ctx.db.delete("pendingRefreshes", pending._id);
 }
 
-/** Cancels the entity's pending refresh, if any: the entity is being deleted. */
+/**
+ * Cancels the entity's pending refresh, if any: the entity is being deleted.
+ * Its run may already have ended without beginning (it failed early), or
+ * Convex may have forgotten it: only a run still waiting or running is cancelled.
+ */
 export async function cancelRefresh(ctx: MutationCtx, entity: RefreshArgs) {
   const pending = await findPending(ctx, entity);
   if (!pending) return;
-  await ctx.scheduler.cancel(pending.scheduledId);
+  const run = await ctx.db.system.get("_scheduled_functions", pending.scheduledId);
+  if (run?.state.kind === "pending" || run?.state.kind === "inProgress") {
+    await ctx.scheduler.cancel(pending.scheduledId);
+  }
   await ctx.db.delete("pendingRefreshes", pending._id);
 }

@@ -20,7 +20,7 @@ const { receivedAt: _receivedAt, ...storedEventFields } = vEventRecord.fields;
 /**
  * Enrichment kept on a row (see src/shared/enrichment.ts), each part with the
  * time its fetch began: a fetch that began earlier never replaces it. Absent
- * until fetched, and dropped whole when the row would not fit 1 MiB with it.
+ * until fetched; dropped (its fetch time kept) when the row would not fit 1 MiB with it.
  */
 const propertiesFields = {
   properties: v.optional(vProperties),
