@@ -2,7 +2,7 @@
  * Enrichment (#21): what the host's refresh action and the backfill fetched
  * from Kinde's Management API, written onto the mirrored rows, and the
  * pending refreshes that ask for it. See docs/enrichment.md and
- * /src/shared/enrichment.ts. Never inserts a row: a user or organization that
+ * src/shared/enrichment.ts. Never inserts a row: a user or organization that
  * is not mirrored, or was deleted, takes nothing.
  */
 import { getDocumentSize, v } from "convex/values";
@@ -128,7 +128,7 @@ export const applyUsers = mutation({
   },
 });
 
-/** What one user's fetch did. */
+/** What one fetch did to a user's or an organization's row. */
 interface FetchResult {
   outcome: "applied" | "stale" | "missing";
   change: MirrorChange | null;
@@ -174,30 +174,45 @@ export const applyOrganization = mutation({
     trimmed: v.boolean(),
   }),
   handler: async (ctx, { orgCode, fetchedAt, properties, onEvent, runId }) => {
-    const existing = await findOrganization(ctx, orgCode);
-    if (!existing) return { outcome: "missing" as const, trimmed: false };
-    const bounded = boundProperties(properties);
-    if (bounded.dropped.length > 0) {
-      console.warn(
-        `[convex-kinde] organization ${orgCode}: left out ${bounded.dropped.join("; ")}`,
-      );
-    }
-    const { outcome, patch } = mergePropertiesFetch(existing, fetchedAt, bounded.value);
-    const trimmed = bounded.dropped.length > 0;
-    if (outcome === "stale") return { outcome, trimmed };
-    const { row, dropped } = withinDocumentLimit({ ...existing, ...patch });
-    if (dropped.length > 0) {
-      console.warn("[convex-kinde]", droppedToFit(`organization ${orgCode}`, dropped));
-    }
-    await ctx.db.patch("kindeOrganizations", existing._id, { ...patch, ...clearedParts(dropped) });
-    const organization = toKindeOrganization(row);
-    const change = samePublicShape(toKindeOrganization(existing), organization)
-      ? null
-      : { type: "organization.updated" as const, organization };
+    const { outcome, change, trimmed } = await applyOrganizationFetch(
+      ctx,
+      orgCode,
+      fetchedAt,
+      properties,
+    );
     await hookOf(ctx, onEvent, originOf(fetchedAt, runId))(change);
-    return { outcome, trimmed: trimmed || dropped.length > 0 };
+    return { outcome, trimmed };
   },
 });
+
+async function applyOrganizationFetch(
+  ctx: MutationCtx,
+  orgCode: string,
+  fetchedAt: number,
+  properties: KindeProperties,
+): Promise<FetchResult> {
+  const existing = await findOrganization(ctx, orgCode);
+  if (!existing) return { outcome: "missing", change: null, trimmed: false };
+  const bounded = boundProperties(properties);
+  if (bounded.dropped.length > 0) {
+    console.warn(`[convex-kinde] organization ${orgCode}: left out ${bounded.dropped.join("; ")}`);
+  }
+  const { outcome, patch } = mergePropertiesFetch(existing, fetchedAt, bounded.value);
+  if (outcome === "stale") return { outcome, change: null, trimmed: bounded.dropped.length > 0 };
+  const { row, dropped } = withinDocumentLimit({ ...existing, ...patch });
+  if (dropped.length > 0) {
+    console.warn("[convex-kinde]", droppedToFit(`organization ${orgCode}`, dropped));
+  }
+  await ctx.db.patch("kindeOrganizations", existing._id, { ...patch, ...clearedParts(dropped) });
+  const organization = toKindeOrganization(row);
+  return {
+    outcome,
+    change: samePublicShape(toKindeOrganization(existing), organization)
+      ? null
+      : { type: "organization.updated", organization },
+    trimmed: bounded.dropped.length > 0 || dropped.length > 0,
+  };
+}
 
 /** A user's `user.updated` when what the host reads of it changed, else nothing. */
 function updated(
