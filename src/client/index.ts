@@ -370,8 +370,9 @@ export class Kinde {
    * @param options `timeBudgetMs`: how long one action works before scheduling
    *   its continuation (default 5 minutes; actions may run 10). `retry`: how
    *   often and how patiently each Management API request is retried
-   *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs }`,
-   *   each optional; see docs/backfill.md, "Options of a run"). `onEvent`:
+   *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs,
+   *   requestTimeoutMs }`, each optional; see docs/backfill.md, "Options of a
+   *   run"). `onEvent`:
    *   the hook `registerRoutes` takes (`internal.kinde.onKindeEvent`), run once
    *   for each change the backfill makes, with `origin: { kind: "backfill", runId }`.
    */
