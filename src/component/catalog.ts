@@ -8,6 +8,7 @@ import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { compareVersions, isNewer } from "./ordering.js";
+import { MAX_KEY_CLAIMS } from "./budget.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
 import {
@@ -62,9 +63,6 @@ async function keyClaims(ctx: QueryCtx, kind: CatalogKind, key: string) {
     .withIndex("key", (q) => q.eq("key", key))
     .take(MAX_KEY_CLAIMS);
 }
-
-/** Rows that may claim one key at once; more would need more out-of-order renames than Kinde makes. */
-const MAX_KEY_CLAIMS = 16;
 
 /**
  * Applies `role.created` / `role.updated` or `permission.created` /
