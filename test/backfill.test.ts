@@ -16,7 +16,7 @@ import kindeTest, {
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
 import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { sized } from "./scale.js";
+import { sized } from "../src/testing/scale.js";
 import {
   anHourAgo,
   modules,
