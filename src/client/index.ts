@@ -240,7 +240,8 @@ export class Kinde {
    * hook) once. Hooks hear what happened to the mirror, in the shapes your
    * queries read: `user.created` when a user first appears (even if Kinde's
    * `user.updated` arrived first), `user.updated` when what you read of it
-   * changed, `user.deleted` when it is removed; `event.origin` says which
+   * changed (with `event.previous`, what you read just before, to diff; every
+   * `*.updated` has one), `user.deleted` when it is removed; `event.origin` says which
    * webhook event or backfill run made the change. Duplicate, stale, expired,
    * ignored and no-op events run no hook. Use `ctx.scheduler` for anything
    * slow or external.
@@ -256,9 +257,10 @@ export class Kinde {
    *     await ctx.db.insert("profiles", { kindeId: user.kindeId, plan: "free" });
    *   },
    *   "user.updated": async (ctx, event) => {
-   *     if (event.user.isSuspended) await ctx.scheduler.runAfter(0, internal.sessions.revoke, {
-   *       kindeId: event.user.kindeId,
-   *     });
+   *     const { user, previous } = event;
+   *     if (user.isSuspended && !previous.isSuspended) {
+   *       await ctx.scheduler.runAfter(0, internal.sessions.revoke, { kindeId: user.kindeId });
+   *     }
    *   },
    * });
    * ```

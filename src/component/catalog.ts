@@ -109,17 +109,16 @@ export async function applyCatalogSnapshot(
   const before = existing && toPublicShape(existing);
   return applied(
     kind === "role"
-      ? upsertChange(
-          before,
-          entry,
-          { type: "role.created", role: entry },
-          { type: "role.updated", role: entry },
-        )
+      ? upsertChange(before, entry, { type: "role.created", role: entry }, (previous) => ({
+          type: "role.updated",
+          role: entry,
+          previous,
+        }))
       : upsertChange(
           before,
           entry,
           { type: "permission.created", permission: entry },
-          { type: "permission.updated", permission: entry },
+          (previous) => ({ type: "permission.updated", permission: entry, previous }),
         ),
   );
 }

@@ -58,7 +58,7 @@ export async function applyOrganizationSnapshot(
       existing && toPublicShape(existing),
       organization,
       { type: "organization.created", organization },
-      { type: "organization.updated", organization },
+      (previous) => ({ type: "organization.updated", organization, previous }),
     ),
   );
 }

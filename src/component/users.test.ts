@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { getDocumentSize } from "convex/values";
 import { api } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
@@ -7,6 +8,7 @@ import { addTombstone } from "./tombstones.js";
 import { readCount } from "./counters.js";
 import { UNSYNCED } from "./ordering.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
+import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import {
   KEEP_UNTIL,
   admin,
@@ -57,8 +59,17 @@ describe("user snapshots", () => {
         change: null,
       });
       const renamed = await applyUserSnapshot(ctx, version(3_000), { ...ada, lastName: "King" });
-      expect(renamed).toMatchObject({
-        change: { type: "user.updated", user: { firstName: "Ada", lastName: "King" } },
+      const before = {
+        kindeId: "kp_ada",
+        firstName: "Ada",
+        isSuspended: false,
+        isPasswordResetRequested: false,
+        organizations: [],
+      };
+      // toEqual: `previous` has no last name, as the host read Ada before.
+      expect(renamed).toEqual({
+        outcome: "applied",
+        change: { type: "user.updated", user: { ...before, lastName: "King" }, previous: before },
       });
       expect(await readCount(ctx, "users")).toBe(1);
     });
@@ -129,6 +140,52 @@ describe("user snapshots", () => {
       });
     },
   );
+});
+
+describe("what an update's hook receives", () => {
+  /** Convex's limit on one function call's arguments (docs.convex.dev/production/state/limits). */
+  const MAX_FUNCTION_ARGUMENT_BYTES = 16 * 1024 * 1024;
+
+  test("an update of the largest user a document holds carries both shapes well within a function's arguments", async () => {
+    const t = initComponentTest();
+    const user = (letter: string, length: number) =>
+      userSnapshot("kp_max", {
+        firstName: letter.repeat(length),
+        organizations: [membership("org_a", [admin], [publish])],
+      });
+    const rowSize = (length: number) =>
+      getDocumentSize({ ...user("a", length), version: version(1_000) });
+    // One byte a character: the longest name that keeps the row, with its system fields, within 1 MiB.
+    const length = MAX_DOCUMENT_BYTES - rowSize(0) - 100;
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), user("a", length));
+      const stored = (await ctx.db.query("kindeUsers").unique())!;
+      expect(getDocumentSize(stored)).toBeGreaterThan(MAX_DOCUMENT_BYTES - 200);
+      expect(getDocumentSize(stored)).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+
+      const result = await applyUserSnapshot(ctx, version(2_000), user("b", length));
+      if (result.outcome !== "applied" || result.change?.type !== "user.updated") {
+        throw new Error(`expected user.updated, got ${JSON.stringify(result).slice(0, 100)}`);
+      }
+      expect(result.change.previous.firstName).toBe("a".repeat(length));
+      expect(result.change.user.firstName).toBe("b".repeat(length));
+      // What the webhook passes the host's hook: the change, and an origin no larger than its 1 MiB body.
+      const args = {
+        event: {
+          ...result.change,
+          origin: {
+            kind: "webhook",
+            eventId: "e".repeat(MAX_DOCUMENT_BYTES),
+            kindeType: "user.updated",
+            occurredAt: 2_000,
+          },
+        },
+      };
+      const size = getDocumentSize(args);
+      expect(size).toBeGreaterThan(3 * (MAX_DOCUMENT_BYTES - 200));
+      expect(size).toBeLessThan(MAX_FUNCTION_ARGUMENT_BYTES / 4);
+    });
+  });
 });
 
 describe("membership sync", () => {

@@ -7,7 +7,7 @@ import type { WithoutSystemFields } from "convex/server";
 import schema from "./schema.js";
 import { UNSYNCED } from "./ordering.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
-import { applied, samePublicShape, STALE, upsertChange, type ApplyResult } from "./changes.js";
+import { applied, STALE, updateChange, upsertChange, type ApplyResult } from "./changes.js";
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
@@ -104,7 +104,7 @@ export async function applyUserSnapshot(
       existing && toKindeUser(existing),
       user,
       { type: "user.created", user },
-      { type: "user.updated", user },
+      (previous) => ({ type: "user.updated", user, previous }),
     ),
   );
 }
@@ -221,7 +221,11 @@ export async function replaceMembership(
   else await ctx.db.insert("kindeMemberships", doc);
   const updated = toKindeUser({ ...user, organizations });
   return applied(
-    samePublicShape(toKindeUser(user), updated) ? null : { type: "user.updated", user: updated },
+    updateChange(toKindeUser(user), updated, (previous) => ({
+      type: "user.updated",
+      user: updated,
+      previous,
+    })),
   );
 }
 
