@@ -517,6 +517,21 @@ export class Kinde {
   }
 
   /**
+   * The mirrored user with this phone number, or null. Kinde stores phones in
+   * E.164 (`+442071838750`); spaces, dashes, dots and parentheses in `phone`
+   * are ignored and a leading `+` kept, so `"+44 20 7183-8750"` finds it.
+   * Users without a phone are never found here, nor is anyone by an empty
+   * `phone`. A public query that answers it tells anyone whether a number is a user.
+   *
+   * ```ts
+   * const user = await kinde.getUserByPhone(ctx, "+44 (20) 7183-8750");
+   * ```
+   */
+  async getUserByPhone(ctx: RunQueryCtx, phone: string): Promise<KindeUser | null> {
+    return await ctx.runQuery(this.component.users.getUserByPhone, { phone });
+  }
+
+  /**
    * A page of mirrored users, oldest first. The result has the shape of
    * Convex's paginated queries, so a host query that returns it works with
    * `usePaginatedQuery`. Every user's email and phone: for internal queries,

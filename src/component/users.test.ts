@@ -382,6 +382,57 @@ describe("user reads", () => {
     expect(await t.query(api.users.getUserByEmail, { email: "   " })).toBeNull();
   });
 
+  test("by phone: any common notation of Kinde's E.164 number; a user without one, or an empty argument, finds nobody", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), {
+        ...userSnapshot("kp_ada"),
+        phone: "+442071838750",
+      });
+      await applyUserSnapshot(ctx, version(1_000), userSnapshot("kp_anon"));
+      await applyUserSnapshot(ctx, version(1_000), {
+        ...userSnapshot("kp_bo"),
+        phone: "+15550109999",
+      });
+    });
+    const byPhone = async (phone: string) =>
+      (await t.query(api.users.getUserByPhone, { phone }))?.kindeId ?? null;
+    for (const phone of [
+      "+442071838750",
+      " +44 20 7183 8750 ",
+      "+44 (20) 7183-8750",
+      "+44.20.7183.8750",
+    ]) {
+      expect(await byPhone(phone), phone).toBe("kp_ada");
+    }
+    expect(await byPhone("+1 (555) 010-9999")).toBe("kp_bo");
+    for (const nobody of ["", "   ", "+", "442071838750", "+4420718387", "+442071838750 ext 1"]) {
+      expect(await byPhone(nobody), JSON.stringify(nobody)).toBeNull();
+    }
+    expect(await t.query(api.users.getUserByPhone, { phone: "+442071838750" })).toEqual(
+      await getUser(t, "kp_ada"),
+    );
+  });
+
+  test("by phone: a row written before the phone index existed is found as it is", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      // The row exactly as an earlier version wrote it: no field was added for the index.
+      await ctx.db.insert("kindeUsers", {
+        kindeId: "kp_old",
+        phone: "+442071838750",
+        isSuspended: false,
+        isPasswordResetRequested: false,
+        organizations: [],
+        version: version(1_000),
+      });
+    });
+    expect(await t.query(api.users.getUserByPhone, { phone: "+44 20 7183 8750" })).toMatchObject({
+      kindeId: "kp_old",
+      phone: "+442071838750",
+    });
+  });
+
   test("the public shape carries role and permission keys, and no internal field", async () => {
     const t = initComponentTest();
     await t.run(async (ctx) => {

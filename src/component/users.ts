@@ -11,6 +11,7 @@ import { applied, STALE, updateChange, upsertChange, type ApplyResult } from "./
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
+import { normalizePhone } from "./phone.js";
 import {
   userLimitProblem,
   vUser,
@@ -310,6 +311,25 @@ export const getUserByEmail = query({
     const doc = await ctx.db
       .query("kindeUsers")
       .withIndex("emailLower", (q) => q.eq("emailLower", email.trim().toLowerCase()))
+      .first();
+    return doc && toKindeUser(doc);
+  },
+});
+
+/**
+ * The user with this phone number, in any common notation (`+44 20 7183-8750`
+ * finds Kinde's `+442071838750`), or null. A user without a phone, or an
+ * argument with no number in it, is never found.
+ */
+export const getUserByPhone = query({
+  args: { phone: v.string() },
+  returns: v.union(vUser, v.null()),
+  handler: async (ctx, args) => {
+    const phone = normalizePhone(args.phone);
+    if (phone === "") return null;
+    const doc = await ctx.db
+      .query("kindeUsers")
+      .withIndex("phone", (q) => q.eq("phone", phone))
       .first();
     return doc && toKindeUser(doc);
   },

@@ -21,6 +21,7 @@ import type * as limits from "../limits.js";
 import type * as maintenance from "../maintenance.js";
 import type * as ordering from "../ordering.js";
 import type * as organizations from "../organizations.js";
+import type * as phone from "../phone.js";
 import type * as status from "../status.js";
 import type * as tombstones from "../tombstones.js";
 import type * as users from "../users.js";
@@ -47,6 +48,7 @@ const fullApi: ApiFromModules<{
   maintenance: typeof maintenance;
   ordering: typeof ordering;
   organizations: typeof organizations;
+  phone: typeof phone;
   status: typeof status;
   tombstones: typeof tombstones;
   users: typeof users;

@@ -728,6 +728,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         } | null,
         Name
       >;
+      getUserByPhone: FunctionReference<
+        "query",
+        "internal",
+        { phone: string },
+        {
+          email?: string;
+          firstName?: string;
+          isPasswordResetRequested: boolean;
+          isSuspended: boolean;
+          kindeId: string;
+          lastName?: string;
+          lastSignedInAt?: number;
+          organizations: Array<{
+            orgCode: string;
+            permissions: Array<string>;
+            roles: Array<string>;
+          }>;
+          phone?: string;
+          username?: string;
+        } | null,
+        Name
+      >;
       listUsers: FunctionReference<
         "query",
         "internal",
