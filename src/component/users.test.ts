@@ -343,7 +343,21 @@ describe("sign-ins", () => {
         version(1_000),
         userSnapshot("kp_ada", { firstName: "Ada" }),
       );
-      expect(filled).toMatchObject({ change: { type: "user.updated" } });
+      // The hooks heard the sign-in as user.created: previous is that profile-less user.
+      expect(filled).toEqual({
+        outcome: "applied",
+        change: {
+          type: "user.updated",
+          user: expect.objectContaining({ firstName: "Ada", lastSignedInAt: 3_000 }),
+          previous: {
+            kindeId: "kp_ada",
+            isSuspended: false,
+            isPasswordResetRequested: false,
+            lastSignedInAt: 3_000,
+            organizations: [],
+          },
+        },
+      });
       expect(await readCount(ctx, "users")).toBe(1);
     });
     expect(await getUser(t, "kp_ada")).toMatchObject({ firstName: "Ada", lastSignedInAt: 3_000 });
