@@ -8,6 +8,7 @@ import {
   type FunctionVisibility,
   type PaginationOptions,
   type PaginationResult,
+  type RegisteredMutation,
 } from "convex/server";
 import { ConvexError, v } from "convex/values";
 import { customMutation, customQuery } from "convex-helpers/server/customFunctions";
@@ -23,6 +24,17 @@ import {
   type OrganizationMember,
 } from "../shared/mirror.js";
 import { vMirrorEvent, type MirrorEvent, type MirrorEventType } from "../shared/mirrorEvents.js";
+import {
+  vUnmirroredDelivery,
+  vUnmirroredReceipt,
+  type UnmirroredDelivery,
+  type UnmirroredReceipt,
+} from "../shared/unmirroredEvents.js";
+import {
+  runUnmirroredHandler,
+  type OnlyNewEventTypes,
+  type UnmirroredEventHandlers,
+} from "./unmirroredHandlers.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
@@ -97,6 +109,23 @@ export {
   type KindePermission,
 } from "../shared/mirror.js";
 export {
+  CUSTOMER_EVENT_TYPES,
+  MAX_UNMIRRORED_DATA_BYTES,
+  MAX_UNMIRRORED_DATA_DEPTH,
+  UNMIRRORED_EVENT_TYPES,
+  type JsonObject,
+  type JsonValue,
+  type UnmirroredEvent,
+  type UnmirroredEventData,
+  type UnmirroredEventType,
+} from "../shared/unmirroredEvents.js";
+export type {
+  NewEventTypes,
+  OnlyNewEventTypes,
+  UnmirroredEventHandler,
+  UnmirroredEventHandlers,
+} from "./unmirroredHandlers.js";
+export {
   vMirrorEvent,
   vChangeOrigin,
   type MirrorEvent,
@@ -164,9 +193,26 @@ export type EventHandler<DataModel extends GenericDataModel, E extends MirrorEve
   event: E,
 ) => Promise<void> | void;
 
-/** What `kinde.events(...)` takes: at most one handler per type of change. */
-export type KindeEventHandlers<DataModel extends GenericDataModel = GenericDataModel> = {
+/**
+ * What `kinde.events(...)` takes: at most one handler per type of change to
+ * the mirror, and per Kinde event type the mirror does not mirror (those
+ * Kinde documents, and the host's `Extra`).
+ */
+export type KindeEventHandlers<
+  DataModel extends GenericDataModel = GenericDataModel,
+  Extra extends string = never,
+> = {
   [T in MirrorEventType]?: EventHandler<DataModel, Extract<MirrorEvent, { type: T }>>;
+} & UnmirroredEventHandlers<DataModel, Extra>;
+
+/**
+ * What the host mutation `kinde.events(...)` makes takes: a change to the
+ * mirror (`event`) or an event of a type the mirror does not mirror
+ * (`unmirrored`). It runs the host's handler for its type, if any.
+ */
+export type EventHookArgs = {
+  event?: MirrorEvent;
+  unmirrored?: UnmirroredDelivery;
 };
 
 /** The path `registerRoutes` mounts the webhook on unless told otherwise. */
@@ -246,6 +292,15 @@ export class Kinde {
    * ignored and no-op events run no hook. Use `ctx.scheduler` for anything
    * slow or external.
    *
+   * Kinde's event types the mirror does not mirror (`customer.*`,
+   * `user.authentication_failed`, `subscriber.created`, …) take handlers
+   * too: each gets Kinde's event (`UnmirroredEvent`: `{ type, eventId,
+   * source?, occurredAt, ipAddress?, data }`, `data` as Kinde sent it, typed
+   * where Kinde publishes its shape) and runs once per event, in the
+   * transaction that records it (`delivered` in the event log; a type with
+   * no handler stays `ignored`). A type Kinde adds later is named in the
+   * second type argument: `kinde.events<DataModel, "customer.new_type">(…)`.
+   *
    * Export the result and pass it to `registerRoutes`:
    *
    * ```ts
@@ -262,21 +317,37 @@ export class Kinde {
    *       await ctx.scheduler.runAfter(0, internal.sessions.revoke, { kindeId: user.kindeId });
    *     }
    *   },
+   *   "customer.plan_changed": async (ctx, { eventId, data }) => {
+   *     await ctx.db.insert("billingEvents", { eventId, json: JSON.stringify(data) });
+   *   },
    * });
    * ```
    *
-   * @param handlers One optional handler per type of change, each given the
-   *   host's mutation ctx and the event, typed by its `type`.
+   * @param handlers One optional handler per type of change, and per Kinde
+   *   event type the mirror does not mirror, each given the host's mutation
+   *   ctx and the event, typed by its `type`.
    */
   events<DataModel extends GenericDataModel = GenericDataModel>(
     handlers: KindeEventHandlers<DataModel>,
-  ) {
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>>;
+  // Types Kinde adds later are named (`Extra`), never inferred from the
+  // handlers: inferred, any typo would be a new type. A second signature, so
+  // the handlers of a call without `Extra` are typed without a generic.
+  events<DataModel extends GenericDataModel, Extra extends string>(
+    handlers: KindeEventHandlers<DataModel, Extra> & OnlyNewEventTypes<Extra>,
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>>;
+  events<DataModel extends GenericDataModel>(
+    handlers: KindeEventHandlers<DataModel, string>,
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>> {
     return internalMutationGeneric({
-      args: { event: vMirrorEvent },
-      returns: v.null(),
-      handler: async (ctx, { event }) => {
+      args: { event: v.optional(vMirrorEvent), unmirrored: v.optional(vUnmirroredDelivery) },
+      returns: v.union(v.null(), vUnmirroredReceipt),
+      handler: async (ctx, { event, unmirrored }) => {
+        const hostCtx = ctx as GenericMutationCtx<DataModel>;
+        if (unmirrored) return await runUnmirroredHandler(handlers, hostCtx, unmirrored);
+        if (!event) return null;
         const handler = handlers[event.type] as EventHandler<DataModel, MirrorEvent> | undefined;
-        await handler?.(ctx as GenericMutationCtx<DataModel>, event);
+        await handler?.(hostCtx, event);
         return null;
       },
     });
@@ -284,8 +355,9 @@ export class Kinde {
 
   /**
    * The event log, newest first: every verified event once, with its outcome
-   * (a `RecordedOutcome`: `applied`, `stale`, `expired`, `ignored`, `future` or
-   * `failed`; a duplicate delivery is not recorded again), the entity it is
+   * (a `RecordedOutcome`: `applied`, `delivered`, `stale`, `expired`,
+   * `ignored`, `future` or `failed`; a duplicate delivery is not recorded
+   * again), the entity it is
    * about and Kinde's `webhook-id`.
    * Records are kept for the retention period. Every user's ids and sign-ins:
    * read it from an internal query (the dashboard, `npx convex run`), or check

@@ -28,6 +28,7 @@ import {
 } from "../shared/events.js";
 import { entityOf } from "../shared/eventTypes.js";
 import { type MirrorEvent } from "../shared/mirrorEvents.js";
+import { type UnmirroredDelivery, type UnmirroredReceipt } from "../shared/unmirroredEvents.js";
 import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";
 import { messageOf } from "../shared/errors.js";
@@ -60,8 +61,17 @@ class Rejection extends Error {
   }
 }
 
-/** A host mutation made by `Kinde.events`, run in the transaction that changes the mirror. */
-export type EventHookReference = FunctionReference<"mutation", "internal", { event: MirrorEvent }>;
+/**
+ * A host mutation made by `Kinde.events`, run in the transaction that changes
+ * the mirror (`event`) or records an event of a type the mirror does not
+ * mirror (`unmirrored`, answered with what its handler did).
+ */
+export type EventHookReference = FunctionReference<
+  "mutation",
+  "internal",
+  { event?: MirrorEvent; unmirrored?: UnmirroredDelivery },
+  UnmirroredReceipt | null
+>;
 
 /** Builds the httpAction that `Kinde.registerRoutes` mounts. */
 export function webhookHandler(
@@ -78,7 +88,7 @@ export function webhookHandler(
       const issuerUrl = webhookIssuerUrl(options);
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
-      const event = toKindeEvent(claims);
+      const event = toKindeEvent(claims, { forHooks: onEvent !== undefined });
       const type = kindeTypeOf(event);
       let outcome: Outcome;
       try {
@@ -104,9 +114,11 @@ export function webhookHandler(
           log.error(`${type} ${event.eventId}: failed, recorded and not retried: ${reason}`);
         }
       }
-      (outcome === "applied" ? log.info : outcome === "future" ? log.warn : log.debug)(
-        `${type} ${event.eventId}: ${outcome}`,
-      );
+      (outcome === "applied" || outcome === "delivered"
+        ? log.info
+        : outcome === "future"
+          ? log.warn
+          : log.debug)(`${type} ${event.eventId}: ${outcome}`);
       return new Response(`${outcome} ${event.eventId}\n`, {
         status: 200,
         headers: { "content-type": "text/plain; charset=utf-8" },

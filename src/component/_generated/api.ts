@@ -17,6 +17,7 @@ import type * as changes from "../changes.js";
 import type * as counters from "../counters.js";
 import type * as crons from "../crons.js";
 import type * as events from "../events.js";
+import type * as hooks from "../hooks.js";
 import type * as limits from "../limits.js";
 import type * as maintenance from "../maintenance.js";
 import type * as ordering from "../ordering.js";
@@ -24,6 +25,7 @@ import type * as organizations from "../organizations.js";
 import type * as phone from "../phone.js";
 import type * as status from "../status.js";
 import type * as tombstones from "../tombstones.js";
+import type * as unmirrored from "../unmirrored.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
 
@@ -44,6 +46,7 @@ const fullApi: ApiFromModules<{
   counters: typeof counters;
   crons: typeof crons;
   events: typeof events;
+  hooks: typeof hooks;
   limits: typeof limits;
   maintenance: typeof maintenance;
   ordering: typeof ordering;
@@ -51,6 +54,7 @@ const fullApi: ApiFromModules<{
   phone: typeof phone;
   status: typeof status;
   tombstones: typeof tombstones;
+  unmirrored: typeof unmirrored;
   users: typeof users;
   webhooks: typeof webhooks;
 }> = anyApi as any;

@@ -509,7 +509,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -543,7 +549,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -657,7 +669,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -670,7 +688,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -882,7 +906,9 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 type: "permission.deleted";
               }
             | {
+                data?: { json: string } | { omitted: string };
                 eventId: string;
+                ipAddress?: string;
                 kindeType: string;
                 occurredAt: number;
                 source?: string;
@@ -895,6 +921,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         {
           outcome:
             | "applied"
+            | "delivered"
             | "stale"
             | "expired"
             | "ignored"
