@@ -7,10 +7,8 @@
  * strict app adds, `noPropertyAccessFromIndexSignature` above all, under which
  * Kinde's untyped `data` is read with brackets and its published fields with dots.
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import ts from "typescript";
 import { expect, test } from "vitest";
+import { strictAppErrors } from "../strictTypes.test.helper.js";
 import type { GenericDataModel } from "convex/server";
 import type { Kinde } from "./index.js";
 import type { JsonValue } from "../shared/unmirroredEvents.js";
@@ -88,29 +86,8 @@ export function refusesOldOrMalformedNewTypes() {
   ];
 }
 
-/** What a strict app (scripts/consumer-app's tsconfig) sets beyond the repository's options. */
-const STRICT_APP_OPTIONS: ts.CompilerOptions = {
-  exactOptionalPropertyTypes: true,
-  noPropertyAccessFromIndexSignature: true,
-};
-
 test("the handlers' types hold in a strict app", () => {
-  const thisFile = fileURLToPath(import.meta.url);
-  const root = join(dirname(thisFile), "..", "..");
-  const config = ts.getParsedCommandLineOfConfigFile(
-    join(root, "tsconfig.test.json"),
-    STRICT_APP_OPTIONS,
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => expect.fail(String(d.messageText)) },
-  );
-  expect(config?.options.noPropertyAccessFromIndexSignature).toBe(true);
-  const program = ts.createProgram({ rootNames: [thisFile], options: config!.options });
-  const file = program.getSourceFile(thisFile)!;
-  const errors = [
-    ...program.getSyntacticDiagnostics(file),
-    ...program.getSemanticDiagnostics(file),
-  ].map((d) => {
-    const { line } = file.getLineAndCharacterOfPosition(d.start ?? 0);
-    return `line ${line + 1}: TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-  });
+  const { options, errors } = strictAppErrors(import.meta.url);
+  expect(options.noPropertyAccessFromIndexSignature).toBe(true);
   expect(errors).toEqual([]);
 }, 60_000);
