@@ -477,6 +477,9 @@ export class Kinde {
    *
    * @param options `path`: where `registerRoutes` mounted the webhook (default
    *   `/kinde/webhook`). `retry`: as for {@link Kinde.backfillAction}.
+   *   `eventTypes`: Kinde event types to register besides the mirror's, those
+   *   your `events` handlers handle (`["customer.plan_changed"]`); one Kinde
+   *   does not offer is left out, with a warning.
    */
   setupAction(options: SetupActionOptions = {}) {
     return setupAction(this.options, { ...options, path: options.path ?? DEFAULT_WEBHOOK_PATH });
