@@ -3,7 +3,7 @@
  * signed tokens through the real webhook, the component's `applyEvent` and the
  * host mutation `kinde.events(...)` makes, on the example app.
  */
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { httpRouter } from "convex/server";
 import kindeTest, {
@@ -189,7 +189,13 @@ describe("handlers for event types the mirror does not mirror", () => {
     const handled = kindeEvent("customer.plan_changed", big);
     const unhandled = kindeEvent("customer.invoice_overdue", big);
 
+    const warn = vi.spyOn(console, "warn");
     expect(await deliver(handled)).toEqual({ status: 200, text: `failed ${handled.event_id}\n` });
+    expect(warn).toHaveBeenCalledWith(
+      "[convex-kinde]",
+      `customer.plan_changed ${handled.event_id}: failed`,
+    );
+    warn.mockRestore();
     expect((await deliver(handled)).text).toBe(`duplicate ${handled.event_id}\n`);
     expect((await deliver(unhandled)).text).toBe(`ignored ${unhandled.event_id}\n`);
     expect(received).toEqual([]);

@@ -91,6 +91,7 @@ export function webhookHandler(
       const event = toKindeEvent(claims, { forHooks: onEvent !== undefined });
       const type = kindeTypeOf(event);
       let outcome: Outcome;
+      let failureLogged = false;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
         ({ outcome } = await applyEvent(ctx, component, event, {
@@ -112,11 +113,14 @@ export function webhookHandler(
         }));
         if (outcome === "failed") {
           log.error(`${type} ${event.eventId}: failed, recorded and not retried: ${reason}`);
+          failureLogged = true;
         }
       }
+      // A `failed` the component recorded itself: the host's handler could
+      // not receive the event (the reason is in the event log).
       (outcome === "applied" || outcome === "delivered"
         ? log.info
-        : outcome === "future"
+        : outcome === "future" || (outcome === "failed" && !failureLogged)
           ? log.warn
           : log.debug)(`${type} ${event.eventId}: ${outcome}`);
       return new Response(`${outcome} ${event.eventId}\n`, {
