@@ -17,6 +17,8 @@ import os from "node:os";
 import type { JWTPayload } from "jose";
 import { expect, test, vi } from "vitest";
 import {
+  customerEvent,
+  kindeCustomerId,
   organizationCreated,
   permissionCreated,
   roleCreated,
@@ -690,6 +692,12 @@ async function writeCosts(t: BenchApp): Promise<Record<string, CostRow>> {
     const m = await t.mutation(probes.safeApply, floorArgsOf(payload)!);
     return { ...pickCost(m), outcome: m.result };
   };
+  const unmirrored = async (payload: object, probe: "apply" | "applyWithHooks") => {
+    const event = toKindeEvent(payload, { forHooks: probe === "applyWithHooks" });
+    const m = await t.mutation(probes[probe], { event });
+    return { ...pickCost(m), outcome: m.result.outcome };
+  };
+  const planChanged = () => customerEvent("customer.plan_changed", { id: kindeCustomerId() });
   const floorId = kindeUserId();
   const floorCreated = userCreated(member(floorId), { at: T0 });
   const floorUpdated = userUpdated(member(floorId, { first_name: "Grace" }), { at: T0 + 1000 });
@@ -701,6 +709,15 @@ async function writeCosts(t: BenchApp): Promise<Record<string, CostRow>> {
     "stale (older user.updated)": await apply(older),
     [`user.updated (joins ${WIDE.orgs} orgs, same ${WIDE.roles} roles + ${WIDE.permissions} perms in each)`]:
       await apply(wide),
+    "customer.plan_changed, no hooks": await unmirrored(planChanged(), "apply"),
+    "customer.payment_failed, hooks without its handler": await unmirrored(
+      customerEvent("customer.payment_failed", { id: kindeCustomerId() }),
+      "applyWithHooks",
+    ),
+    "customer.plan_changed, to a handler that writes nothing": await unmirrored(
+      planChanged(),
+      "applyWithHooks",
+    ),
     "safe floor: new user": await safeApply(floorCreated),
     "safe floor: update": await safeApply(floorUpdated),
     "safe floor: duplicate": await safeApply(floorUpdated),

@@ -16,7 +16,7 @@ import kindeTest, {
 import { Kinde, type BackfillActionOptions, type BackfillResult } from "convex-kinde";
 import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { sized } from "./scale.js";
+import { sized } from "../src/testing/scale.js";
 import {
   anHourAgo,
   modules,
@@ -835,6 +835,38 @@ describe("waiting on Kinde is scheduled, not slept", () => {
     expect((await status())?.waiting).toBeUndefined();
     expect(requestsTo("/api/v1/roles")).toHaveLength(3);
     expect((await continuations(t)).map((job) => job.state.kind)).toEqual(["success", "failed"]);
+  });
+
+  test("Kinde refusing the roles' re-read (403) fails the run with Kinde's reason, blaming no row", async () => {
+    const tenant = makeTenant({ users: 9, organizations: 1 });
+    await serve(tenant);
+    const { run, status } = backfillApp();
+    // Once the roles are read, "viewer" becomes "reader" in Kinde, and the
+    // application loses read:roles: the page naming "reader" needs a re-read
+    // Kinde refuses.
+    let renamed = false;
+    kinde!.beforeSending(async (path) => {
+      if (path !== "/api/v1/roles" || renamed) return;
+      renamed = true;
+      tenant.roles.find((r) => r.key === "viewer")!.key = "reader";
+      for (const members of Object.values(tenant.members)) {
+        for (const [id, keys] of Object.entries(members)) {
+          members[id] = keys.map((key) => (key === "viewer" ? "reader" : key));
+        }
+      }
+      kinde!.revokeScope("read:roles");
+    });
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await expect(run()).rejects.toThrow(
+      /GET \/api\/v1\/roles \(403\): the machine-to-machine application needs the scope `read:roles`/,
+    );
+    expect(warnings.mock.calls.flat().join("\n")).not.toMatch(/failed together|retrying it once/);
+    warnings.mockRestore();
+    expect(await status()).toMatchObject({
+      status: "failed",
+      lastError: expect.not.stringMatching(/row .* failed twice/),
+    });
+    expect(requestsTo("/api/v1/roles")).toHaveLength(2);
   });
 
   test("a wait while a members page reads the roles again (a role renamed mid-run): the run waits, no row fails, and it completes", async () => {

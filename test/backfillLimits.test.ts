@@ -5,7 +5,7 @@
  * transaction limits are enforced (`initConvexTest`), and every document the
  * tests write is measured against the 1 MiB a deployment allows (setup.ts).
  *
- * Both run smaller in CI than under `npm run test:scale` (test/scale.ts): the
+ * Both run smaller in CI than under `npm run test:scale` (src/testing/scale.ts): the
  * cap on a user's organizations lowered, and fewer roles, each case still past
  * the limit it is about.
  */
@@ -24,7 +24,7 @@ import type { BackfillResult, BackfillStatus } from "convex-kinde";
 import { MAX_CATALOG_SIZE } from "../src/shared/mirror.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../src/shared/userLimits.js";
 import { internal } from "../example/convex/_generated/api.js";
-import { sized } from "./scale.js";
+import { sized } from "../src/testing/scale.js";
 import { outcomeOf, useManagementApi, useWebhookTest } from "./setup.js";
 
 // Every module reads the cap from userLimits.ts: in CI it is 10 for all of them (the backfill's
@@ -33,7 +33,7 @@ import { outcomeOf, useManagementApi, useWebhookTest } from "./setup.js";
 // transaction is hostile.test.ts's, in CI; `npm run test:scale` runs this case at 1,000 too.
 vi.mock("../src/shared/userLimits.js", async (importOriginal) => {
   const limits = await importOriginal<typeof import("../src/shared/userLimits.js")>();
-  const { AT_SCALE } = await import("./scale.js");
+  const { AT_SCALE } = await import("../src/testing/scale.js");
   return AT_SCALE ? limits : { ...limits, MAX_ORGANIZATIONS_PER_USER: 10 };
 });
 

@@ -136,6 +136,26 @@ describe("setup", () => {
     expect(writes().map((r) => [r.method, r.path])).toEqual([["POST", "/api/v1/webhooks"]]);
   });
 
+  test("eventTypes: the host's unmirrored types are registered when Kinde offers them; a malformed one fails at load", async () => {
+    await serve();
+    kinde!.eventTypes = [
+      ...kinde!.eventTypes,
+      { ...kinde!.eventTypes[0]!, id: "et_billing", code: "customer.plan_changed" },
+    ];
+    const setup = { eventTypes: ["customer.plan_changed", "customer.payment_failed"] };
+    const result = await hostApp({ setup }).setup();
+    expect(result).toMatchObject({ action: "create", changed: true });
+    expect(kinde!.webhooks[0]!.event_types).toEqual([...ALL_TYPES, "customer.plan_changed"]);
+    expect(result.warnings).toEqual([
+      "Kinde does not offer customer.payment_failed in this environment; the webhook is registered without them.",
+    ]);
+    expect(() =>
+      new Kinde(components.kinde).setupAction({ eventTypes: ["Customer plan"] }),
+    ).toThrow(
+      /eventTypes must be Kinde event types like "customer\.plan_changed": "Customer plan"/,
+    );
+  });
+
   test("a second run changes nothing", async () => {
     await serve();
     const host = hostApp();

@@ -9,12 +9,20 @@ import {
   userUpdated,
 } from "convex-kinde/test";
 import { convexTest } from "convex-test";
-import { httpRouter } from "convex/server";
+import { httpRouter, makeFunctionReference, queryGeneric } from "convex/server";
+import { v } from "convex/values";
 import kindeTest from "convex-kinde/test";
 import { Kinde } from "convex-kinde";
 import { api, components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
-import { anHourAgo, modules, outcomeOf, useWebhookTest } from "./setup.js";
+import {
+  anHourAgo,
+  initConvexTest,
+  modules,
+  outcomeOf,
+  postWebhook,
+  useWebhookTest,
+} from "./setup.js";
 
 const app = useWebhookTest();
 
@@ -351,6 +359,43 @@ describe("reading the mirror", () => {
     ).toBe(id);
     expect(await app.t.query(internal.users.byEmail, { email: "" })).toBeNull();
     expect(await app.t.query(internal.users.byEmail, { email: "nobody@example.com" })).toBeNull();
+  });
+
+  test("getUserByPhone finds Kinde's E.164 number in any common notation, reading one user through one index range", async () => {
+    const probe = queryGeneric({
+      args: { phone: v.string() },
+      handler: async (ctx, { phone }) => {
+        const before = await ctx.meta.getTransactionMetrics();
+        const user = await new Kinde(components.kinde).getUserByPhone(ctx, phone);
+        const after = await ctx.meta.getTransactionMetrics();
+        return {
+          kindeId: user?.kindeId ?? null,
+          documentsRead: after.documentsRead.used - before.documentsRead.used,
+          indexRanges: after.databaseQueries.used - before.databaseQueries.used,
+        };
+      },
+    });
+    const t = initConvexTest({ "./phoneProbe.ts": async () => ({ probe }) });
+    const byPhone = (phone: string) =>
+      t.query(makeFunctionReference<"query", { phone: string }>("phoneProbe:probe"), {
+        phone,
+      }) as Promise<{ kindeId: string | null; documentsRead: number; indexRanges: number }>;
+    const id = kindeUserId();
+    const deliver = async (payload: object) =>
+      expect(outcomeOf(await postWebhook(t, await app.issuer.sign(payload)))).toBe("applied");
+    await deliver(userCreated({ id, phone: "+442071838750" }));
+    await deliver(userCreated({ id: kindeUserId(), phone: null, email: "no-phone@example.com" }));
+    await deliver(userCreated({ id: kindeUserId(), phone: "+15550109999" }));
+
+    expect(await byPhone("+44 (20) 7183-8750")).toEqual({
+      kindeId: id,
+      documentsRead: 1,
+      indexRanges: 1,
+    });
+    expect((await byPhone("+442071838750")).kindeId).toBe(id);
+    // No argument reads nothing and finds nobody, not the users without a phone.
+    expect(await byPhone(" ")).toEqual({ kindeId: null, documentsRead: 0, indexRanges: 0 });
+    expect((await byPhone("+44 20 7183 8751")).kindeId).toBeNull();
   });
 
   test("listUsers pages through every user exactly once", async () => {

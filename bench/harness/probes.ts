@@ -5,6 +5,7 @@
  * call's own reads and writes, nested component calls included.
  */
 import {
+  createFunctionHandle,
   makeFunctionReference,
   mutationGeneric,
   queryGeneric,
@@ -78,6 +79,22 @@ export const apply = mutationGeneric({
     await measure(ctx, () => applyEvent(ctx, kinde.component, event, {})),
 });
 
+/**
+ * Hooks with a handler for one unmirrored type that writes nothing, so the
+ * cost of handing an event to the host is the component's alone.
+ */
+export const onUnmirroredEvent = kinde.events({ "customer.plan_changed": () => {} });
+
+/** `apply` with the hooks above, as a route with `onEvent` calls it. */
+export const applyWithHooks = mutationGeneric({
+  args: { event: v.any() },
+  handler: async (ctx, { event }: { event: KindeEvent }) => {
+    const onEvent = await createFunctionHandle(onUnmirroredEventRef);
+    return await measure(ctx, () => applyEvent(ctx, kinde.component, event, { onEvent }));
+  },
+});
+const onUnmirroredEventRef = makeFunctionReference<"mutation">("benchProbes:onUnmirroredEvent");
+
 /** The safe floor's mutation, called as its route calls it. */
 export const safeApply = mutationGeneric({
   args: vFloorArgs,
@@ -101,6 +118,11 @@ export const probes = {
   apply: makeFunctionReference<"mutation", { event: KindeEvent }, Measured<{ outcome: string }>>(
     "benchProbes:apply",
   ),
+  applyWithHooks: makeFunctionReference<
+    "mutation",
+    { event: KindeEvent },
+    Measured<{ outcome: string }>
+  >("benchProbes:applyWithHooks"),
   safeApply: makeFunctionReference<"mutation", FloorArgs, Measured<FloorOutcome>>(
     "benchProbes:safeApply",
   ),

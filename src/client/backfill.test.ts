@@ -194,6 +194,7 @@ describe("retry options", () => {
       maxDelayMs: 30_000,
       rateLimitAttempts: 10,
       maxRateLimitWaitMs: 3_600_000,
+      requestTimeoutMs: 30_000,
     });
     expect(retryPolicy({ attempts: 2, maxDelayMs: undefined })).toEqual({
       ...DEFAULT_RETRY,
@@ -207,6 +208,10 @@ describe("retry options", () => {
     [{ rateLimitAttempts: Infinity }, /`rateLimitAttempts` must be a whole number/],
     [{ baseDelayMs: -1 }, /`baseDelayMs` must be a finite number of milliseconds, not -1/],
     [{ maxRateLimitWaitMs: NaN }, /`maxRateLimitWaitMs` must be a finite number/],
+    [
+      { requestTimeoutMs: 0 },
+      /`requestTimeoutMs` must be a finite number of milliseconds of at least 1, not 0/,
+    ],
     [{ baseDelayMs: 100, maxDelayMs: 50 }, /`maxDelayMs` \(50\) is below `baseDelayMs` \(100\)/],
     [{ atempts: 3 }, /unknown option `atempts` \(known: attempts, baseDelayMs/],
   ])("%o is refused", (overrides, message) => {

@@ -331,6 +331,20 @@ const listed = (keys: string[]) => `${keys.slice(0, 5).join(", ")}${keys.length 
 type Advanced = FunctionReturnType<ComponentApi["backfill"]["advance"]>;
 
 /**
+ * Whether a page's write failed for a reason that is not in its rows, so
+ * writing them one at a time would only repeat it (and blame a row): the page
+ * is outdated, or reading Kinde's roles again needs a wait or failed
+ * (a missing scope, Kinde's 5xx after its retries).
+ */
+function isNotTheRows(error: unknown): boolean {
+  return (
+    error instanceof OutdatedMembersPage ||
+    error instanceof WaitRequired ||
+    error instanceof ManagementApiError
+  );
+}
+
+/**
  * Writes pages through the component's `advance`: a page of rows in as many
  * mutations as its rows cost (split up front by {@link pageRowCost}, and
  * continued wherever the component stopped at its measured budget), resumed
@@ -411,7 +425,7 @@ function pageWriter(
     try {
       return await call(run, page, next, reading);
     } catch (error) {
-      if (error instanceof OutdatedMembersPage) throw error;
+      if (isNotTheRows(error)) throw error;
       const message = messageOf(error);
       throw new Error(
         `${page.kind} row ${backfillRowId(page.items[0]!)} failed twice in a mutation of its own, so the run stops here instead of failing the same way on every resume: ${message}`,
@@ -443,9 +457,7 @@ function pageWriter(
         try {
           result = await call(current, withItems(rows), target, reading);
         } catch (error) {
-          if (error instanceof OutdatedMembersPage) throw error;
-          // Kinde needs a wait (reading the roles again): no row failed, the run waits.
-          if (error instanceof WaitRequired) throw error;
+          if (isNotTheRows(error)) throw error;
           const message = messageOf(error);
           if (rows.length > 1) {
             log.warn(

@@ -108,7 +108,8 @@ export function managementConfig(
 ): ManagementApiConfig {
   const clientId = process.env[MANAGEMENT_ENV.clientId];
   const clientSecret = process.env[MANAGEMENT_ENV.clientSecret];
-  const domain = managementDomainOf(options)?.domain ?? "";
+  const host = managementDomainOf(options);
+  const domain = host?.domain ?? "";
   const missing = [
     !clientId && MANAGEMENT_ENV.clientId,
     !clientSecret && MANAGEMENT_ENV.clientSecret,
@@ -119,7 +120,7 @@ export function managementConfig(
       `${feature} needs ${missing.join(", ")}: create a machine-to-machine application in Kinde, authorize it for the Kinde Management API, and run \`npx convex env set ${MANAGEMENT_ENV.clientId} …\` (see the README, "Backfill an existing tenant").`,
     );
   }
-  return { domain, clientId: clientId!, clientSecret: clientSecret! };
+  return { domain, domainFrom: host!.from, clientId: clientId!, clientSecret: clientSecret! };
 }
 
 /**

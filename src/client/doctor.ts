@@ -313,7 +313,10 @@ export function managementConfigOrBlocker(
       },
     };
   }
-  return { config: { domain: domain.domain, clientId, clientSecret }, domain };
+  return {
+    config: { domain: domain.domain, domainFrom: domain.from, clientId, clientSecret },
+    domain,
+  };
 }
 
 /**

@@ -315,3 +315,43 @@ describe("toKindeEvent", () => {
     ).toThrow(/at most 1000/);
   });
 });
+
+describe("toKindeEvent for a type the mirror does not mirror", () => {
+  const failedSignIn = envelope(
+    "user.authentication_failed",
+    { user: { id: "kp_1" } },
+    { ip_address: "203.0.113.10" },
+  );
+
+  test("without hooks it carries no data, as it always did", () => {
+    expect(toKindeEvent(failedSignIn)).toEqual({
+      type: "unhandled",
+      kindeType: "user.authentication_failed",
+      eventId: failedSignIn.event_id,
+      source: "admin",
+      occurredAt: parseKindeTimestamp(failedSignIn.timestamp),
+    });
+  });
+
+  test("with hooks it carries its data as JSON text and the envelope's ip_address", () => {
+    expect(toKindeEvent(failedSignIn, { forHooks: true })).toMatchObject({
+      type: "unhandled",
+      kindeType: "user.authentication_failed",
+      data: { json: '{"user":{"id":"kp_1"}}' },
+      ipAddress: "203.0.113.10",
+    });
+  });
+
+  test("an ip_address that is not a short, well-formed string is left out, not refused", () => {
+    for (const ip_address of [42, "1".repeat(65), "\ud800", null]) {
+      const event = toKindeEvent(envelope("passkey.added", {}, { ip_address }), { forHooks: true });
+      expect(event).not.toHaveProperty("ipAddress");
+      expect(event).toHaveProperty("data", { json: "{}" });
+    }
+  });
+
+  test("a mirrored type carries no data for hooks", () => {
+    const event = toKindeEvent(envelope("user.updated", { user: fullUser }), { forHooks: true });
+    expect(event).not.toHaveProperty("data");
+  });
+});

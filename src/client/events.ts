@@ -31,6 +31,7 @@ import {
   withoutUndefined,
 } from "./kindePayloads.js";
 import { messageOf } from "../shared/errors.js";
+import { encodeUnmirroredData } from "../shared/unmirroredEvents.js";
 
 /** The envelope every Kinde webhook shares. `data` is checked per event type. */
 export const vKindeEnvelope = v.object({
@@ -107,11 +108,18 @@ const FROM_WEBHOOK = {
  * Turns the verified claims of a Kinde webhook token into the event the
  * component applies.
  *
+ * @param options `forHooks`: the host has event hooks, so an event of a type
+ *   the mirror does not mirror carries its data for them (as JSON text, see
+ *   `encodeUnmirroredData`) and its `ip_address`. Without hooks it carries
+ *   neither, and costs what it always did.
  * @throws InvalidPayloadError when the envelope is malformed or a handled event
  *   type lacks the data it needs (e.g. no user id).
  */
-export function toKindeEvent(claims: unknown): KindeEvent {
-  const event = mapEvent(claims);
+export function toKindeEvent(
+  claims: unknown,
+  { forHooks = false }: { forHooks?: boolean } = {},
+): KindeEvent {
+  const event = mapEvent(claims, forHooks);
   if (!isWellFormed(event)) {
     throw new InvalidPayloadError(
       `\`${firstMalformedString(event)}\` is not valid Unicode (it contains a lone surrogate), which Convex cannot store`,
@@ -155,7 +163,7 @@ function firstMalformedString(value: unknown, path = "event"): string | undefine
   return undefined;
 }
 
-function mapEvent(claims: unknown): KindeEvent {
+function mapEvent(claims: unknown, forHooks: boolean): KindeEvent {
   const envelope = parseOrThrow(vKindeEnvelope, claims, "the event envelope");
   const eventId = envelope.event_id.trim();
   if (eventId === "") throw new InvalidPayloadError("`event_id` is empty");
@@ -168,7 +176,10 @@ function mapEvent(claims: unknown): KindeEvent {
   }
   const meta = withoutUndefined({ eventId, occurredAt, source: envelope.source ?? undefined });
   const type = envelope.type;
-  if (!isHandledType(type)) return { type: "unhandled", ...meta, kindeType: type };
+  if (!isHandledType(type)) {
+    const unhandled = { type: "unhandled" as const, ...meta, kindeType: type };
+    return forHooks ? { ...unhandled, ...forUnmirroredHandlers(claims, envelope.data) } : unhandled;
+  }
   const { entityKind, change } = EVENT_TYPES[type];
   const entity = FROM_WEBHOOK[entityKind];
   // The event's shape follows from its kind and change (see `vKindeEvent`);
@@ -177,6 +188,21 @@ function mapEvent(claims: unknown): KindeEvent {
     return { type, ...meta, [entityKind]: entity.snapshot(envelope.data) } as KindeEvent;
   }
   return { type, ...meta, [entity.eventIdField]: entity.entityId(envelope.data) } as KindeEvent;
+}
+
+/**
+ * What a handler of an unmirrored type receives besides the envelope: the
+ * data as JSON text (unless too large) and Kinde's top-level `ip_address`,
+ * kept only when it looks like one (an IPv6 address is at most 45 characters).
+ */
+function forUnmirroredHandlers(claims: unknown, data: unknown) {
+  const ipAddress = (claims as { ip_address?: unknown }).ip_address;
+  const looksLikeAnAddress =
+    typeof ipAddress === "string" && ipAddress.length <= 64 && ipAddress.isWellFormed();
+  return withoutUndefined({
+    data: encodeUnmirroredData(data),
+    ipAddress: looksLikeAnAddress ? ipAddress : undefined,
+  });
 }
 
 /** Maps Kinde's user object to the mirror's snapshot: empty strings and nulls become absent. */

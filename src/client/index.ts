@@ -8,6 +8,7 @@ import {
   type FunctionVisibility,
   type PaginationOptions,
   type PaginationResult,
+  type RegisteredMutation,
 } from "convex/server";
 import { ConvexError, v } from "convex/values";
 import { customMutation, customQuery } from "convex-helpers/server/customFunctions";
@@ -23,6 +24,17 @@ import {
   type OrganizationMember,
 } from "../shared/mirror.js";
 import { vMirrorEvent, type MirrorEvent, type MirrorEventType } from "../shared/mirrorEvents.js";
+import {
+  vUnmirroredDelivery,
+  vUnmirroredReceipt,
+  type UnmirroredDelivery,
+  type UnmirroredReceipt,
+} from "../shared/unmirroredEvents.js";
+import {
+  runUnmirroredHandler,
+  type OnlyNewEventTypes,
+  type UnmirroredEventHandlers,
+} from "./unmirroredHandlers.js";
 import type { KindeOptions, RunQueryAuthCtx, RunQueryCtx } from "./types.js";
 import { webhookHandler, type EventHookReference, type RefreshActionReference } from "./webhook.js";
 import { backfillAction, type BackfillActionOptions } from "./backfill.js";
@@ -111,6 +123,23 @@ export {
   type KindePermission,
 } from "../shared/mirror.js";
 export {
+  CUSTOMER_EVENT_TYPES,
+  MAX_UNMIRRORED_DATA_BYTES,
+  MAX_UNMIRRORED_DATA_DEPTH,
+  UNMIRRORED_EVENT_TYPES,
+  type JsonObject,
+  type JsonValue,
+  type UnmirroredEvent,
+  type UnmirroredEventData,
+  type UnmirroredEventType,
+} from "../shared/unmirroredEvents.js";
+export type {
+  NewEventTypes,
+  OnlyNewEventTypes,
+  UnmirroredEventHandler,
+  UnmirroredEventHandlers,
+} from "./unmirroredHandlers.js";
+export {
   vMirrorEvent,
   vChangeOrigin,
   type MirrorEvent,
@@ -178,9 +207,26 @@ export type EventHandler<DataModel extends GenericDataModel, E extends MirrorEve
   event: E,
 ) => Promise<void> | void;
 
-/** What `kinde.events(...)` takes: at most one handler per type of change. */
-export type KindeEventHandlers<DataModel extends GenericDataModel = GenericDataModel> = {
+/**
+ * What `kinde.events(...)` takes: at most one handler per type of change to
+ * the mirror, and per Kinde event type the mirror does not mirror (those
+ * Kinde documents, and the host's `Extra`).
+ */
+export type KindeEventHandlers<
+  DataModel extends GenericDataModel = GenericDataModel,
+  Extra extends string = never,
+> = {
   [T in MirrorEventType]?: EventHandler<DataModel, Extract<MirrorEvent, { type: T }>>;
+} & UnmirroredEventHandlers<DataModel, Extra>;
+
+/**
+ * What the host mutation `kinde.events(...)` makes takes: a change to the
+ * mirror (`event`) or an event of a type the mirror does not mirror
+ * (`unmirrored`). It runs the host's handler for its type, if any.
+ */
+export type EventHookArgs = {
+  event?: MirrorEvent;
+  unmirrored?: UnmirroredDelivery;
 };
 
 /** The path `registerRoutes` mounts the webhook on unless told otherwise. */
@@ -264,10 +310,20 @@ export class Kinde {
    * hook) once. Hooks hear what happened to the mirror, in the shapes your
    * queries read: `user.created` when a user first appears (even if Kinde's
    * `user.updated` arrived first), `user.updated` when what you read of it
-   * changed, `user.deleted` when it is removed; `event.origin` says which
+   * changed (with `event.previous`, what you read just before, to diff; every
+   * `*.updated` has one), `user.deleted` when it is removed; `event.origin` says which
    * webhook event or backfill run made the change. Duplicate, stale, expired,
    * ignored and no-op events run no hook. Use `ctx.scheduler` for anything
    * slow or external.
+   *
+   * Kinde's event types the mirror does not mirror (`customer.*`,
+   * `user.authentication_failed`, `subscriber.created`, …) take handlers
+   * too: each gets Kinde's event (`UnmirroredEvent`: `{ type, eventId,
+   * source?, occurredAt, ipAddress?, data }`, `data` as Kinde sent it, typed
+   * where Kinde publishes its shape) and runs once per event, in the
+   * transaction that records it (`delivered` in the event log; a type with
+   * no handler stays `ignored`). A type Kinde adds later is named in the
+   * second type argument: `kinde.events<DataModel, "customer.new_type">(…)`.
    *
    * Export the result and pass it to `registerRoutes`:
    *
@@ -280,25 +336,42 @@ export class Kinde {
    *     await ctx.db.insert("profiles", { kindeId: user.kindeId, plan: "free" });
    *   },
    *   "user.updated": async (ctx, event) => {
-   *     if (event.user.isSuspended) await ctx.scheduler.runAfter(0, internal.sessions.revoke, {
-   *       kindeId: event.user.kindeId,
-   *     });
+   *     const { user, previous } = event;
+   *     if (user.isSuspended && !previous.isSuspended) {
+   *       await ctx.scheduler.runAfter(0, internal.sessions.revoke, { kindeId: user.kindeId });
+   *     }
+   *   },
+   *   "customer.plan_changed": async (ctx, { eventId, data }) => {
+   *     await ctx.db.insert("billingEvents", { eventId, json: JSON.stringify(data) });
    *   },
    * });
    * ```
    *
-   * @param handlers One optional handler per type of change, each given the
-   *   host's mutation ctx and the event, typed by its `type`.
+   * @param handlers One optional handler per type of change, and per Kinde
+   *   event type the mirror does not mirror, each given the host's mutation
+   *   ctx and the event, typed by its `type`.
    */
   events<DataModel extends GenericDataModel = GenericDataModel>(
     handlers: KindeEventHandlers<DataModel>,
-  ) {
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>>;
+  // Types Kinde adds later are named (`Extra`), never inferred from the
+  // handlers: inferred, any typo would be a new type. A second signature, so
+  // the handlers of a call without `Extra` are typed without a generic.
+  events<DataModel extends GenericDataModel, Extra extends string>(
+    handlers: KindeEventHandlers<DataModel, Extra> & OnlyNewEventTypes<Extra>,
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>>;
+  events<DataModel extends GenericDataModel>(
+    handlers: KindeEventHandlers<DataModel, string>,
+  ): RegisteredMutation<"internal", EventHookArgs, Promise<UnmirroredReceipt | null>> {
     return internalMutationGeneric({
-      args: { event: vMirrorEvent },
-      returns: v.null(),
-      handler: async (ctx, { event }) => {
+      args: { event: v.optional(vMirrorEvent), unmirrored: v.optional(vUnmirroredDelivery) },
+      returns: v.union(v.null(), vUnmirroredReceipt),
+      handler: async (ctx, { event, unmirrored }) => {
+        const hostCtx = ctx as GenericMutationCtx<DataModel>;
+        if (unmirrored) return await runUnmirroredHandler(handlers, hostCtx, unmirrored);
+        if (!event) return null;
         const handler = handlers[event.type] as EventHandler<DataModel, MirrorEvent> | undefined;
-        await handler?.(ctx as GenericMutationCtx<DataModel>, event);
+        await handler?.(hostCtx, event);
         return null;
       },
     });
@@ -306,8 +379,9 @@ export class Kinde {
 
   /**
    * The event log, newest first: every verified event once, with its outcome
-   * (a `RecordedOutcome`: `applied`, `stale`, `expired`, `ignored`, `future` or
-   * `failed`; a duplicate delivery is not recorded again), the entity it is
+   * (a `RecordedOutcome`: `applied`, `delivered`, `stale`, `expired`,
+   * `ignored`, `future` or `failed`; a duplicate delivery is not recorded
+   * again), the entity it is
    * about and Kinde's `webhook-id`.
    * Records are kept for the retention period. Every user's ids and sign-ins:
    * read it from an internal query (the dashboard, `npx convex run`), or check
@@ -394,8 +468,9 @@ export class Kinde {
    * @param options `timeBudgetMs`: how long one action works before scheduling
    *   its continuation (default 5 minutes; actions may run 10). `retry`: how
    *   often and how patiently each Management API request is retried
-   *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs }`,
-   *   each optional; see docs/backfill.md, "Options of a run"). `onEvent`:
+   *   (`{ attempts, baseDelayMs, maxDelayMs, rateLimitAttempts, maxRateLimitWaitMs,
+   *   requestTimeoutMs }`, each optional; see docs/backfill.md, "Options of a
+   *   run"). `onEvent`:
    *   the hook `registerRoutes` takes (`internal.kinde.onKindeEvent`), run once
    *   for each change the backfill makes, with `origin: { kind: "backfill", runId }`.
    */
@@ -459,6 +534,9 @@ export class Kinde {
    *
    * @param options `path`: where `registerRoutes` mounted the webhook (default
    *   `/kinde/webhook`). `retry`: as for {@link Kinde.backfillAction}.
+   *   `eventTypes`: Kinde event types to register besides the mirror's, those
+   *   your `events` handlers handle (`["customer.plan_changed"]`); one Kinde
+   *   does not offer is left out, with a warning.
    */
   setupAction(options: SetupActionOptions = {}) {
     return setupAction(this.options, { ...options, path: options.path ?? DEFAULT_WEBHOOK_PATH });
@@ -568,6 +646,21 @@ export class Kinde {
    */
   async getUserByEmail(ctx: RunQueryCtx, email: string): Promise<KindeUser | null> {
     return await ctx.runQuery(this.component.users.getUserByEmail, { email });
+  }
+
+  /**
+   * The mirrored user with this phone number, or null. Kinde stores phones in
+   * E.164 (`+442071838750`); spaces, dashes, dots and parentheses in `phone`
+   * are ignored and a leading `+` kept, so `"+44 20 7183-8750"` finds it.
+   * Users without a phone are never found here, nor is anyone by an empty
+   * `phone`. A public query that answers it tells anyone whether a number is a user.
+   *
+   * ```ts
+   * const user = await kinde.getUserByPhone(ctx, "+44 (20) 7183-8750");
+   * ```
+   */
+  async getUserByPhone(ctx: RunQueryCtx, phone: string): Promise<KindeUser | null> {
+    return await ctx.runQuery(this.component.users.getUserByPhone, { phone });
   }
 
   /**

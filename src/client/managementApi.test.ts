@@ -139,3 +139,63 @@ test("grantedScopes leaves a wait for the token to its caller, rather than repor
   const wait = await waitOf(client().grantedScopes({ fresh: true }));
   expect(wait.tries).toMatchObject({ request: "POST /oauth2/token", rateLimited: 1 });
 });
+
+describe("refused client credentials", () => {
+  const refusal = async (domainFrom: "KINDE_DOMAIN" | "issuer" | undefined) => {
+    const { url, clientId } = await serve();
+    const api = new ManagementApi({ domain: url, domainFrom, clientId, clientSecret: "wrong" });
+    const thrown = await listRoles(api).then(
+      () => new Error("resolved: the credentials were accepted"),
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(ManagementApiError);
+    await kinde!.close();
+    kinde = undefined;
+    return (thrown as ManagementApiError).message;
+  };
+
+  test("name the setting the host came from: KINDE_DOMAIN, or the issuer URL it fell back to", async () => {
+    const fromDomain = await refusal("KINDE_DOMAIN");
+    expect(fromDomain).toMatch(
+      /\(401\).*Check KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET .* and KINDE_DOMAIN\.$/,
+    );
+    expect(fromDomain).not.toMatch(/issuer/);
+
+    const fromIssuer = await refusal("issuer");
+    expect(fromIssuer).toMatch(
+      /and the host http:\/\/127\.0\.0\.1:\d+, taken from the issuer URL because KINDE_DOMAIN is unset \(with a custom sign-in domain, set KINDE_DOMAIN to https:\/\/<your-subdomain>\.kinde\.com\)\.$/,
+    );
+  });
+});
+
+describe("a request Kinde never answers", () => {
+  const stallFirst = (path: string, ms: number) => {
+    let stalled = false;
+    kinde!.beforeSending(async (requested) => {
+      if (requested !== path || stalled) return;
+      stalled = true;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    });
+  };
+  const patient = { ...DEFAULT_RETRY, baseDelayMs: 10, maxDelayMs: 20, requestTimeoutMs: 200 };
+
+  test("is abandoned after requestTimeoutMs and sent again", async () => {
+    await serve();
+    stallFirst("/api/v1/roles", 3_000);
+    const started = Date.now();
+    const body = await listRoles(client(patient));
+    expect(Array.isArray(body.roles)).toBe(true);
+    expect(paths()).toEqual(["/oauth2/token", "/api/v1/roles", "/api/v1/roles"]);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  test("fails the request, saying so, when every try goes unanswered", async () => {
+    await serve();
+    kinde!.beforeSending(async (path) => {
+      if (path === "/api/v1/roles") await new Promise((resolve) => setTimeout(resolve, 1_000));
+    });
+    await expect(listRoles(client({ ...patient, attempts: 2 }))).rejects.toThrow(
+      "GET /api/v1/roles failed 2 times: no answer within 0.2 s",
+    );
+  });
+});

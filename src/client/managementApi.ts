@@ -16,6 +16,12 @@ export interface ManagementApiConfig {
   domain: string;
   clientId: string;
   clientSecret: string;
+  /**
+   * Where `domain` came from: `KINDE_DOMAIN`, or the issuer URL when it is
+   * unset. Said in the error when Kinde refuses the credentials, since a
+   * custom sign-in domain does not serve the Management API.
+   */
+  domainFrom?: typeof MANAGEMENT_ENV.domain | "issuer";
 }
 
 /** A failure a retry will not fix; its message names the cause. */
@@ -49,6 +55,12 @@ export interface RetryPolicy {
    * this bounds how long a run waits on one answer, not how long an action lives.
    */
   maxRateLimitWaitMs: number;
+  /**
+   * How long one request may go unanswered before it is abandoned and counted
+   * as a failure (then retried like a 5xx): a connection Kinde never answers
+   * must not hold an action until Convex ends it.
+   */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
@@ -57,6 +69,7 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   maxDelayMs: 30_000,
   rateLimitAttempts: 10,
   maxRateLimitWaitMs: 60 * 60_000,
+  requestTimeoutMs: 30_000,
 });
 
 /**
@@ -76,13 +89,16 @@ export function retryPolicy(
       );
     }
     const counts = name === "attempts" || name === "rateLimitAttempts";
+    // A timeout of 0 would abandon every request before Kinde could answer.
+    const least = counts || name === "requestTimeoutMs" ? 1 : 0;
     const valid =
       typeof value === "number" &&
       Number.isFinite(value) &&
-      (counts ? Number.isInteger(value) && value >= 1 : value >= 0);
+      value >= least &&
+      (!counts || Number.isInteger(value));
     if (!valid) {
       throw new Error(
-        `${owner}({ retry }): \`${name}\` must be ${counts ? "a whole number of at least 1" : "a finite number of milliseconds"}, not ${String(value)}`,
+        `${owner}({ retry }): \`${name}\` must be ${counts ? "a whole number of at least 1" : `a finite number of milliseconds${least ? " of at least 1" : ""}`}, not ${String(value)}`,
       );
     }
     policy[name] = value;
@@ -106,6 +122,16 @@ interface CachedToken {
   token: string;
   expiresAt: number;
 }
+
+/**
+ * The timers of the real clock, taken when this module loads: a request in
+ * flight waits on the network, which a test's fake clock does not move, so
+ * its timeout must not be moved by that clock either.
+ */
+const wallClock = {
+  setTimeout: globalThis.setTimeout.bind(globalThis),
+  clearTimeout: globalThis.clearTimeout.bind(globalThis),
+};
 
 /** Tokens by domain and client, in this isolate's memory only: never stored, never logged. */
 const tokens = new Map<string, CachedToken>();
@@ -352,10 +378,30 @@ export class ManagementApi {
     return { ...carried };
   }
 
-  /** Sends one request to Kinde, counted in {@link requests}. */
+  /**
+   * Sends one request to Kinde, counted in {@link requests}, abandoned when no
+   * answer has come within `requestTimeoutMs` (the error is then a network
+   * error's: retried with backoff).
+   */
   private async fetch(url: URL, init: RequestInit): Promise<Response> {
     this.requests++;
-    return await fetch(url, init);
+    const seconds = this.retry.requestTimeoutMs / 1000;
+    const controller = new AbortController();
+    const timer = wallClock.setTimeout(
+      () => controller.abort(new Error(`no answer within ${seconds} s`)),
+      this.retry.requestTimeoutMs,
+    );
+    try {
+      return await fetch(url, { ...init, signal: controller.signal });
+    } finally {
+      wallClock.clearTimeout(timer);
+    }
+  }
+
+  /** What to check about the host, named after the setting it came from. */
+  private domainAdvice() {
+    if (this.config.domainFrom !== "issuer") return MANAGEMENT_ENV.domain;
+    return `the host ${this.config.domain}, taken from the issuer URL because ${MANAGEMENT_ENV.domain} is unset (with a custom sign-in domain, set ${MANAGEMENT_ENV.domain} to https://<your-subdomain>.kinde.com)`;
   }
 
   private cacheKey() {
@@ -381,7 +427,7 @@ export class ManagementApi {
     );
     if (!response.ok) {
       throw new ManagementApiError(
-        `Kinde refused the client credentials at ${url.href} (${response.status})${await errorDetail(response)}. Check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (a machine-to-machine application authorized for the Kinde Management API) and ${MANAGEMENT_ENV.domain}.`,
+        `Kinde refused the client credentials at ${url.href} (${response.status})${await errorDetail(response)}. Check ${MANAGEMENT_ENV.clientId} and ${MANAGEMENT_ENV.clientSecret} (a machine-to-machine application authorized for the Kinde Management API) and ${this.domainAdvice()}.`,
         response.status,
       );
     }

@@ -19,12 +19,16 @@ import type { KindeOptions } from "./types.js";
 import { retryLaterMessage, waitOrThrow, WaitRequired } from "./waits.js";
 import { EVENT_TYPES, type HandledEventType } from "../shared/eventTypes.js";
 import { messageOf } from "../shared/errors.js";
+import type { UnmirroredEventType } from "../shared/unmirroredEvents.js";
 
 /**
  * Every Kinde event type the mirror applies, in `EVENT_TYPES`' order;
  * docs/setup-and-doctor.md, "Point Kinde at the webhook by hand", lists the same.
  */
 export const MIRRORED_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly HandledEventType[];
+
+/** What a Kinde event type code looks like: `customer.plan_changed`, `access_request.created`. */
+const EVENT_TYPE_FORMAT = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
 
 /** Management API scopes, as the spec names them. */
 export const WEBHOOK_SCOPES = {
@@ -142,14 +146,18 @@ export function planSetup({
   endpoint,
   webhooks,
   offered,
+  extra = [],
 }: {
   endpoint: string;
   webhooks: ListedWebhook[];
   offered?: string[];
+  /** Types to register besides the mirror's: those the host's handlers handle. */
+  extra?: readonly string[];
 }): SetupPlan {
   const warnings: string[] = [];
-  const wanted = MIRRORED_EVENT_TYPES.filter((type) => !offered || offered.includes(type));
-  const lacking = MIRRORED_EVENT_TYPES.filter((type) => !wanted.includes(type));
+  const all = [...new Set([...MIRRORED_EVENT_TYPES, ...extra])];
+  const wanted = all.filter((type) => !offered || offered.includes(type));
+  const lacking = all.filter((type) => !wanted.includes(type));
   if (lacking.length > 0) {
     warnings.push(
       `Kinde does not offer ${lacking.join(", ")} in this environment; the webhook is registered without them.`,
@@ -258,21 +266,35 @@ export interface SetupActionOptions {
   path?: string;
   /** Retries of each Management API request; unset fields keep their defaults. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Kinde event types to register besides the mirror's: the types the mirror
+   * does not mirror that your `kinde.events` handlers handle, such as
+   * `customer.plan_changed`. A type Kinde does not offer (when setup may read
+   * Kinde's list, `read:event_types`) is left out with a warning.
+   */
+  eventTypes?: readonly (UnmirroredEventType | (string & {}))[];
 }
 
 /** Builds the host's setup action (see `Kinde.setupAction`). */
 export function setupAction(
   options: KindeOptions,
-  { path, retry: retryOverrides }: SetupActionOptions & { path: string },
+  { path, retry: retryOverrides, eventTypes = [] }: SetupActionOptions & { path: string },
 ) {
   const retry = retryPolicy(retryOverrides, "setupAction");
+  const malformed = eventTypes.filter((type) => !EVENT_TYPE_FORMAT.test(type));
+  if (malformed.length > 0) {
+    // At module load, like a bad `retry`: a typo fails the deploy, not a run.
+    throw new SetupError(
+      `setupAction's eventTypes must be Kinde event types like "customer.plan_changed": ${malformed.map((t) => JSON.stringify(t)).join(", ")}`,
+    );
+  }
   return internalActionGeneric({
     args: vSetupArgs,
     returns: vSetupResult,
     handler: async (_ctx, { dryRun = false }): Promise<SetupResult> => {
       const log = createLogger(logLevelOf(options, "task"));
       try {
-        return await setUp(options, retry, path, dryRun, log);
+        return await setUp(options, retry, { path, eventTypes }, dryRun, log);
       } catch (error) {
         if (!(error instanceof WaitRequired)) throw error;
         // A one-shot command has no continuation: answer now, saying when to run it again.
@@ -288,7 +310,7 @@ export function setupAction(
 async function setUp(
   options: KindeOptions,
   retry: RetryPolicy,
-  path: string,
+  { path, eventTypes }: { path: string; eventTypes: readonly string[] },
   dryRun: boolean,
   log: Logger,
 ): Promise<SetupResult> {
@@ -302,7 +324,7 @@ async function setUp(
     toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
   const webhooks = await listWebhooks();
   const offered = await readOfferedTypes(api, granted);
-  const plan = planSetup({ endpoint, webhooks, offered: offered.types });
+  const plan = planSetup({ endpoint, webhooks, offered: offered.types, extra: eventTypes });
   if (offered.warning) plan.warnings.push(offered.warning);
   const lacking = granted ? missingScopes(plan, granted) : [];
 
@@ -429,6 +451,6 @@ export function describePlan(plan: SetupPlan, mood: "did" | "would"): string {
     case "update":
       return `${mood === "did" ? "added" : "would add"} ${plan.added.join(", ")} to webhook ${plan.webhookId} (${plan.endpoint}), which then has ${types(plan.eventTypes)}`;
     case "none":
-      return `webhook ${plan.webhookId} already sends every event type the mirror uses to ${plan.endpoint}; nothing to change`;
+      return `webhook ${plan.webhookId} already sends every event type setup registers to ${plan.endpoint}; nothing to change`;
   }
 }

@@ -147,6 +147,39 @@ describe("planSetup", () => {
   });
 });
 
+describe("planSetup with the host's own event types", () => {
+  test("they are registered beside the mirror's, once each", () => {
+    const extra = ["customer.plan_changed", "user.created", "customer.plan_changed"];
+    const plan = planSetup({ endpoint: ENDPOINT, webhooks: [], extra });
+    expect(plan.eventTypes).toEqual([...ALL, "customer.plan_changed"]);
+  });
+
+  test("an existing webhook gets them too; one that has them needs nothing", () => {
+    const extra = ["customer.plan_changed"];
+    const outdated = planSetup({ endpoint: ENDPOINT, webhooks: [webhook(ENDPOINT, ALL)], extra });
+    expect(outdated).toMatchObject({ action: "update", added: ["customer.plan_changed"] });
+    const complete = planSetup({
+      endpoint: ENDPOINT,
+      webhooks: [webhook(ENDPOINT, [...ALL, ...extra])],
+      extra,
+    });
+    expect(complete).toMatchObject({ action: "none", added: [] });
+  });
+
+  test("a type the tenant does not offer (a typo, or billing not enabled) is left out, with a warning", () => {
+    const plan = planSetup({
+      endpoint: ENDPOINT,
+      webhooks: [],
+      offered: [...ALL, "customer.plan_changed"],
+      extra: ["customer.plan_changed", "customer.plan_chnaged"],
+    });
+    expect(plan.eventTypes).toEqual([...ALL, "customer.plan_changed"]);
+    expect(plan.warnings).toEqual([
+      "Kinde does not offer customer.plan_chnaged in this environment; the webhook is registered without them.",
+    ]);
+  });
+});
+
 test("missingScopes: reading always, then creating or updating as the plan needs", () => {
   expect(missingScopes({ action: "create" }, ["read:webhooks"])).toEqual(["create:webhooks"]);
   expect(missingScopes({ action: "update" }, ["read:webhooks", "create:webhooks"])).toEqual([

@@ -28,6 +28,7 @@ import {
 } from "../shared/events.js";
 import { entityOf } from "../shared/eventTypes.js";
 import { type MirrorEvent } from "../shared/mirrorEvents.js";
+import { type UnmirroredDelivery, type UnmirroredReceipt } from "../shared/unmirroredEvents.js";
 import { isPermanentFailure } from "./failures.js";
 import { verifyWebhookToken, VerificationError, type VerificationReason } from "./verify.js";
 import { messageOf } from "../shared/errors.js";
@@ -60,8 +61,17 @@ class Rejection extends Error {
   }
 }
 
-/** A host mutation made by `Kinde.events`, run in the transaction that changes the mirror. */
-export type EventHookReference = FunctionReference<"mutation", "internal", { event: MirrorEvent }>;
+/**
+ * A host mutation made by `Kinde.events`, run in the transaction that changes
+ * the mirror (`event`) or records an event of a type the mirror does not
+ * mirror (`unmirrored`, answered with what its handler did).
+ */
+export type EventHookReference = FunctionReference<
+  "mutation",
+  "internal",
+  { event?: MirrorEvent; unmirrored?: UnmirroredDelivery },
+  UnmirroredReceipt | null
+>;
 
 /**
  * The host's enrichment refresh action (`kinde.refreshAction()`), which the
@@ -89,9 +99,10 @@ export function webhookHandler(
       const issuerUrl = webhookIssuerUrl(options);
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
-      const event = toKindeEvent(claims);
+      const event = toKindeEvent(claims, { forHooks: onEvent !== undefined });
       const type = kindeTypeOf(event);
       let outcome: Outcome;
+      let failureLogged = false;
       try {
         onEventHandle ??= onEvent && (await createFunctionHandle(onEvent));
         refreshHandle ??= refreshes ? await createFunctionHandle(refreshes.refresh) : undefined;
@@ -123,11 +134,16 @@ export function webhookHandler(
         }));
         if (outcome === "failed") {
           log.error(`${type} ${event.eventId}: failed, recorded and not retried: ${reason}`);
+          failureLogged = true;
         }
       }
-      (outcome === "applied" ? log.info : outcome === "future" ? log.warn : log.debug)(
-        `${type} ${event.eventId}: ${outcome}`,
-      );
+      // A `failed` the component recorded itself: the host's handler could
+      // not receive the event (the reason is in the event log).
+      (outcome === "applied" || outcome === "delivered"
+        ? log.info
+        : outcome === "future" || (outcome === "failed" && !failureLogged)
+          ? log.warn
+          : log.debug)(`${type} ${event.eventId}: ${outcome}`);
       return new Response(`${outcome} ${event.eventId}\n`, {
         status: 200,
         headers: { "content-type": "text/plain; charset=utf-8" },

@@ -81,8 +81,12 @@ export type CostedRow =
 const USER_BYTES = 2048;
 const MEMBERSHIP_BYTES = 1024;
 const CATALOG_BYTES = 2048;
-/** Rows claiming one catalog key that `applyCatalogSnapshot` reads (see catalog.ts `MAX_KEY_CLAIMS`). */
-const KEY_CLAIMS = 16;
+/**
+ * The most catalog rows that may claim one key at once, all read by a key
+ * look-up (catalog.ts): more would need more out-of-order renames than Kinde
+ * makes. Here so the backfill's cost of a look-up counts them.
+ */
+export const MAX_KEY_CLAIMS = 16;
 
 /**
  * What applying one row costs at most, before any hook, judged from the row
@@ -138,9 +142,10 @@ export function rowCost(row: CostedRow): TransactionCost {
       return {
         ...ZERO,
         databaseQueries: 2 + (1 + 3) * n + 3 * p,
-        documentsRead: 2 + (KEY_CLAIMS + 3) * n + 3 * p,
+        documentsRead: 2 + (MAX_KEY_CLAIMS + 3) * n + 3 * p,
         documentsWritten: 2 + n + p,
-        bytesRead: USER_BYTES + MEMBERSHIP_BYTES + CATALOG_BYTES * ((KEY_CLAIMS + 3) * n + 3 * p),
+        bytesRead:
+          USER_BYTES + MEMBERSHIP_BYTES + CATALOG_BYTES * ((MAX_KEY_CLAIMS + 3) * n + 3 * p),
         bytesWritten: USER_BYTES + MEMBERSHIP_BYTES,
       };
     }

@@ -7,7 +7,7 @@ import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import { applyCatalogSnapshot, deleteCatalogEntry } from "./catalog.js";
 import { applyUserSnapshot } from "./users.js";
 import { convexTest } from "convex-test";
-import { sized } from "../../test/scale.js";
+import { sized } from "../testing/scale.js";
 import schema from "./schema.js";
 import {
   modules,

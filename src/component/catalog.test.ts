@@ -29,7 +29,7 @@ describe("catalog snapshots", () => {
       const renamed = { ...admin, key: "administrator" };
       expect(await applyCatalogSnapshot(ctx, "role", version(3_000), renamed)).toEqual({
         outcome: "applied",
-        change: { type: "role.updated", role: renamed },
+        change: { type: "role.updated", role: renamed, previous: admin },
       });
       expect(await applyCatalogSnapshot(ctx, "role", version(2_500), admin)).toEqual({
         outcome: "stale",
@@ -48,8 +48,15 @@ describe("catalog snapshots", () => {
         change: { type: "permission.created", permission: read },
       });
       expect(await findByKey(ctx, "role", "read:docs")).toBeNull();
+      const renamed = { ...read, key: "docs:read" };
+      expect(await applyCatalogSnapshot(ctx, "permission", version(2_000), renamed)).toEqual({
+        outcome: "applied",
+        change: { type: "permission.updated", permission: renamed, previous: read },
+      });
     });
-    expect(await t.query(api.catalog.listPermissions, {})).toEqual([read]);
+    expect(await t.query(api.catalog.listPermissions, {})).toEqual([
+      { kindeId: "perm_read", key: "docs:read" },
+    ]);
     expect(await t.query(api.catalog.listRoles, {})).toEqual([]);
   });
 

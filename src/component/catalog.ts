@@ -8,6 +8,7 @@ import { internal } from "./_generated/api.js";
 import { query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { compareVersions, isNewer } from "./ordering.js";
+import { MAX_KEY_CLAIMS } from "./budget.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
 import { applied, STALE, toPublicShape, upsertChange, type ApplyResult } from "./changes.js";
 import {
@@ -63,9 +64,6 @@ async function keyClaims(ctx: QueryCtx, kind: CatalogKind, key: string) {
     .take(MAX_KEY_CLAIMS);
 }
 
-/** Rows that may claim one key at once; more would need more out-of-order renames than Kinde makes. */
-const MAX_KEY_CLAIMS = 16;
-
 /**
  * Applies `role.created` / `role.updated` or `permission.created` /
  * `permission.updated` if newer than the stored row. A changed key is then
@@ -111,17 +109,16 @@ export async function applyCatalogSnapshot(
   const before = existing && toPublicShape(existing);
   return applied(
     kind === "role"
-      ? upsertChange(
-          before,
-          entry,
-          { type: "role.created", role: entry },
-          { type: "role.updated", role: entry },
-        )
+      ? upsertChange(before, entry, { type: "role.created", role: entry }, (previous) => ({
+          type: "role.updated",
+          role: entry,
+          previous,
+        }))
       : upsertChange(
           before,
           entry,
           { type: "permission.created", permission: entry },
-          { type: "permission.updated", permission: entry },
+          (previous) => ({ type: "permission.updated", permission: entry, previous }),
         ),
   );
 }

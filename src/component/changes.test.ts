@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { samePublicShape, toPublicShape, upsertChange } from "./changes.js";
+import { samePublicShape, toPublicShape, updateChange, upsertChange } from "./changes.js";
 import { version } from "./setup.test.js";
 
 describe("what the host can see changed", () => {
@@ -19,10 +19,13 @@ describe("what the host can see changed", () => {
 
   test("created without a row, updated when the shape changed, nothing when only the version moved", () => {
     const created = { type: "created" };
-    const updated = { type: "updated" };
+    const updated = (previous: object) => ({ type: "updated", previous });
     expect(upsertChange(null, { a: 1 }, created, updated)).toBe(created);
     expect(upsertChange(undefined, { a: 1 }, created, updated)).toBe(created);
-    expect(upsertChange({ a: 1 }, { a: 2 }, created, updated)).toBe(updated);
+    expect(upsertChange({ a: 1 }, { a: 2 }, created, updated)).toEqual({
+      type: "updated",
+      previous: { a: 1 },
+    });
     const before = toPublicShape({
       _id: "x",
       _creationTime: 1,
@@ -32,5 +35,14 @@ describe("what the host can see changed", () => {
     const after = toPublicShape({ _id: "y", _creationTime: 2, code: "org_a", version: version(2) });
     expect(after).toEqual({ code: "org_a" });
     expect(upsertChange(before, after, created, updated)).toBeNull();
+  });
+
+  test("an update carries the shape before it, never the new one", () => {
+    const updated = (previous: { name: string }) => ({ type: "updated", previous });
+    expect(updateChange({ name: "Old" }, { name: "New" }, updated)).toEqual({
+      type: "updated",
+      previous: { name: "Old" },
+    });
+    expect(updateChange({ name: "Same" }, { name: "Same" }, updated)).toBeNull();
   });
 });

@@ -17,18 +17,31 @@ export function applied(change: MirrorChange | null): ApplyResult {
 }
 
 /**
- * `created` when there was no row, `updated` when the public shape changed,
- * and no change at all when a newer event rewrote the row to what it already
- * said (only its version moved): hooks hear of what the host can see.
+ * `created` when there was no row, `updated` (made from what the host read
+ * before) when the public shape changed, and no change at all when a newer
+ * event rewrote the row to what it already said (only its version moved):
+ * hooks hear of what the host can see.
  */
-export function upsertChange<T extends { type: string }>(
-  before: unknown,
-  after: unknown,
-  created: T,
-  updated: T,
-): T | null {
+export function upsertChange<S, C extends { type: string }, U extends { type: string }>(
+  before: S | null | undefined,
+  after: S,
+  created: C,
+  updated: (previous: S) => U,
+): C | U | null {
   if (before === null || before === undefined) return created;
-  return samePublicShape(before, after) ? null : updated;
+  return updateChange(before, after, updated);
+}
+
+/**
+ * `updated` (made from `before`, the shape the host read until now) when the
+ * public shape changed, else no change: an update hook can diff the two.
+ */
+export function updateChange<S, U extends { type: string }>(
+  before: S,
+  after: S,
+  updated: (previous: S) => U,
+): U | null {
+  return samePublicShape(before, after) ? null : updated(before);
 }
 
 /** Deep equality of plain data, with `undefined` properties counting as absent. */

@@ -6,7 +6,6 @@
  * is not mirrored, or was deleted, takes nothing.
  */
 import { getDocumentSize, v } from "convex/values";
-import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import {
   boundDetails,
@@ -19,7 +18,8 @@ import {
   type UserDetails,
 } from "../shared/enrichment.js";
 import type { ChangeOrigin, MirrorChange, MirrorEvent } from "../shared/mirrorEvents.js";
-import { samePublicShape } from "./changes.js";
+import { updateChange } from "./changes.js";
+import { runHook } from "./hooks.js";
 import { applyWithinBudget } from "./limits.js";
 import { rowCost } from "./budget.js";
 import {
@@ -207,9 +207,11 @@ async function applyOrganizationFetch(
   const organization = toKindeOrganization(row);
   return {
     outcome,
-    change: samePublicShape(toKindeOrganization(existing), organization)
-      ? null
-      : { type: "organization.updated", organization },
+    change: updateChange(toKindeOrganization(existing), organization, (previous) => ({
+      type: "organization.updated",
+      organization,
+      previous,
+    })),
     trimmed: bounded.dropped.length > 0 || dropped.length > 0,
   };
 }
@@ -219,7 +221,11 @@ function updated(
   before: ReturnType<typeof toKindeUser>,
   after: ReturnType<typeof toKindeUser>,
 ): MirrorChange | null {
-  return samePublicShape(before, after) ? null : { type: "user.updated", user: after };
+  return updateChange(before, after, (previous) => ({
+    type: "user.updated",
+    user: after,
+    previous,
+  }));
 }
 
 function originOf(fetchedAt: number, runId: string | undefined): ChangeOrigin {
@@ -231,6 +237,6 @@ function hookOf(ctx: MutationCtx, onEvent: string | undefined, origin: ChangeOri
   return async (change: MirrorChange | null) => {
     if (!onEvent || !change) return;
     const event: MirrorEvent = { ...change, origin };
-    await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event });
+    await runHook(ctx, onEvent, { event });
   };
 }

@@ -60,7 +60,7 @@ describe("organization snapshots", () => {
       const { handle: _, ...withoutHandle } = acme;
       expect(await applyOrganizationSnapshot(ctx, version(3_000), withoutHandle)).toEqual({
         outcome: "applied",
-        change: { type: "organization.updated", organization: withoutHandle },
+        change: { type: "organization.updated", organization: withoutHandle, previous: acme },
       });
     });
     expect(await t.query(api.organizations.getOrganization, { code: acme.code })).toEqual({

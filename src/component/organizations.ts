@@ -80,7 +80,7 @@ export async function applyOrganizationSnapshot(
       existing && toKindeOrganization(existing),
       organization,
       { type: "organization.created", organization },
-      { type: "organization.updated", organization },
+      (previous) => ({ type: "organization.updated", organization, previous }),
     ),
   );
 }

@@ -46,7 +46,9 @@ export default defineSchema({
     ...propertiesFields,
   })
     .index("kindeId", ["kindeId"])
-    .index("emailLower", ["emailLower"]),
+    .index("emailLower", ["emailLower"])
+    /** Kinde's E.164 form (`+442071838750`), as stored: `getUserByPhone` normalises what it is asked. */
+    .index("phone", ["phone"]),
 
   /**
    * One row per (user, organization): the same memberships as

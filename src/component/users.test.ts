@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { getDocumentSize } from "convex/values";
 import { api } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
@@ -7,6 +8,7 @@ import { addTombstone } from "./tombstones.js";
 import { readCount } from "./counters.js";
 import { UNSYNCED } from "./ordering.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
+import { MAX_DOCUMENT_BYTES } from "./limits.js";
 import {
   KEEP_UNTIL,
   admin,
@@ -57,8 +59,17 @@ describe("user snapshots", () => {
         change: null,
       });
       const renamed = await applyUserSnapshot(ctx, version(3_000), { ...ada, lastName: "King" });
-      expect(renamed).toMatchObject({
-        change: { type: "user.updated", user: { firstName: "Ada", lastName: "King" } },
+      const before = {
+        kindeId: "kp_ada",
+        firstName: "Ada",
+        isSuspended: false,
+        isPasswordResetRequested: false,
+        organizations: [],
+      };
+      // toEqual: `previous` has no last name, as the host read Ada before.
+      expect(renamed).toEqual({
+        outcome: "applied",
+        change: { type: "user.updated", user: { ...before, lastName: "King" }, previous: before },
       });
       expect(await readCount(ctx, "users")).toBe(1);
     });
@@ -129,6 +140,52 @@ describe("user snapshots", () => {
       });
     },
   );
+});
+
+describe("what an update's hook receives", () => {
+  /** Convex's limit on one function call's arguments (docs.convex.dev/production/state/limits). */
+  const MAX_FUNCTION_ARGUMENT_BYTES = 16 * 1024 * 1024;
+
+  test("an update of the largest user a document holds carries both shapes well within a function's arguments", async () => {
+    const t = initComponentTest();
+    const user = (letter: string, length: number) =>
+      userSnapshot("kp_max", {
+        firstName: letter.repeat(length),
+        organizations: [membership("org_a", [admin], [publish])],
+      });
+    const rowSize = (length: number) =>
+      getDocumentSize({ ...user("a", length), version: version(1_000) });
+    // One byte a character: the longest name that keeps the row, with its system fields, within 1 MiB.
+    const length = MAX_DOCUMENT_BYTES - rowSize(0) - 100;
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), user("a", length));
+      const stored = (await ctx.db.query("kindeUsers").unique())!;
+      expect(getDocumentSize(stored)).toBeGreaterThan(MAX_DOCUMENT_BYTES - 200);
+      expect(getDocumentSize(stored)).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+
+      const result = await applyUserSnapshot(ctx, version(2_000), user("b", length));
+      if (result.outcome !== "applied" || result.change?.type !== "user.updated") {
+        throw new Error(`expected user.updated, got ${JSON.stringify(result).slice(0, 100)}`);
+      }
+      expect(result.change.previous.firstName).toBe("a".repeat(length));
+      expect(result.change.user.firstName).toBe("b".repeat(length));
+      // What the webhook passes the host's hook: the change, and an origin no larger than its 1 MiB body.
+      const args = {
+        event: {
+          ...result.change,
+          origin: {
+            kind: "webhook",
+            eventId: "e".repeat(MAX_DOCUMENT_BYTES),
+            kindeType: "user.updated",
+            occurredAt: 2_000,
+          },
+        },
+      };
+      const size = getDocumentSize(args);
+      expect(size).toBeGreaterThan(3 * (MAX_DOCUMENT_BYTES - 200));
+      expect(size).toBeLessThan(MAX_FUNCTION_ARGUMENT_BYTES / 4);
+    });
+  });
 });
 
 describe("membership sync", () => {
@@ -286,7 +343,21 @@ describe("sign-ins", () => {
         version(1_000),
         userSnapshot("kp_ada", { firstName: "Ada" }),
       );
-      expect(filled).toMatchObject({ change: { type: "user.updated" } });
+      // The hooks heard the sign-in as user.created: previous is that profile-less user.
+      expect(filled).toEqual({
+        outcome: "applied",
+        change: {
+          type: "user.updated",
+          user: expect.objectContaining({ firstName: "Ada", lastSignedInAt: 3_000 }),
+          previous: {
+            kindeId: "kp_ada",
+            isSuspended: false,
+            isPasswordResetRequested: false,
+            lastSignedInAt: 3_000,
+            organizations: [],
+          },
+        },
+      });
       expect(await readCount(ctx, "users")).toBe(1);
     });
     expect(await getUser(t, "kp_ada")).toMatchObject({ firstName: "Ada", lastSignedInAt: 3_000 });
@@ -323,6 +394,57 @@ describe("user reads", () => {
     expect(found).toMatchObject({ kindeId: "kp_ada", email: "Ada@Example.COM" });
     expect(await t.query(api.users.getUserByEmail, { email: "" })).toBeNull();
     expect(await t.query(api.users.getUserByEmail, { email: "   " })).toBeNull();
+  });
+
+  test("by phone: any common notation of Kinde's E.164 number; a user without one, or an empty argument, finds nobody", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      await applyUserSnapshot(ctx, version(1_000), {
+        ...userSnapshot("kp_ada"),
+        phone: "+442071838750",
+      });
+      await applyUserSnapshot(ctx, version(1_000), userSnapshot("kp_anon"));
+      await applyUserSnapshot(ctx, version(1_000), {
+        ...userSnapshot("kp_bo"),
+        phone: "+15550109999",
+      });
+    });
+    const byPhone = async (phone: string) =>
+      (await t.query(api.users.getUserByPhone, { phone }))?.kindeId ?? null;
+    for (const phone of [
+      "+442071838750",
+      " +44 20 7183 8750 ",
+      "+44 (20) 7183-8750",
+      "+44.20.7183.8750",
+    ]) {
+      expect(await byPhone(phone), phone).toBe("kp_ada");
+    }
+    expect(await byPhone("+1 (555) 010-9999")).toBe("kp_bo");
+    for (const nobody of ["", "   ", "+", "442071838750", "+4420718387", "+442071838750 ext 1"]) {
+      expect(await byPhone(nobody), JSON.stringify(nobody)).toBeNull();
+    }
+    expect(await t.query(api.users.getUserByPhone, { phone: "+442071838750" })).toEqual(
+      await getUser(t, "kp_ada"),
+    );
+  });
+
+  test("by phone: a row written before the phone index existed is found as it is", async () => {
+    const t = initComponentTest();
+    await t.run(async (ctx) => {
+      // The row exactly as an earlier version wrote it: no field was added for the index.
+      await ctx.db.insert("kindeUsers", {
+        kindeId: "kp_old",
+        phone: "+442071838750",
+        isSuspended: false,
+        isPasswordResetRequested: false,
+        organizations: [],
+        version: version(1_000),
+      });
+    });
+    expect(await t.query(api.users.getUserByPhone, { phone: "+44 20 7183 8750" })).toMatchObject({
+      kindeId: "kp_old",
+      phone: "+442071838750",
+    });
   });
 
   test("the public shape carries role and permission keys, and no internal field", async () => {

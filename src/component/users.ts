@@ -7,10 +7,11 @@ import type { WithoutSystemFields } from "convex/server";
 import schema from "./schema.js";
 import { UNSYNCED } from "./ordering.js";
 import { addTombstone, isDeleted, isStale } from "./tombstones.js";
-import { applied, samePublicShape, STALE, upsertChange, type ApplyResult } from "./changes.js";
+import { applied, STALE, updateChange, upsertChange, type ApplyResult } from "./changes.js";
 import { currentRefs } from "./catalog.js";
 import { adjustCount } from "./counters.js";
 import { assertFitsOneDocument } from "./limits.js";
+import { normalizePhone } from "./phone.js";
 import {
   userLimitProblem,
   vUser,
@@ -138,7 +139,7 @@ export async function applyUserSnapshot(
       existing && toKindeUser(existing),
       user,
       { type: "user.created", user },
-      { type: "user.updated", user },
+      (previous) => ({ type: "user.updated", user, previous }),
     ),
   );
 }
@@ -256,7 +257,11 @@ export async function replaceMembership(
   else await ctx.db.insert("kindeMemberships", doc);
   const updated = toKindeUser(fitted);
   return applied(
-    samePublicShape(toKindeUser(user), updated) ? null : { type: "user.updated", user: updated },
+    updateChange(toKindeUser(user), updated, (previous) => ({
+      type: "user.updated",
+      user: updated,
+      previous,
+    })),
   );
 }
 
@@ -342,6 +347,25 @@ export const getUserByEmail = query({
     const doc = await ctx.db
       .query("kindeUsers")
       .withIndex("emailLower", (q) => q.eq("emailLower", email.trim().toLowerCase()))
+      .first();
+    return doc && toKindeUser(doc);
+  },
+});
+
+/**
+ * The user with this phone number, in any common notation (`+44 20 7183-8750`
+ * finds Kinde's `+442071838750`), or null. A user without a phone, or an
+ * argument with no number in it, is never found.
+ */
+export const getUserByPhone = query({
+  args: { phone: v.string() },
+  returns: v.union(vUser, v.null()),
+  handler: async (ctx, args) => {
+    const phone = normalizePhone(args.phone);
+    if (phone === "") return null;
+    const doc = await ctx.db
+      .query("kindeUsers")
+      .withIndex("phone", (q) => q.eq("phone", phone))
       .first();
     return doc && toKindeUser(doc);
   },

@@ -1,5 +1,4 @@
 import { v, type ObjectType } from "convex/values";
-import type { FunctionHandle } from "convex/server";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { applyUserSnapshot, deleteUser, recordSignIn } from "./users.js";
 import { applyOrganizationSnapshot, deleteOrganization } from "./organizations.js";
@@ -12,7 +11,6 @@ import {
 import { adjustCount } from "./counters.js";
 import { isFutureDated } from "./ordering.js";
 import {
-  HOOK_FAILURE,
   kindeTypeOf,
   MAX_RECORDED_ERROR_LENGTH,
   UNAPPLIED_OUTCOMES,
@@ -22,7 +20,10 @@ import {
   type Outcome,
   type RecordedOutcome,
 } from "../shared/events.js";
-import { changeOf, entityOf } from "../shared/eventTypes.js";
+import { changeOf, entityOf, type HandledEvent } from "../shared/eventTypes.js";
+import { type UnmirroredReceipt } from "../shared/unmirroredEvents.js";
+import { deliverUnmirrored } from "./unmirrored.js";
+import { runHook } from "./hooks.js";
 import {
   vEntityKind,
   type EntityKind,
@@ -37,7 +38,6 @@ import { type ChangeOrigin, type MirrorEvent } from "../shared/mirrorEvents.js";
 import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
-import { messageOf } from "../shared/errors.js";
 import { requestTriggeredRefresh, vRefreshTriggers } from "./refreshTriggers.js";
 
 /** What `applyEvent` takes besides the event (`recordFailedEvent` shares some). */
@@ -82,12 +82,14 @@ async function applyOnce(
   // tombstones): applying it could resurrect a pruned deletion or replay a
   // pruned event, so it is only recorded. Dated in the future: applying it
   // would outrank every real event for the entity until that date.
-  const result: ApplyResult | { outcome: "expired" | "ignored" | "future" } =
+  const result: ApplyResult | UnmirroredReceipt | { outcome: "expired" | "future" } =
     event.occurredAt < now - retentionWindowMs(retentionDays)
       ? { outcome: "expired" }
       : isFutureDated(event.occurredAt, now)
         ? { outcome: "future" }
-        : await dispatch(ctx, event, expiresAt);
+        : event.type === "unhandled"
+          ? await deliverUnmirrored(ctx, onEvent, event)
+          : await dispatch(ctx, event, expiresAt);
   const { outcome } = result;
 
   await recordEvent(ctx, outcome, {
@@ -96,6 +98,7 @@ async function applyOnce(
     source: event.source,
     occurredAt: event.occurredAt,
     ...entityOf(event),
+    ...("error" in result ? { error: bounded(result.error, MAX_RECORDED_ERROR_LENGTH) } : {}),
     webhookId,
     expiresAt,
   });
@@ -111,15 +114,7 @@ async function applyOnce(
       occurredAt: event.occurredAt,
     };
     const hookEvent: MirrorEvent = { ...result.change, origin };
-    try {
-      await ctx.runMutation(onEvent as FunctionHandle<"mutation">, { event: hookEvent });
-    } catch (error) {
-      // Marked so the webhook keeps it retryable: the host's code may fail
-      // for reasons a retry fixes, whatever its error says.
-      throw new Error(`${HOOK_FAILURE}${messageOf(error)}`, {
-        cause: error,
-      });
-    }
+    await runHook(ctx, onEvent, { event: hookEvent });
   }
   return { outcome };
 }
@@ -220,10 +215,9 @@ function catalogAppliers(kind: CatalogKind): Appliers<RoleSnapshot | PermissionS
 
 async function dispatch(
   ctx: MutationCtx,
-  event: KindeEvent,
+  event: HandledEvent,
   keepUntil: number,
-): Promise<ApplyResult | { outcome: "ignored" }> {
-  if (event.type === "unhandled") return { outcome: "ignored" };
+): Promise<ApplyResult> {
   const version = { at: event.occurredAt, eventId: event.eventId };
   const { entityKind, entityId, change } = changeOf(event);
   // The table pairs each kind with its own snapshot; TypeScript cannot follow

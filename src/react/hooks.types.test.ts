@@ -7,10 +7,8 @@
  * refuse the `string | undefined` a component's own optional prop gives it
  * (TS2379), though the generated `can` accepts it.
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import ts from "typescript";
 import { expect, test } from "vitest";
+import { strictAppErrors } from "../strictTypes.test.helper.js";
 import { useHasPermission, useHasRole, type KindeUserQueries } from "./hooks.js";
 
 /**
@@ -40,29 +38,8 @@ export function refusesANumber() {
   return useHasPermission(api.kindeUser, "publish:docs", { orgCode: 42 });
 }
 
-/** What a strict app (scripts/consumer-app's tsconfig) sets beyond the repository's options. */
-const STRICT_APP_OPTIONS: ts.CompilerOptions = {
-  exactOptionalPropertyTypes: true,
-  noPropertyAccessFromIndexSignature: true,
-};
-
 test("the hooks accept an orgCode that may be undefined under exactOptionalPropertyTypes", () => {
-  const thisFile = fileURLToPath(import.meta.url);
-  const root = join(dirname(thisFile), "..", "..");
-  const config = ts.getParsedCommandLineOfConfigFile(
-    join(root, "tsconfig.test.json"),
-    STRICT_APP_OPTIONS,
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => expect.fail(String(d.messageText)) },
-  );
-  expect(config?.options.exactOptionalPropertyTypes).toBe(true);
-  const program = ts.createProgram({ rootNames: [thisFile], options: config!.options });
-  const file = program.getSourceFile(thisFile)!;
-  const errors = [
-    ...program.getSyntacticDiagnostics(file),
-    ...program.getSemanticDiagnostics(file),
-  ].map((d) => {
-    const { line } = file.getLineAndCharacterOfPosition(d.start ?? 0);
-    return `line ${line + 1}: TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-  });
+  const { options, errors } = strictAppErrors(import.meta.url);
+  expect(options.exactOptionalPropertyTypes).toBe(true);
   expect(errors).toEqual([]);
 }, 60_000);

@@ -11,6 +11,7 @@ import {
   vUserSnapshot,
 } from "./mirror.js";
 import { ofTypes, oneMemberPerType } from "./validators.js";
+import { vUnmirroredData } from "./unmirroredEvents.js";
 
 /** Fields every normalised event carries, taken from Kinde's signed envelope. */
 const eventFields = {
@@ -31,7 +32,8 @@ const events = <T extends string, F extends PropertyValidators>(types: [T, ...T[
  * event hooks: discriminated by `type`, camelCase, empty values absent.
  * Event types the component does not mirror arrive as
  * `{ type: "unhandled", kindeType }`, so they are still deduplicated and
- * recorded, but carry no data. `webhooks.applyEvent` takes any of them; what
+ * recorded; they carry their data (as JSON text) only when the host has hooks
+ * to hand it to. `webhooks.applyEvent` takes any of them; what
  * each type does is in `EVENT_TYPES` (`./eventTypes.ts`).
  *
  * Types that carry the same data share one union member (a smaller validator);
@@ -50,7 +52,13 @@ export const vKindeEvent = oneMemberPerType(
     events(["role.deleted"], { kindeId: v.string() }),
     events(["permission.created", "permission.updated"], { permission: vPermissionSnapshot }),
     events(["permission.deleted"], { kindeId: v.string() }),
-    events(["unhandled"], { kindeType: v.string() }),
+    events(["unhandled"], {
+      kindeType: v.string(),
+      // Only when the host has hooks: what an unmirrored event's handler
+      // receives besides the envelope (see `vUnmirroredDelivery`).
+      ipAddress: v.optional(v.string()),
+      data: v.optional(vUnmirroredData),
+    }),
   ),
 );
 export type KindeEvent = Infer<typeof vKindeEvent>;
@@ -69,16 +77,22 @@ export function kindeTypeOf(event: KindeEvent): string {
  * - `expired`: the event happened before the retention window, so the
  *   component no longer remembers enough to apply it safely (a replay of an
  *   old token, or a delivery days late); only the event record was written.
- * - `ignored`: an event type the component does not mirror; recorded only.
+ * - `delivered`: an event type the component does not mirror, handed to the
+ *   host's handler for it (`kinde.events`), which ran; recorded.
+ * - `ignored`: an event type the component does not mirror and the host has
+ *   no handler for; recorded only.
  * - `future`: dated later than its arrival by more than the allowed clock
  *   skew (`MAX_CLOCK_SKEW_MS`); not applied, so it cannot outrank the real
  *   events that follow it. Only the event record was written.
  * - `failed`: it could not be applied for a reason no retry changes (a Convex
- *   limit, a value Convex cannot store); nothing of it was written but the
- *   event record, which carries the `error`.
+ *   limit, a value Convex cannot store), or the host's handler for its
+ *   unmirrored type could not receive it (its data too large, or not the
+ *   shape Kinde publishes); nothing of it was written but the event record,
+ *   which carries the `error`.
  */
 const recordedOutcomes = [
   v.literal("applied"),
+  v.literal("delivered"),
   v.literal("stale"),
   v.literal("expired"),
   v.literal("ignored"),

@@ -33,7 +33,8 @@ const changes = <T extends string, F extends PropertyValidators>(types: [T, ...T
  * A change the component made to the mirror: what the host's event hooks
  * receive, in the shapes the host reads. `type` says what happened to the
  * mirrored row: `*.created` when it first appears, `*.updated` when what the
- * host reads of it changed, `*.deleted` when it is removed, and
+ * host reads of it changed (with `previous`, what the host read of it just
+ * before, so a hook can tell what changed), `*.deleted` when it is removed, and
  * `user.authenticated` when a known user's `lastSignedInAt` moved. So a host
  * that inserts on `created`, updates on `updated` and deletes on `deleted`
  * keeps exactly one row per mirrored entity, in whatever order Kinde's events
@@ -41,13 +42,17 @@ const changes = <T extends string, F extends PropertyValidators>(types: [T, ...T
  */
 export const vMirrorEvent = oneMemberPerType(
   v.union(
-    changes(["user.created", "user.updated", "user.authenticated"], { user: vUser }),
+    changes(["user.created", "user.authenticated"], { user: vUser }),
+    changes(["user.updated"], { user: vUser, previous: vUser }),
     changes(["user.deleted"], { kindeId: v.string() }),
-    changes(["organization.created", "organization.updated"], { organization: vOrganization }),
+    changes(["organization.created"], { organization: vOrganization }),
+    changes(["organization.updated"], { organization: vOrganization, previous: vOrganization }),
     changes(["organization.deleted"], { orgCode: v.string() }),
-    changes(["role.created", "role.updated"], { role: vRole }),
+    changes(["role.created"], { role: vRole }),
+    changes(["role.updated"], { role: vRole, previous: vRole }),
     changes(["role.deleted"], { kindeId: v.string() }),
-    changes(["permission.created", "permission.updated"], { permission: vPermission }),
+    changes(["permission.created"], { permission: vPermission }),
+    changes(["permission.updated"], { permission: vPermission, previous: vPermission }),
     changes(["permission.deleted"], { kindeId: v.string() }),
   ),
 );

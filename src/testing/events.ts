@@ -202,3 +202,119 @@ export const permissionDeleted = (id: string, options?: EventOptions) =>
 export function kindeUuid(): string {
   return crypto.randomUUID();
 }
+
+/**
+ * `user.authentication_failed`: a sign-in to a known user's account failed.
+ * Kinde puts the `ip_address` beside `data`, as for `user.authenticated`.
+ */
+export const userAuthenticationFailed = (
+  id: string,
+  options?: EventOptions & { ipAddress?: string },
+) => ({
+  ...kindeEvent("user.authentication_failed", { user: { id } }, { source: "user", ...options }),
+  ip_address: options?.ipAddress ?? "203.0.113.10",
+});
+
+/** The person `access_request.created` and `subscriber.created` carry. */
+export interface KindePersonPayload {
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  /** The Kinde user, when the person is one. */
+  user_id?: string | null;
+}
+
+/** Every field Kinde declares for a person, `null` where unset. */
+const kindePerson = (person: KindePersonPayload) => ({
+  email: null,
+  first_name: null,
+  last_name: null,
+  user_id: null,
+  ...person,
+});
+
+/** A subscriber as `subscriber.created` carries it. */
+export interface KindeSubscriberPayload extends KindePersonPayload {
+  id: string;
+}
+
+export const subscriberCreated = (subscriber: KindeSubscriberPayload, options?: EventOptions) =>
+  kindeEvent(
+    "subscriber.created",
+    { subscriber: kindePerson(subscriber) },
+    { source: "user", ...options },
+  );
+
+/** An access request, as `access_request.created` carries it: a person, with no id of its own. */
+export const accessRequestCreated = (request: KindePersonPayload, options?: EventOptions) =>
+  kindeEvent(
+    "access_request.created",
+    { access_request: kindePerson(request) },
+    { source: "user", ...options },
+  );
+
+/** `passkey.added` / `passkey.removed`, in the shape of Kinde's withdrawn docs example. */
+export const passkeyEvent = (
+  type: "passkey.added" | "passkey.removed",
+  {
+    userId,
+    passkeyId = kindeUuid(),
+    name = "Passkey 1",
+  }: {
+    userId: string;
+    passkeyId?: string;
+    name?: string;
+  },
+  options?: EventOptions,
+) =>
+  kindeEvent(
+    type,
+    { user: { id: userId }, passkey: { id: passkeyId, name } },
+    {
+      source: "user",
+      ...options,
+    },
+  );
+
+/**
+ * Where a `customer.*` event names its customer. Kinde publishes no billing
+ * payload, and the integrations in the wild read each of these:
+ * `data.customer_id`, `data.customer.id`, `data.org_code`, `data.user_id`.
+ */
+export type CustomerShape = "customer_id" | "customer.id" | "org_code" | "user_id";
+
+/** Every {@link CustomerShape}, for a test that runs each. */
+export const CUSTOMER_SHAPES: readonly CustomerShape[] = [
+  "customer_id",
+  "customer.id",
+  "org_code",
+  "user_id",
+];
+
+/**
+ * A `customer.*` (billing) event naming its customer `id` in the given
+ * `shape` (default `customer_id`), with `fields` beside it in `data`, e.g.
+ * `customerEvent("customer.plan_changed", { id: "customer_…", fields: { plan_code: "pro" } })`.
+ */
+export function customerEvent(
+  type: `customer.${string}`,
+  {
+    id,
+    shape = "customer_id",
+    fields = {},
+  }: { id: string; shape?: CustomerShape; fields?: Record<string, unknown> },
+  options?: EventOptions,
+) {
+  const named: Record<CustomerShape, object> = {
+    customer_id: { customer_id: id },
+    "customer.id": { customer: { id } },
+    org_code: { org_code: id },
+    user_id: { user_id: id },
+  };
+  return kindeEvent(type, { ...fields, ...named[shape] }, options);
+}
+
+/** An invented customer id, `customer_` + 32 hex digits: Kinde publishes no billing payload to copy. */
+export function kindeCustomerId(): string {
+  return `customer_${hex(16)}`;
+}

@@ -571,7 +571,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -605,7 +611,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -726,7 +738,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -739,7 +757,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             eventId: string;
             occurredAt: number;
             outcome:
-              "applied" | "stale" | "expired" | "ignored" | "future" | "failed";
+              | "applied"
+              | "delivered"
+              | "stale"
+              | "expired"
+              | "ignored"
+              | "future"
+              | "failed";
             receivedAt: number;
             source?: string;
             type: string;
@@ -784,6 +808,33 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "query",
         "internal",
         { email: string },
+        {
+          createdAt?: number;
+          email?: string;
+          firstName?: string;
+          identities?: Array<{ identity?: string; type: string }>;
+          isPasswordResetRequested: boolean;
+          isSuspended: boolean;
+          kindeId: string;
+          lastName?: string;
+          lastSignedInAt?: number;
+          organizations: Array<{
+            orgCode: string;
+            permissions: Array<string>;
+            roles: Array<string>;
+          }>;
+          phone?: string;
+          picture?: string;
+          properties?: Record<string, string>;
+          totalSignIns?: number;
+          username?: string;
+        } | null,
+        Name
+      >;
+      getUserByPhone: FunctionReference<
+        "query",
+        "internal",
+        { phone: string },
         {
           createdAt?: number;
           email?: string;
@@ -944,7 +995,9 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 type: "permission.deleted";
               }
             | {
+                data?: { json: string } | { omitted: string };
                 eventId: string;
+                ipAddress?: string;
                 kindeType: string;
                 occurredAt: number;
                 source?: string;
@@ -963,6 +1016,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         {
           outcome:
             | "applied"
+            | "delivered"
             | "stale"
             | "expired"
             | "ignored"
