@@ -69,9 +69,12 @@ describe("hooks hear enrichment", () => {
           picture,
           properties: { plan: "pro" },
         }),
+        // What the host read before: no enrichment yet.
+        previous: expect.not.objectContaining({ picture, properties: expect.anything() }),
         origin: { kind: "refresh", fetchedAt: 1_000 },
       },
     ]);
+    expect(heard[0]).toMatchObject({ previous: { kindeId: id, firstName: "Ada" } });
     // Read again, unchanged: only the fetch times move; stale: nothing is written.
     await apply(2_000, { details: { picture }, properties: { plan: "pro" } });
     await apply(1_500, { details: {}, properties: {} });
@@ -81,6 +84,7 @@ describe("hooks hear enrichment", () => {
     expect(heard[1]).toMatchObject({
       type: "user.updated",
       user: { picture, properties: {} },
+      previous: { picture, properties: { plan: "pro" } },
       origin: { kind: "backfill", runId: "run_1" },
     });
     expect(heard).toHaveLength(2);
@@ -105,6 +109,7 @@ describe("hooks hear enrichment", () => {
       {
         type: "organization.updated",
         organization: { code, name: "Acme", properties: { seats: "10" } },
+        previous: { code, name: "Acme" },
         origin: { kind: "refresh", fetchedAt: 1_000 },
       },
     ]);

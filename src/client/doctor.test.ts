@@ -179,7 +179,12 @@ describe("managementConfigOrBlocker", () => {
   const fromIssuer = { domain: "https://acme.kinde.com", from: "issuer" as const };
   test("credentials and a host: the config", () => {
     expect(managementConfigOrBlocker("id", "secret", fromDomain, false)).toEqual({
-      config: { domain: "https://acme.kinde.com", clientId: "id", clientSecret: "secret" },
+      config: {
+        domain: "https://acme.kinde.com",
+        domainFrom: "KINDE_DOMAIN",
+        clientId: "id",
+        clientSecret: "secret",
+      },
       domain: fromDomain,
     });
     expect(managementConfigOrBlocker("id", "secret", fromIssuer, true).blocker).toBeUndefined();

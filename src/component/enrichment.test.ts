@@ -426,6 +426,7 @@ describe("versioning: what a late fetch, a delete and a newer webhook leave", ()
       change: {
         type: "organization.updated",
         organization: { code: "org_a", name: "Acme Inc", properties: { seats: "3" } },
+        previous: { code: "org_a", name: "Acme", properties: { seats: "3" } },
       },
     });
   });
