@@ -209,6 +209,8 @@ function entityOf(event: MirrorEvent): string {
       return event.permission.kindeId;
     case "organization.deleted":
       return event.orgCode;
+    case "billing.updated":
+      return event.billing.customerId;
     default:
       return event.kindeId;
   }

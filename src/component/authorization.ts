@@ -38,7 +38,7 @@ export const hasPermission = query({
  * in that organization, or the organization is deleted (honoured at once, before
  * the background clean-up removes the membership).
  */
-async function membershipOf(ctx: QueryCtx, kindeId: string, orgCode: string) {
+export async function membershipOf(ctx: QueryCtx, kindeId: string, orgCode: string) {
   const user = await findUser(ctx, kindeId);
   if (!user || user.isSuspended) return null;
   const membership = user.organizations.find((m) => m.orgCode === orgCode);

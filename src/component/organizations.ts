@@ -33,6 +33,7 @@ import {
   type Version,
 } from "../shared/mirror.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
+import { deleteBillingOf } from "./billing.js";
 
 export async function findOrganization(ctx: QueryCtx, code: string) {
   return await ctx.db
@@ -103,6 +104,7 @@ export async function deleteOrganization(
     await ctx.db.delete("kindeOrganizations", existing._id);
     await adjustCount(ctx, "organizations", code, -1);
   }
+  await deleteBillingOf(ctx, { kind: "organization", orgCode: code });
   await ctx.scheduler.runAfter(0, internal.cascade.removeOrganizationMemberships, {
     orgCode: code,
   });

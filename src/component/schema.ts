@@ -1,6 +1,7 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { backfillRunFields } from "../shared/backfill.js";
+import { vEntitlement, vPlan } from "../shared/billing.js";
 import { vEventRecord } from "../shared/events.js";
 import { vEnrichedKind, vProperties, vStoredDetails } from "../shared/enrichment.js";
 import {
@@ -102,6 +103,39 @@ export default defineSchema({
     /** When the refresh is due; past it by `ABANDONED_AFTER_MS` it no longer holds back others. */
     runAt: v.number(),
   }).index("entity", ["kind", "entityId"]),
+
+  /**
+   * Kinde Billing: one row per user or organization known to be a billing
+   * customer (`ownerKind`, `ownerId`: a user's Kinde id or an organization's
+   * code), with its customer id and plans. The customer id and the plans are
+   * each versioned by the time the fetch that gave them began.
+   */
+  billingCustomers: defineTable({
+    ownerKind: v.union(v.literal("user"), v.literal("organization")),
+    ownerId: v.string(),
+    /** Kinde's billing customer id; absent when the owner's last read said it is none. */
+    customerId: v.optional(v.string()),
+    /** When the read that gave `customerId` began. */
+    customerIdFetchedAt: v.number(),
+    /** When the fetch of `plans` and the entitlements began; absent: never fetched. */
+    fetchedAt: v.optional(v.number()),
+    plans: v.array(vPlan),
+  })
+    .index("owner", ["ownerKind", "ownerId"])
+    .index("customerId", ["customerId"]),
+
+  /**
+   * A billing customer's entitlements, a row each, so checking one feature is
+   * one index range whatever the number of customers or entitlements. Rows
+   * carry the customer id they were fetched for: a check reads only the
+   * owner's current customer's.
+   */
+  billingEntitlements: defineTable({
+    ownerKind: v.union(v.literal("user"), v.literal("organization")),
+    ownerId: v.string(),
+    customerId: v.string(),
+    ...vEntitlement.fields,
+  }).index("feature", ["ownerKind", "ownerId", "customerId", "featureCode"]),
 
   /**
    * Deleted entities. A tombstone makes deletion final: no later or retried

@@ -24,6 +24,7 @@ import {
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import { clearedParts, droppedToFit, withinDocumentLimit } from "./enrichmentMerge.js";
 import { cancelRefresh } from "./refreshes.js";
+import { deleteBillingOf } from "./billing.js";
 
 /** A user row as written, with or without its system fields. */
 type UserRow = WithoutSystemFields<Doc<"kindeUsers">>;
@@ -294,6 +295,7 @@ export async function deleteUser(
     await ctx.db.delete("kindeUsers", existing._id);
     await adjustCount(ctx, "users", kindeId, -1);
   }
+  await deleteBillingOf(ctx, { kind: "user", kindeId });
   return applied(existing ? { type: "user.deleted", kindeId } : null);
 }
 

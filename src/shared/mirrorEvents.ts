@@ -5,6 +5,7 @@
 import { v, type Infer, type PropertyValidators } from "convex/values";
 import { vOrganization, vPermission, vRole, vUser } from "./mirror.js";
 import { ofTypes, oneMemberPerType } from "./validators.js";
+import { vBilling } from "./billing.js";
 
 /**
  * Where a change to the mirror came from: a verified webhook event (its
@@ -54,6 +55,8 @@ export const vMirrorEvent = oneMemberPerType(
     changes(["permission.created"], { permission: vPermission }),
     changes(["permission.updated"], { permission: vPermission, previous: vPermission }),
     changes(["permission.deleted"], { kindeId: v.string() }),
+    // A customer's plans or entitlements changed; `previous` is what the host read before (null: nothing).
+    changes(["billing.updated"], { billing: vBilling, previous: v.union(vBilling, v.null()) }),
   ),
 );
 export type MirrorEvent = Infer<typeof vMirrorEvent>;

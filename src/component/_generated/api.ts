@@ -10,6 +10,7 @@
 
 import type * as authorization from "../authorization.js";
 import type * as backfill from "../backfill.js";
+import type * as billing from "../billing.js";
 import type * as budget from "../budget.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
@@ -43,6 +44,7 @@ import { anyApi, componentsGeneric } from "convex/server";
 const fullApi: ApiFromModules<{
   authorization: typeof authorization;
   backfill: typeof backfill;
+  billing: typeof billing;
   budget: typeof budget;
   cascade: typeof cascade;
   catalog: typeof catalog;

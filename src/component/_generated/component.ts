@@ -456,6 +456,118 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    billing: {
+      applyCustomer: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          customerId: string;
+          entitlements: Array<{
+            featureCode: string;
+            featureName?: string;
+            fixedCharge?: number;
+            limitMax?: number;
+            limitMin?: number;
+            priceName?: string;
+            unitAmount?: number;
+          }>;
+          fetchedAt: number;
+          hook?: {
+            onEvent: string;
+            origin:
+              | {
+                  eventId: string;
+                  kind: "webhook";
+                  kindeType: string;
+                  occurredAt: number;
+                  source?: string;
+                }
+              | { kind: "backfill"; runId: string };
+          };
+          owner:
+            | { kind: "user"; kindeId: string }
+            | { kind: "organization"; orgCode: string };
+          plans: Array<{ planCode: string; subscribedOn?: string }>;
+        },
+        { outcome: "applied" | "stale" | "missing" },
+        Name
+      >;
+      findCustomer: FunctionReference<
+        "query",
+        "internal",
+        { customerId: string },
+        {
+          owner:
+            | { kind: "user"; kindeId: string }
+            | { kind: "organization"; orgCode: string };
+        } | null,
+        Name
+      >;
+      getBilling: FunctionReference<
+        "query",
+        "internal",
+        {
+          owner:
+            | { kind: "user"; kindeId: string }
+            | { kind: "organization"; orgCode: string };
+        },
+        {
+          customerId: string;
+          entitlements: Array<{
+            featureCode: string;
+            featureName?: string;
+            fixedCharge?: number;
+            limitMax?: number;
+            limitMin?: number;
+            priceName?: string;
+            unitAmount?: number;
+          }>;
+          fetchedAt: number;
+          owner:
+            | { kind: "user"; kindeId: string }
+            | { kind: "organization"; orgCode: string };
+          plans: Array<{ planCode: string; subscribedOn?: string }>;
+        } | null,
+        Name
+      >;
+      getEntitlement: FunctionReference<
+        "query",
+        "internal",
+        { feature: string; kindeId: string; orgCode?: string },
+        {
+          featureCode: string;
+          featureName?: string;
+          fixedCharge?: number;
+          limitMax?: number;
+          limitMin?: number;
+          priceName?: string;
+          unitAmount?: number;
+        } | null,
+        Name
+      >;
+      hasEntitlement: FunctionReference<
+        "query",
+        "internal",
+        { feature: string; kindeId: string; orgCode?: string },
+        boolean,
+        Name
+      >;
+      setCustomerIds: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          customers: Array<{
+            customerId: string | null;
+            owner:
+              | { kind: "user"; kindeId: string }
+              | { kind: "organization"; orgCode: string };
+          }>;
+          fetchedAt: number;
+        },
+        { applied: number; missing: number; stale: number },
+        Name
+      >;
+    };
     catalog: {
       listPermissions: FunctionReference<
         "query",
