@@ -33,6 +33,7 @@ import {
   isKindeAuthorizationError,
   type BackfillResult,
   type DoctorReport,
+  type KindeAuthorizationErrorData,
   type KindeUser,
   type SetupResult,
 } from "convex-kinde";
@@ -212,7 +213,7 @@ class Tour {
   }
 
   /** Ada tries to publish a document in Acme; prints and returns what happened. */
-  async publish(title: string): Promise<"published" | "forbidden" | "unauthenticated"> {
+  async publish(title: string): Promise<"published" | KindeAuthorizationErrorData["kind"]> {
     const attempt = `documents.publish "${title}" as Ada`;
     try {
       const id = await this.asAda.mutation(api.documents.publish, {

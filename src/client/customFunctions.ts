@@ -12,16 +12,19 @@ import type { RunQueryAuthCtx } from "./types.js";
  * What a function made with `kinde.customQuery` / `kinde.customMutation`
  * requires of the signed-in user in the organization the call is about,
  * written next to `args` and `handler`: `member: true` (membership is enough),
- * a `permission` or a `role` (each implies membership). At most one: a
+ * a `permission` or a `role` (each implies membership), or an `entitlement`
+ * (a Kinde Billing feature code: the organization's customer's, for its
+ * members, or with no organization the user's own). At most one: a
  * function that needs more checks makes them itself. With none, being signed
  * in and mirrored is enough, and `ctx.kinde.orgCode` is only what the caller
  * asked for: a function that reads an organization's data names one.
  */
 export type KindeRequirement =
-  | { member: true; permission?: never; role?: never }
-  | { permission: string; role?: never; member?: never }
-  | { role: string; permission?: never; member?: never }
-  | { permission?: never; role?: never; member?: never };
+  | { member: true; permission?: never; role?: never; entitlement?: never }
+  | { permission: string; role?: never; member?: never; entitlement?: never }
+  | { role: string; permission?: never; member?: never; entitlement?: never }
+  | { entitlement: string; permission?: never; role?: never; member?: never }
+  | { permission?: never; role?: never; member?: never; entitlement?: never };
 
 /** What such a function finds in `ctx.kinde`. */
 export interface KindeFunctionContext {
@@ -62,7 +65,14 @@ export function kindeCustomization<DataModel extends GenericDataModel>(
       const { kindeId, orgCode } = await checkTarget(ctx.auth, { orgCode: args.orgCode });
       if (kindeId === null) throw unauthenticated();
       const user = await kinde.getUser(ctx, kindeId);
-      if (isRequired(requirement)) {
+      if (requirement.entitlement !== undefined) {
+        // The refusals of requireEntitlement: not a member, or not entitled.
+        await kinde.requireEntitlement(ctx, {
+          kindeId,
+          orgCode,
+          feature: requirement.entitlement,
+        });
+      } else if (isRequired(requirement)) {
         if (orgCode === null) throw noOrganizationError("This function");
         // Someone the mirror does not know holds nothing: no check to run.
         if (user === null || !(await meets(kinde, ctx, requirement, { kindeId, orgCode }))) {

@@ -30,3 +30,19 @@ export function forbidden(
     ...what,
   });
 }
+
+/**
+ * The refusal for a customer without the entitlement to `feature`: the
+ * organization's (`orgCode`), or with no organization the user's own.
+ */
+export function notEntitled(feature: string, orgCode: string | null) {
+  return new ConvexError<KindeAuthorizationErrorData>({
+    kind: "notEntitled",
+    message:
+      orgCode === null
+        ? `This needs the feature "${feature}" in your plan.`
+        : `This needs the feature "${feature}" in the plan of organization ${orgCode}.`,
+    feature,
+    ...(orgCode !== null && { orgCode }),
+  });
+}

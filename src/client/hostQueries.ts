@@ -16,13 +16,15 @@ export const vSignedInOrganization = v.object({
 export type SignedInOrganization = Infer<typeof vSignedInOrganization>;
 
 /**
- * What `can` asks: exactly one of `permission` and `role`, in `orgCode` or
- * the token's organization. (A public function's arguments must be one
- * object, so "exactly one" is checked when it runs.)
+ * What `can` asks: exactly one of `permission`, `role` and `entitlement` (a
+ * Kinde Billing feature code), in `orgCode` or the token's organization (an
+ * entitlement with neither: the user's own customer's). (A public function's
+ * arguments must be one object, so "exactly one" is checked when it runs.)
  */
 export const vCanArgs = {
   permission: v.optional(v.string()),
   role: v.optional(v.string()),
+  entitlement: v.optional(v.string()),
   orgCode: v.optional(v.string()),
 };
 export type CanArgs = ObjectType<typeof vCanArgs>;
@@ -58,9 +60,13 @@ export function userQueries(kinde: Kinde) {
     can: queryGeneric({
       args: vCanArgs,
       returns: v.boolean(),
-      handler: async (ctx, { permission, role, orgCode }: CanArgs) => {
-        if ((permission === undefined) === (role === undefined)) {
-          throw new Error("can: pass exactly one of `permission` and `role`.");
+      handler: async (ctx, { permission, role, entitlement, orgCode }: CanArgs) => {
+        const asked = [permission, role, entitlement].filter((a) => a !== undefined).length;
+        if (asked !== 1) {
+          throw new Error("can: pass exactly one of `permission`, `role` and `entitlement`.");
+        }
+        if (entitlement !== undefined) {
+          return await kinde.hasEntitlement(ctx, { feature: entitlement, orgCode });
         }
         return permission !== undefined
           ? await kinde.hasPermission(ctx, { permission, orgCode })

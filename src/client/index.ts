@@ -44,6 +44,15 @@ import { userQueries } from "./hostQueries.js";
 import { kindeCustomization } from "./customFunctions.js";
 import { requireMember, type MembershipCheck } from "./membership.js";
 import { setupAction, type SetupActionOptions } from "./setup.js";
+import {
+  getBilling,
+  getEntitlement,
+  hasEntitlement,
+  requireEntitlement,
+  type BillingOf,
+  type EntitlementCheck,
+} from "./billing.js";
+import type { KindeBilling, KindeEntitlement } from "../shared/billing.js";
 import { doctorAction, type DoctorActionOptions } from "./doctor.js";
 import { enrichmentOf } from "./config.js";
 import { refreshAction, type RefreshActionOptions } from "./refresh.js";
@@ -92,6 +101,17 @@ export {
 } from "./hostQueries.js";
 export type { KindeRequirement, KindeFunctionContext } from "./customFunctions.js";
 export type { MembershipCheck } from "./membership.js";
+export type { BillingOf, EntitlementCheck } from "./billing.js";
+export {
+  vBilling,
+  vBillingOwner,
+  vEntitlement,
+  vPlan,
+  type BillingOwner,
+  type KindeBilling,
+  type KindeEntitlement,
+  type KindePlan,
+} from "../shared/billing.js";
 export { ORG_CODE_CLAIM, organizationOf } from "./identity.js";
 export { type BackfillStatus, vBackfillStatus } from "../shared/backfill.js";
 export {
@@ -149,9 +169,12 @@ export {
 
 /**
  * The data of the `ConvexError` thrown by `requireMember` / `requireRole` /
- * `requirePermission` and the custom functions: `unauthenticated` when nobody
- * is signed in, `forbidden` when the user does not hold what was required
- * (`role` or `permission` names it; with neither, membership of `orgCode`).
+ * `requirePermission` / `requireEntitlement` and the custom functions:
+ * `unauthenticated` when nobody is signed in, `forbidden` when the user does
+ * not hold what was required (`role` or `permission` names it; with neither,
+ * membership of `orgCode`), `notEntitled` when the customer the check is
+ * about (the organization `orgCode`'s, or without it the user's own) has no
+ * entitlement to `feature` in Kinde Billing.
  */
 export type KindeAuthorizationErrorData =
   | { kind: "unauthenticated"; message: string }
@@ -161,10 +184,11 @@ export type KindeAuthorizationErrorData =
       orgCode: string;
       role?: string;
       permission?: string;
-    };
+    }
+  | { kind: "notEntitled"; message: string; feature: string; orgCode?: string };
 
 /**
- * Whether `error` was thrown by `requireMember` / `requireRole` / `requirePermission`.
+ * Whether `error` was thrown by `requireMember` / `requireRole` / `requirePermission` / `requireEntitlement`.
  *
  * ```ts
  * try { await kinde.requirePermission(ctx, { orgCode, permission: "write:docs" }); }
@@ -180,7 +204,7 @@ export function isKindeAuthorizationError(
     typeof data === "object" &&
     data !== null &&
     "kind" in data &&
-    (data.kind === "unauthenticated" || data.kind === "forbidden")
+    (data.kind === "unauthenticated" || data.kind === "forbidden" || data.kind === "notEntitled")
   );
 }
 
@@ -943,5 +967,85 @@ export class Kinde {
       throw forbidden(orgCode, { permission });
     }
     return kindeId;
+  }
+
+  /**
+   * A billing customer's plans and entitlements as last fetched from Kinde
+   * Billing: an organization's (B2B) or a user's (B2C), or null when it is
+   * not a customer or was not fetched yet. What a customer pays for: read it
+   * for the caller's own organization or account, or from an internal query.
+   *
+   * ```ts
+   * export const plan = query({
+   *   args: { orgCode: v.string() },
+   *   handler: async (ctx, { orgCode }) => {
+   *     await kinde.requireMember(ctx, { orgCode });
+   *     return await kinde.getBilling(ctx, { orgCode }); // { customerId, plans, entitlements, … }
+   *   },
+   * });
+   * ```
+   */
+  async getBilling(ctx: RunQueryCtx, of: BillingOf): Promise<KindeBilling | null> {
+    return await getBilling(ctx, this.component, of);
+  }
+
+  /**
+   * Whether the customer a check is about holds the entitlement to `feature`
+   * (the feature's code in Kinde Billing): with an organization (`orgCode`,
+   * default the token's `org_code`) the organization's customer, for a member
+   * of it; without one, the user's own customer. False when nobody is signed
+   * in, for unknown and suspended users, non-members and deleted
+   * organizations. Reactive, and a few point reads whatever the size of the
+   * tenant or the number of entitlements. Do not expose it with a
+   * caller-chosen `kindeId` (see {@link Kinde.hasRole}).
+   *
+   * ```ts
+   * const canExport = await kinde.hasEntitlement(ctx, { feature: "csv-export", orgCode });
+   * ```
+   */
+  async hasEntitlement(ctx: RunQueryAuthCtx, check: EntitlementCheck): Promise<boolean> {
+    return await hasEntitlement(ctx, this.component, check);
+  }
+
+  /**
+   * The entitlement a check is about, with its limits (`limitMin`,
+   * `limitMax` for a metered feature), or null when
+   * {@link Kinde.hasEntitlement} would say false.
+   *
+   * ```ts
+   * const seats = await kinde.getEntitlement(ctx, { feature: "seats", orgCode });
+   * if (seats?.limitMax !== undefined && used >= seats.limitMax) throw new Error("No seats left");
+   * ```
+   */
+  async getEntitlement(
+    ctx: RunQueryAuthCtx,
+    check: EntitlementCheck,
+  ): Promise<KindeEntitlement | null> {
+    return await getEntitlement(ctx, this.component, check);
+  }
+
+  /**
+   * Throws unless the check passes, and returns the entitlement: a
+   * `ConvexError` whose data is `{ kind: "unauthenticated" }` when nobody is
+   * signed in, `{ kind: "forbidden", orgCode }` when the user is not a
+   * member of the organization, or `{ kind: "notEntitled", feature,
+   * orgCode? }` when its customer (or, with no organization, the user's own)
+   * has no such entitlement.
+   *
+   * ```ts
+   * export const exportCsv = mutation({
+   *   args: { orgCode: v.string() },
+   *   handler: async (ctx, { orgCode }) => {
+   *     await kinde.requireEntitlement(ctx, { feature: "csv-export", orgCode });
+   *     // … only organizations whose plan includes csv-export get here
+   *   },
+   * });
+   * ```
+   */
+  async requireEntitlement(
+    ctx: RunQueryAuthCtx,
+    check: EntitlementCheck,
+  ): Promise<KindeEntitlement> {
+    return await requireEntitlement(ctx, this.component, check);
   }
 }

@@ -88,3 +88,23 @@ export function useHasRole(
 ): boolean | undefined {
   return useQuery(queries.can, useAuthSettled() ? { role, orgCode } : "skip");
 }
+
+/**
+ * Whether the customer the check is about holds the entitlement to
+ * `feature` (a Kinde Billing feature code): the organization's (`orgCode`, or
+ * the token's), for a member of it, or with no organization the signed-in
+ * user's own; undefined while loading. Live: it changes when a refresh of
+ * the customer lands in the mirror.
+ *
+ * ```tsx
+ * const canExport = useHasEntitlement(api.kindeUser, "csv-export", { orgCode });
+ * return <button disabled={!canExport}>Export</button>;
+ * ```
+ */
+export function useHasEntitlement(
+  queries: Pick<KindeUserQueries, "can">,
+  feature: string,
+  { orgCode }: CheckOptions = {},
+): boolean | undefined {
+  return useQuery(queries.can, useAuthSettled() ? { entitlement: feature, orgCode } : "skip");
+}

@@ -9,7 +9,7 @@
  */
 import { expect, test } from "vitest";
 import { strictAppErrors } from "../strictTypes.test.helper.js";
-import { useHasPermission, useHasRole, type KindeUserQueries } from "./hooks.js";
+import { useHasEntitlement, useHasPermission, useHasRole, type KindeUserQueries } from "./hooks.js";
 
 /**
  * `api.kindeUser` of an app that exports `kinde.userQueries()`, typed as its generated `api` types
@@ -23,6 +23,8 @@ export function checksForAnOptionalOrgCode({ orgCode }: { orgCode?: string }) {
     useHasPermission(api.kindeUser, "publish:docs", { orgCode }),
     useHasRole(api.kindeUser, "admin", { orgCode }),
     useHasPermission(api.kindeUser, "publish:docs"),
+    useHasEntitlement(api.kindeUser, "csv-export", { orgCode }),
+    useHasEntitlement(api.kindeUser, "csv-export"),
   ];
 }
 
@@ -36,6 +38,12 @@ export function canTakes(orgCode: string | undefined) {
 export function refusesANumber() {
   // @ts-expect-error -- an organization is named by its code, a string
   return useHasPermission(api.kindeUser, "publish:docs", { orgCode: 42 });
+}
+
+/** The entitlement hook is typed too: a feature is named by its code, a string. */
+export function refusesAFeatureNumber() {
+  // @ts-expect-error -- a feature is named by its code, a string
+  return useHasEntitlement(api.kindeUser, 7);
 }
 
 test("the hooks accept an orgCode that may be undefined under exactOptionalPropertyTypes", () => {

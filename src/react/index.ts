@@ -17,6 +17,7 @@ export {
   useKindeOrganizations,
   useHasPermission,
   useHasRole,
+  useHasEntitlement,
   type KindeUserQueries,
   type CheckOptions,
 } from "./hooks.js";
