@@ -26,6 +26,7 @@ export * from "./testing/events.js";
 export * from "./testing/managementApi.js";
 export * from "./testing/valueLimits.js";
 export * from "./testing/tenants.js";
+export * from "./testing/billing.js";
 
 const modules = import.meta.glob(["./component/**/*.ts", "!./component/**/*.test.ts"]);
 

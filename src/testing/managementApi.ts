@@ -19,6 +19,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { generateKeyPair, SignJWT } from "jose";
+import { answerBilling, BILLING_ROUTE_SCOPES, withBilling, type TenantBilling } from "./billing.js";
 
 export interface TenantRole {
   id: string;
@@ -80,6 +81,8 @@ export interface Tenant {
   members: Record<string, Record<string, string[]>>;
   /** Organization code → user id → ids of permissions granted to that member directly, not through a role. */
   directPermissions?: Record<string, Record<string, string[]>>;
+  /** Kinde Billing's customers (src/testing/billing.ts). */
+  billing?: TenantBilling;
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
@@ -302,6 +305,7 @@ export const STAND_IN_SCOPES = [
   "create:webhooks",
   "update:webhooks",
   "read:event_types",
+  "read:billing_entitlements",
 ] as const;
 
 const WEBHOOK_SCOPES: [string, RegExp, string][] = [
@@ -327,6 +331,7 @@ const SCOPES: [RegExp, string][] = [
   [/^\/api\/v1\/user$/, "read:users"],
   [/^\/api\/v1\/search\/users$/, "read:users"],
   [/^\/api\/v1\/users\/[^/]+\/properties$/, "read:user_properties"],
+  ...BILLING_ROUTE_SCOPES,
 ];
 
 /** Property values a page of `GET …/properties` holds (the endpoint takes no `page_size`). */
@@ -751,6 +756,8 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
       const values = propertyValues(org.properties);
       return page(values, { ...query, page_size: String(PROPERTY_PAGE_SIZE) }, "properties", path);
     }
+    const billing = answerBilling(tenant, path, query);
+    if (billing) return json(billing.status, billing.body);
     return json(404, { errors: { code: "ROUTE_NOT_FOUND" } });
   }
 
@@ -762,8 +769,12 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
   let beforeSending: ((path: string) => Promise<void>) | null = null;
 
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const requestUrl = new URL(req.url ?? "/", "http://localhost");
+    const path = requestUrl.pathname;
     answer(req)
+      .then((answered) =>
+        withBilling(tenant, path, Object.fromEntries(requestUrl.searchParams), answered),
+      )
       .then(async (answered) => {
         await beforeSending?.(path);
         return answered;
