@@ -136,6 +136,7 @@ describe("one name per concept over the whole public surface", () => {
       "vEventRecord",
       "vDoctorReport",
       "vSetupResult",
+      "vBilling",
     ]) {
       expect(names).toContain(expected);
     }
@@ -144,6 +145,7 @@ describe("one name per concept over the whole public surface", () => {
     expect(functions).toContain("enrichment.applyUsers args");
     expect(functions).toContain("enrichment.applyOrganization args");
     expect(functions).toContain("webhooks.recordFailedEvent args");
+    expect(functions).toContain("billing.applyCustomer args");
     expect(functions.length).toBeGreaterThan(20);
   });
 
