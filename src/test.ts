@@ -61,7 +61,9 @@ export type KindeTables = Record<
   | "kindePermissions"
   | "tombstones"
   | "webhookEvents"
-  | "pendingRefreshes",
+  | "pendingRefreshes"
+  | "billingCustomers"
+  | "billingEntitlements",
   Record<string, unknown>[]
 >;
 
@@ -115,6 +117,23 @@ export async function seedKindeMembers(
   name = "kinde",
 ) {
   await runInspectMutation<typeof args, null>(t, name, "seedMembers", args);
+}
+
+/**
+ * Inserts `count` billing customers, each entitled to `features`, directly
+ * into the component's tables (registered with `inspect: true`), for tests of
+ * the entitlement checks' cost at scale.
+ */
+export async function seedKindeCustomers(
+  t: AnyTestConvex,
+  args: {
+    count: number;
+    features: string[];
+    owners?: { ownerKind: "user" | "organization"; ownerId: string }[];
+  },
+  name = "kinde",
+) {
+  await runInspectMutation<typeof args, null>(t, name, "seedCustomers", args);
 }
 
 /** Inserts `count` event records expiring at `expiresAt` (registered with `inspect: true`). */

@@ -23,6 +23,8 @@ const TABLES = [
   "tombstones",
   "webhookEvents",
   "pendingRefreshes",
+  "billingCustomers",
+  "billingEntitlements",
 ] as const;
 
 export const tables = query({
@@ -145,5 +147,46 @@ export const insertDocument = mutation({
       throw new Error(`No table ${table} in the component's schema`);
     }
     return await ctx.db.insert(table as TableNames, document);
+  },
+});
+
+/**
+ * Inserts `count` billing customers (every other one a user's, the rest an
+ * organization's), each entitled to `features`, straight into the tables:
+ * for measuring the entitlement checks in a large tenant.
+ */
+export const seedCustomers = mutation({
+  args: {
+    count: v.number(),
+    features: v.array(v.string()),
+    /** Owners to make customers of first (mirrored or not: the tables are written directly). */
+    owners: v.optional(
+      v.array(
+        v.object({
+          ownerKind: v.union(v.literal("user"), v.literal("organization")),
+          ownerId: v.string(),
+        }),
+      ),
+    ),
+  },
+  handler: async (ctx, { count, features, owners = [] }) => {
+    const synthetic = Array.from({ length: count }, (_, i) => ({
+      ownerKind: i % 2 ? ("user" as const) : ("organization" as const),
+      ownerId: `${i % 2 ? "kp" : "org"}_seed_customer_${i}`,
+    }));
+    for (const [i, { ownerKind, ownerId }] of [...owners, ...synthetic].entries()) {
+      const customerId = `customer_seed_${i}`;
+      await ctx.db.insert("billingCustomers", {
+        ownerKind,
+        ownerId,
+        customerId,
+        customerIdFetchedAt: 1,
+        fetchedAt: 1,
+        plans: [{ planCode: "seed" }],
+      });
+      for (const featureCode of features) {
+        await ctx.db.insert("billingEntitlements", { ownerKind, ownerId, customerId, featureCode });
+      }
+    }
   },
 });
