@@ -14,6 +14,9 @@ export default defineConfig({
     include: ["bench/**/*.run.ts"],
     // One file, one long "test": measurements, not assertions.
     testTimeout: 30 * 60_000,
+    // The value-limit check after it (test/setup.ts) reads every document of its largest tenant:
+    // 10,000 users and as many billing customers, too many for the default 10 s on a busy machine.
+    hookTimeout: 5 * 60_000,
     fileParallelism: false,
   },
 });

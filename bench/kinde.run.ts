@@ -22,6 +22,7 @@ import {
   organizationCreated,
   permissionCreated,
   roleCreated,
+  seedKindeCustomers,
   seedKindeMembers,
   startKindeTestIssuer,
   kindeOrgCode,
@@ -596,9 +597,18 @@ async function profiles(signed: SignedWorkload): Promise<ProfileResult> {
 
 type CostRow = Cost & { outcome: string; us?: number };
 
+const READS = [
+  "getUser",
+  "getAuthUser",
+  "hasPermission",
+  "hasEntitlement (B2B)",
+  "hasEntitlement (B2C)",
+] as const;
+type ReadName = (typeof READS)[number];
+
 interface TenantResult {
   users: number;
-  reads: Record<"getUser" | "getAuthUser" | "hasPermission", CostRow>;
+  reads: Record<ReadName, CostRow>;
   writes: Record<string, CostRow>;
 }
 
@@ -629,10 +639,35 @@ async function tenantCosts(users: number): Promise<TenantResult> {
   const check = { kindeId, orgCode: ORG, permission: PUBLISH.key };
   const asUser = t.withIdentity({ subject: kindeId });
 
+  // As many billing customers as users, 3 entitlements each; ORG and the seeded user among them.
+  for (let seeded = 0; seeded < users; seeded += SIZES.seedBatch) {
+    await seedKindeCustomers(t, {
+      count: Math.min(SIZES.seedBatch, users - seeded),
+      features: ["seats", "csv-export", "sso"],
+      owners:
+        seeded === 0
+          ? [
+              { ownerKind: "organization", ownerId: ORG },
+              { ownerKind: "user", ownerId: kindeId },
+            ]
+          : [],
+    });
+  }
+  const b2b = { kindeId, orgCode: ORG, feature: "csv-export" };
+  const b2c = { kindeId, orgCode: null, feature: "csv-export" };
+
   const getUser = await t.query(probes.getUser, { kindeId });
   const getAuthUser = await asUser.query(probes.getAuthUser, {});
   const hasPermission = await t.query(probes.hasPermission, check);
-  if (!getUser.result || !getAuthUser.result || hasPermission.result !== true) {
+  const hasB2B = await t.query(probes.hasEntitlement, b2b);
+  const hasB2C = await t.query(probes.hasEntitlement, b2c);
+  if (
+    !getUser.result ||
+    !getAuthUser.result ||
+    hasPermission.result !== true ||
+    hasB2B.result !== true ||
+    hasB2C.result !== true
+  ) {
     throw new Error(`the seeded user ${kindeId} was not found or not allowed`);
   }
   const row = (m: Cost & { result: unknown }, us: number): CostRow => ({
@@ -644,6 +679,8 @@ async function tenantCosts(users: number): Promise<TenantResult> {
     getUser: row(getUser, await medianUs(() => t.query(probes.getUser, { kindeId }))),
     getAuthUser: row(getAuthUser, await medianUs(() => asUser.query(probes.getAuthUser, {}))),
     hasPermission: row(hasPermission, await medianUs(() => t.query(probes.hasPermission, check))),
+    "hasEntitlement (B2B)": row(hasB2B, await medianUs(() => t.query(probes.hasEntitlement, b2b))),
+    "hasEntitlement (B2C)": row(hasB2C, await medianUs(() => t.query(probes.hasEntitlement, b2c))),
   };
   return { users, reads, writes: await writeCosts(t) };
 }
@@ -936,7 +973,7 @@ function reportTenants(tenants: TenantResult[]): string {
     a.documentsWritten === b.documentsWritten &&
     a.databaseQueries === b.databaseQueries;
   const sizes = `${num(small.users)} / ${num(large.users)}`;
-  const readRows: Cell[][] = (["getUser", "getAuthUser", "hasPermission"] as const).map((k) => [
+  const readRows: Cell[][] = READS.map((k) => [
     k,
     `${small.reads[k].documentsRead} / ${large.reads[k].documentsRead}`,
     `${num(small.reads[k].bytesRead)} / ${num(large.reads[k].bytesRead)}`,
@@ -959,7 +996,7 @@ function reportTenants(tenants: TenantResult[]): string {
   });
   return [
     section(
-      `4. Read helpers, per call, with ${sizes} mirrored users (from ctx.meta.getTransactionMetrics)`,
+      `4. Read helpers, per call, with ${sizes} mirrored users and as many billing customers (from ctx.meta.getTransactionMetrics)`,
       table(["call", "docs read", "bytes read", "index ranges", "constant"], readRows),
     ),
     section(

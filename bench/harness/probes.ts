@@ -72,6 +72,11 @@ export const hasPermission = queryGeneric({
   handler: async (ctx, check) => await measure(ctx, () => kinde.hasPermission(ctx, check)),
 });
 
+export const hasEntitlement = queryGeneric({
+  args: { kindeId: v.string(), orgCode: v.union(v.string(), v.null()), feature: v.string() },
+  handler: async (ctx, check) => await measure(ctx, () => kinde.hasEntitlement(ctx, check)),
+});
+
 /** The component's webhook mutation for the event's kind, called as the route calls it. */
 export const apply = mutationGeneric({
   args: { event: v.any() },
@@ -115,6 +120,11 @@ export const probes = {
     { kindeId: string; orgCode: string; permission: string },
     Measured<boolean>
   >("benchProbes:hasPermission"),
+  hasEntitlement: makeFunctionReference<
+    "query",
+    { kindeId: string; orgCode: string | null; feature: string },
+    Measured<boolean>
+  >("benchProbes:hasEntitlement"),
   apply: makeFunctionReference<"mutation", { event: KindeEvent }, Measured<{ outcome: string }>>(
     "benchProbes:apply",
   ),
