@@ -4,7 +4,8 @@ import { isKindeAuthorizationError } from "convex-kinde";
 /**
  * Explains why a call failed. `requireMember` / `requirePermission` / `requireRole` throw a
  * ConvexError whose data says which refusal it was: `unauthenticated` (Convex does not know who
- * is calling) or `forbidden` (known, but not allowed here). Without `onDismiss`, it stays.
+ * is calling), `forbidden` (known, but not allowed here) or, from `requireEntitlement`,
+ * `notEntitled` (the plan lacks the feature). Without `onDismiss`, it stays.
  */
 export function Refusal({ error, onDismiss }: { error: unknown; onDismiss?: () => void }) {
   const { login } = useKindeAuth();
@@ -24,6 +25,16 @@ export function Refusal({ error, onDismiss }: { error: unknown; onDismiss?: () =
             </button>
             <Dismiss onDismiss={onDismiss} />
           </div>
+        </div>
+      );
+    }
+    if (refusal.kind === "notEntitled") {
+      return (
+        <div className="notice danger" role="alert">
+          <p>
+            <strong>Not in your plan.</strong> {refusal.message}
+          </p>
+          <Dismiss onDismiss={onDismiss} />
         </div>
       );
     }
