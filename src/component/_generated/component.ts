@@ -482,7 +482,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   occurredAt: number;
                   source?: string;
                 }
-              | { kind: "backfill"; runId: string };
+              | { kind: "backfill"; runId: string }
+              | { fetchedAt: number; kind: "refresh" };
           };
           owner:
             | { kind: "user"; kindeId: string }
