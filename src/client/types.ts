@@ -41,6 +41,14 @@ export interface KindeOptions {
    * backfill's machine-to-machine credentials and `kinde.refreshAction()`.
    */
   enrichment?: EnrichmentOptions;
+  /**
+   * Mirror Kinde Billing: each user's and organization's billing customer,
+   * its plans and entitlements, read from Kinde's Management API by the
+   * backfill and by refreshes that Kinde's `customer.*` webhooks trigger
+   * (docs/billing.md). Unset or false, no billing request is made and
+   * `customer.*` events reach only your hooks.
+   */
+  billing?: boolean;
 }
 
 /** What {@link KindeOptions.enrichment} keeps, and how often it refreshes it. */
