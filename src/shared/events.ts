@@ -144,6 +144,12 @@ export const vEventRecord = v.object({
   entityId: v.optional(v.string()),
   /** Kinde's `webhook-id` header of the delivery, for matching Kinde's delivery logs. */
   webhookId: v.optional(v.string()),
+  /**
+   * A billing event (`customer.*`, with the `billing` option) whose owner
+   * could not be found: the top-level keys of its `data`, never the values
+   * (at most 20, each cut to 64 characters). The doctor names them.
+   */
+  unmatchedKeys: v.optional(v.array(v.string())),
 });
 export type EventRecord = Infer<typeof vEventRecord>;
 

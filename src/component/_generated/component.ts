@@ -694,6 +694,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             receivedAt: number;
             source?: string;
             type: string;
+            unmatchedKeys?: Array<string>;
             webhookId?: string;
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
@@ -734,6 +735,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             receivedAt: number;
             source?: string;
             type: string;
+            unmatchedKeys?: Array<string>;
             webhookId?: string;
           }>;
           pageStatus?: "SplitRecommended" | "SplitRequired" | null;
@@ -861,6 +863,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             receivedAt: number;
             source?: string;
             type: string;
+            unmatchedKeys?: Array<string>;
             webhookId?: string;
           } | null;
           lastUnappliedEvent: {
@@ -880,6 +883,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             receivedAt: number;
             source?: string;
             type: string;
+            unmatchedKeys?: Array<string>;
             webhookId?: string;
           } | null;
           organizations: number;
