@@ -8,8 +8,10 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import kindeTest, {
+  KINDE_BILLING_EVENT_TYPE_CODES,
   kindeUserId,
   makeTenant,
+  makeTenantBilling,
   startKindeManagementApi,
   userCreated,
   userUpdated,
@@ -49,8 +51,10 @@ const ALL_TYPES = [...MIRRORED_EVENT_TYPES];
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, attempts: 3 };
 
 /** A Kinde tenant with a few users, its Management API on 127.0.0.1, and this deployment's environment. */
-async function serve() {
-  kinde = await startKindeManagementApi(makeTenant({ users: 4, organizations: 2 }));
+async function serve({ billing = false } = {}) {
+  const tenant = makeTenant({ users: 4, organizations: 2 });
+  if (billing) tenant.billing = makeTenantBilling(tenant);
+  kinde = await startKindeManagementApi(tenant);
   vi.stubEnv("KINDE_MANAGEMENT_CLIENT_ID", kinde.clientId);
   vi.stubEnv("KINDE_MANAGEMENT_CLIENT_SECRET", kinde.clientSecret);
   vi.stubEnv("KINDE_DOMAIN", kinde.url);
@@ -154,6 +158,53 @@ describe("setup", () => {
     ).toThrow(
       /eventTypes must be Kinde event types like "customer\.plan_changed": "Customer plan"/,
     );
+  });
+
+  test("billing: the customer.* types the environment offers are registered, a missing one left out with a warning", async () => {
+    await serve({ billing: true });
+    kinde!.eventTypes = kinde!.eventTypes.filter((t) => t.code !== "customer.plan_created");
+    const result = await hostApp({ kinde: { billing: true } }).setup();
+    const billingTypes = KINDE_BILLING_EVENT_TYPE_CODES.filter(
+      (t) => t !== "customer.plan_created",
+    );
+    expect(kinde!.webhooks[0]!.event_types).toEqual([...ALL_TYPES, ...billingTypes]);
+    expect(result).toMatchObject({
+      action: "create",
+      added: [...ALL_TYPES, ...billingTypes],
+      warnings: [
+        "Kinde does not offer customer.plan_created in this environment; the webhook is registered without them.",
+      ],
+      requests: 4,
+    });
+    // A webhook setup made before billing was turned on gets the billing types, and keeps its own.
+    await kinde!.close();
+    await serve({ billing: true });
+    seedWebhook({ endpoint: ENDPOINT, event_types: [...ALL_TYPES, "subscriber.created"] });
+    const update = await hostApp({ kinde: { billing: true } }).setup();
+    expect(update).toMatchObject({
+      action: "update",
+      added: [...KINDE_BILLING_EVENT_TYPE_CODES],
+      warnings: [],
+    });
+    expect(kinde!.webhooks[0]!.event_types).toEqual([
+      ...ALL_TYPES,
+      "subscriber.created",
+      ...KINDE_BILLING_EVENT_TYPE_CODES,
+    ]);
+  });
+
+  test("billing off, an environment with billing: nothing changes; billing on, an environment without it: a warning saying so", async () => {
+    await serve({ billing: true });
+    const off = await hostApp().setup();
+    expect(off).toMatchObject({ eventTypes: ALL_TYPES, warnings: [] });
+    await kinde!.close();
+    await serve();
+    const on = await hostApp({ kinde: { billing: true } }).setup();
+    expect(on.eventTypes).toEqual(ALL_TYPES);
+    expect(on.warnings).toEqual([
+      `Kinde does not offer ${KINDE_BILLING_EVENT_TYPE_CODES.join(", ")} in this environment; the webhook is registered without them.`,
+      expect.stringMatching(/billing option is on, but Kinde offers no customer\.\* event type/),
+    ]);
   });
 
   test("a second run changes nothing", async () => {

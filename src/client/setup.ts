@@ -19,7 +19,7 @@ import type { KindeOptions } from "./types.js";
 import { retryLaterMessage, waitOrThrow, WaitRequired } from "./waits.js";
 import { EVENT_TYPES, type HandledEventType } from "../shared/eventTypes.js";
 import { messageOf } from "../shared/errors.js";
-import type { UnmirroredEventType } from "../shared/unmirroredEvents.js";
+import { CUSTOMER_EVENT_TYPES, type UnmirroredEventType } from "../shared/unmirroredEvents.js";
 
 /**
  * Every Kinde event type the mirror applies, in `EVENT_TYPES`' order;
@@ -234,6 +234,22 @@ function toOfferedTypes(body: Record<string, unknown>): string[] | undefined {
   return codes.length > 0 ? codes : undefined;
 }
 
+/**
+ * The billing event types setup registers with the `billing` option: Kinde's
+ * `customer.*` types, and any other `customer.` type the environment offers
+ * (one Kinde adds later: each triggers a refresh of its customer too).
+ */
+export function billingEventTypes(offered: readonly string[] | undefined): string[] {
+  const more = (offered ?? []).filter((type) => type.startsWith("customer."));
+  return [...new Set<string>([...CUSTOMER_EVENT_TYPES, ...more])];
+}
+
+/** Why the billing option gets no webhooks, when the environment offers no `customer.` type at all. */
+export function billingNotOffered(offered: readonly string[] | undefined): string | undefined {
+  if (!offered || offered.some((type) => type.startsWith("customer."))) return undefined;
+  return "the billing option is on, but Kinde offers no customer.* event type in this environment (is Kinde Billing enabled?): plan changes reach the mirror only through refreshes and the backfill; run setup again once billing is enabled in Kinde";
+}
+
 /** The webhook's name in Kinde's dashboard: which deployment it feeds. */
 export function webhookName(endpoint: string): string {
   return `Convex ${new URL(endpoint).hostname.split(".")[0]} (convex-kinde)`;
@@ -324,8 +340,11 @@ async function setUp(
     toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
   const webhooks = await listWebhooks();
   const offered = await readOfferedTypes(api, granted);
-  const plan = planSetup({ endpoint, webhooks, offered: offered.types, extra: eventTypes });
+  const extra = options.billing ? [...eventTypes, ...billingEventTypes(offered.types)] : eventTypes;
+  const plan = planSetup({ endpoint, webhooks, offered: offered.types, extra });
   if (offered.warning) plan.warnings.push(offered.warning);
+  const noBilling = options.billing ? billingNotOffered(offered.types) : undefined;
+  if (noBilling) plan.warnings.push(noBilling);
   const lacking = granted ? missingScopes(plan, granted) : [];
 
   const result = (changed: boolean, webhookId = plan.webhookId): SetupResult => ({

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { vKindeEvent } from "../shared/events.js";
+import { CUSTOMER_EVENT_TYPES } from "../shared/unmirroredEvents.js";
 import {
+  billingEventTypes,
+  billingNotOffered,
   describePlan,
   MIRRORED_EVENT_TYPES,
   missingScopes,
@@ -213,4 +216,44 @@ test("the plan in words, and the webhook's name", () => {
     /^would add user\.updated, .* to webhook webhook_1 \(https:.*\), which then has 13 event types/,
   );
   expect(webhookName(ENDPOINT)).toBe("Convex happy-otter-123 (convex-kinde)");
+});
+
+describe("the billing option's event types", () => {
+  test("Kinde's customer.* types, and a customer. type Kinde adds later when the environment offers it", () => {
+    expect(billingEventTypes(undefined)).toEqual([...CUSTOMER_EVENT_TYPES]);
+    const offered = [
+      ...ALL,
+      "customer.plan_changed",
+      "customer.refund_issued",
+      "subscriber.created",
+    ];
+    expect(billingEventTypes(offered)).toEqual([...CUSTOMER_EVENT_TYPES, "customer.refund_issued"]);
+  });
+
+  test("through planSetup, those the environment lacks are left out with the usual warning", () => {
+    const offered = [...ALL, "customer.plan_changed", "customer.agreement_cancelled"];
+    const plan = planSetup({
+      endpoint: ENDPOINT,
+      webhooks: [],
+      offered,
+      extra: billingEventTypes(offered),
+    });
+    expect(plan.eventTypes).toEqual([
+      ...ALL,
+      "customer.agreement_cancelled",
+      "customer.plan_changed",
+    ]);
+    const lacking = CUSTOMER_EVENT_TYPES.filter((t) => !offered.includes(t));
+    expect(plan.warnings).toEqual([
+      `Kinde does not offer ${lacking.join(", ")} in this environment; the webhook is registered without them.`,
+    ]);
+  });
+
+  test("an environment offering no customer. type at all gets a warning of its own; an unknown list none", () => {
+    expect(billingNotOffered(ALL)).toMatch(
+      /offers no customer\.\* event type in this environment \(is Kinde Billing enabled\?\)/,
+    );
+    expect(billingNotOffered([...ALL, "customer.payment_failed"])).toBeUndefined();
+    expect(billingNotOffered(undefined)).toBeUndefined();
+  });
 });

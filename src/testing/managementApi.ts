@@ -19,6 +19,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { generateKeyPair, SignJWT } from "jose";
+import { CUSTOMER_EVENT_TYPES } from "../shared/unmirroredEvents.js";
 import { answerBilling, BILLING_ROUTE_SCOPES, withBilling, type TenantBilling } from "./billing.js";
 
 export interface TenantRole {
@@ -180,8 +181,8 @@ export interface TenantEventType {
 
 /**
  * The event types a Kinde tenant offers webhooks (Kinde's documented list;
- * billing events left out). `GET /api/v1/event_types` serves these unless a
- * test changes `eventTypes`.
+ * billing events apart: `KINDE_BILLING_EVENT_TYPE_CODES`). `GET
+ * /api/v1/event_types` serves these unless a test changes `eventTypes`.
  */
 export const KINDE_EVENT_TYPE_CODES = [
   "user.created",
@@ -201,6 +202,13 @@ export const KINDE_EVENT_TYPE_CODES = [
   "subscriber.created",
   "access_request.created",
 ] as const;
+
+/**
+ * Kinde Billing's event types (`customer.*`), which Kinde lists for an
+ * environment with billing: the stand-in lists them for a tenant with
+ * `billing`.
+ */
+export const KINDE_BILLING_EVENT_TYPE_CODES = CUSTOMER_EVENT_TYPES;
 
 function eventType(code: string, i: number): TenantEventType {
   const [entity, action] = code.split(".") as [string, string];
@@ -416,7 +424,10 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
   const issued = new Set<string>();
   const requests: RecordedRequest[] = [];
   const webhooks: TenantWebhook[] = [];
-  let eventTypes = KINDE_EVENT_TYPE_CODES.map(eventType);
+  let eventTypes = [
+    ...KINDE_EVENT_TYPE_CODES,
+    ...(tenant.billing ? KINDE_BILLING_EVENT_TYPE_CODES : []),
+  ].map(eventType);
   let failingWrites = 0;
   const rateLimits = {
     api: { count: 0, seconds: 1, header: "RateLimit-Reset" },
