@@ -3,7 +3,7 @@ import { api } from "./_generated/api.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { deleteOrganization, applyOrganizationSnapshot } from "./organizations.js";
 import { applyUserSnapshot, deleteUser } from "./users.js";
-import { getEntitlement, hasEntitlement } from "./billing.js";
+import { getEntitlement, hasEntitlement, lastFetch as lastFetchQuery } from "./billing.js";
 import {
   KEEP_UNTIL,
   initComponentTest,
@@ -311,6 +311,66 @@ describe("customer ids", () => {
     const page = Array.from({ length: 501 }, () => ({ owner: ada, customerId: "customer_ada" }));
     await expect(set(1_000, page)).rejects.toThrow("501 owners in one call; at most 500");
   });
+});
+
+describe("the last fetch, for the doctor", () => {
+  const lastFetch = () => t.query(api.billing.lastFetch, {});
+
+  test("null when no customer was ever fetched, even with customer ids known", async () => {
+    expect(await lastFetch()).toBeNull();
+    await t.mutation(api.billing.setCustomerIds, {
+      fetchedAt: 4_000,
+      customers: [{ owner: ada, customerId: "customer_ada" }],
+    });
+    expect(await lastFetch()).toBeNull();
+  });
+
+  test("the newest fetch of any customer, a stale one changing nothing", async () => {
+    await apply(acme, 5_000, [seats]);
+    await apply(ada, 7_000, [reports]);
+    await apply(acme, 6_000, [seats]);
+    expect(await lastFetch()).toEqual({ owner: ada, customerId: "customer_ada", fetchedAt: 7_000 });
+    await apply(ada, 6_500, []);
+    expect(await lastFetch()).toMatchObject({ owner: ada, fetchedAt: 7_000 });
+  });
+
+  test("one document and one index range, with 10,000 customers beside it (half never fetched)", async () => {
+    await apply(ada, 5_000, [seats]);
+    for (let start = 0; start < 10_000; start += 1_000) {
+      await t.run(async (ctx) => {
+        for (let i = start; i < start + 1_000; i++) {
+          await ctx.db.insert("billingCustomers", {
+            ownerKind: "user",
+            ownerId: `kp_${i}`,
+            customerId: `customer_${i}`,
+            customerIdFetchedAt: 1,
+            ...(i % 2 ? { fetchedAt: i } : {}),
+            plans: [],
+          });
+        }
+      });
+    }
+    const cost = await t.run(async (ctx) => {
+      const answer = await (
+        lastFetchQuery as unknown as { _handler: (ctx: QueryCtx, args: object) => Promise<unknown> }
+      )._handler(ctx, {});
+      const metrics = await ctx.meta.getTransactionMetrics();
+      return {
+        answer,
+        documents: metrics.documentsRead.used,
+        ranges: metrics.databaseQueries.used,
+      };
+    });
+    expect(cost).toEqual({
+      answer: {
+        owner: { kind: "user", kindeId: "kp_9999" },
+        customerId: "customer_9999",
+        fetchedAt: 9_999,
+      },
+      documents: 1,
+      ranges: 1,
+    });
+  }, 60_000);
 });
 
 describe("cost of a check", () => {

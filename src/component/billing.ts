@@ -321,6 +321,29 @@ export const findCustomer = query({
   },
 });
 
+/**
+ * The newest fetch of any customer's plans and entitlements (the last billing
+ * refresh that landed), or null when none ever did: one index entry, for the
+ * doctor.
+ */
+export const lastFetch = query({
+  args: {},
+  returns: v.union(
+    v.object({ owner: vBillingOwner, customerId: v.optional(v.string()), fetchedAt: v.number() }),
+    v.null(),
+  ),
+  handler: async (ctx) => {
+    // Descending, absent `fetchedAt`s (never fetched) sort last: the first row is the newest fetch.
+    const row = await ctx.db.query("billingCustomers").withIndex("fetchedAt").order("desc").first();
+    if (row?.fetchedAt === undefined) return null;
+    return {
+      owner: ownerOf(row),
+      ...(row.customerId !== undefined && { customerId: row.customerId }),
+      fetchedAt: row.fetchedAt,
+    };
+  },
+});
+
 const vCheckArgs = { kindeId: v.string(), orgCode: v.optional(v.string()), feature: v.string() };
 
 /**

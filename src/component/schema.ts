@@ -122,7 +122,9 @@ export default defineSchema({
     plans: v.array(vPlan),
   })
     .index("owner", ["ownerKind", "ownerId"])
-    .index("customerId", ["customerId"]),
+    .index("customerId", ["customerId"])
+    // For the doctor: the newest fetch, one index entry whatever the number of customers.
+    .index("fetchedAt", ["fetchedAt"]),
 
   /**
    * A billing customer's entitlements, a row each, so checking one feature is

@@ -553,6 +553,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         boolean,
         Name
       >;
+      lastFetch: FunctionReference<
+        "query",
+        "internal",
+        {},
+        {
+          customerId?: string;
+          fetchedAt: number;
+          owner:
+            | { kind: "user"; kindeId: string }
+            | { kind: "organization"; orgCode: string };
+        } | null,
+        Name
+      >;
       setCustomerIds: FunctionReference<
         "mutation",
         "internal",
