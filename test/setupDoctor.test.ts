@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import kindeTest, {
+  insertKindeDocument,
   KINDE_BILLING_EVENT_TYPE_CODES,
   kindeUserId,
   makeTenant,
@@ -19,6 +20,7 @@ import kindeTest, {
   type TenantWebhook,
 } from "convex-kinde/test";
 import {
+  BILLING_CHECK_NAMES,
   CHECK_NAMES,
   Kinde,
   MANAGEMENT_API_SCOPES,
@@ -417,6 +419,88 @@ async function healthyApp(options?: Parameters<typeof hostApp>[0]) {
   return host;
 }
 
+/** The doctor's checks with the billing option: its two after `backfill`. */
+const BILLING_NAMES = [
+  ...CHECK_NAMES.filter((n) => n !== "auth-config"),
+  ...BILLING_CHECK_NAMES,
+  "auth-config",
+];
+
+describe("doctor, with the billing option", () => {
+  test("setup → backfill → a customer fetched → all green; before the fetch, the refresh check says how to run one", async () => {
+    await serve({ billing: true });
+    const host = hostApp({ kinde: { billing: true } });
+    await host.setup();
+    await host.backfill();
+    expect(await host.deliver(userCreated({ id: kindeUserId(), email: "ada@example.com" }))).toBe(
+      200,
+    );
+    const before = await host.doctor();
+    expect(before.checks.map((c) => c.name)).toEqual(BILLING_NAMES);
+    expectVerdicts(before, { "billing-refresh": "warn" });
+    expect(check(before, "billing-refresh").fix).toMatch(/^npx convex run kinde:backfill /);
+    expect(check(before, "management-scopes").found).toBe(
+      "the application has every scope the component uses (12)",
+    );
+
+    const user = kinde!.tenant.users[0]!;
+    const fetchedAt = Date.now() - 120_000;
+    await host.t.mutation(components.kinde.billing.applyCustomer, {
+      owner: { kind: "user", kindeId: user.id },
+      customerId: "customer_ada",
+      fetchedAt,
+      plans: [{ planCode: "pro" }],
+      entitlements: [{ featureCode: "reports" }],
+    });
+    const after = await host.doctor();
+    expectVerdicts(after, {});
+    expect(after).toMatchObject({ healthy: true, summary: "13 ok, 0 warnings, 0 failures" });
+    expect(check(after, "billing-refresh").found).toBe(
+      `the last billing refresh began 2 minutes ago (customer customer_ada, of user ${user.id})`,
+    );
+    // The billing checks read the log the event checks read, and one index entry: no request.
+    expect(after.requests).toBe(2);
+  });
+
+  test("an unmatched billing event in the log: a warning naming its keys; without billing, no billing check at all", async () => {
+    const host = await healthyApp({ kinde: { billing: true } });
+    const now = Date.now();
+    await insertKindeDocument(host.t, {
+      table: "webhookEvents",
+      document: {
+        eventId: "event_0195ac80a14e8d71f42b98e75d3c61ad",
+        type: "customer.plan_changed",
+        occurredAt: now,
+        outcome: "ignored",
+        unmatchedKeys: ["subscription_ref", "plan"],
+        expiresAt: now + 86_400_000,
+      },
+    });
+    const report = await host.doctor();
+    expectVerdicts(report, { "billing-refresh": "warn", "billing-events": "warn" });
+    expect(check(report, "billing-events").found).toMatch(
+      /: 1 billing event\(s\) whose customer was not found, so they refreshed nothing \(newest: customer\.plan_changed event_0195ac80a14e8d71f42b98e75d3c61ad\); their data had the keys subscription_ref, plan$/,
+    );
+    const off = await hostApp().doctor();
+    expect(off.checks.map((c) => c.name)).toEqual(CHECK_NAMES);
+  });
+
+  test("read:billing_entitlements missing: management-scopes fails naming the option, and the refresh's fix starts there", async () => {
+    await serve({ billing: true });
+    kinde!.revokeScope("read:billing_entitlements");
+    const report = await hostApp({ kinde: { billing: true } }).doctor();
+    expect(check(report, "management-scopes")).toMatchObject({
+      verdict: "fail",
+      found: "missing `read:billing_entitlements` (the billing option's entitlements and plans)",
+    });
+    expect(check(report, "billing-refresh").fix).toMatch(
+      /^fix `management-scopes` first, then npx convex run kinde:backfill/,
+    );
+    // The backfill does not need it: its check's fix does not start there.
+    expect(check(report, "backfill").fix).toBe("npx convex run kinde:backfill");
+  });
+});
+
 describe("doctor", () => {
   test("from an empty Kinde webhook list: setup → backfill → a delivered event → all green", async () => {
     await serve();
@@ -800,13 +884,20 @@ describe("doctor, in every environment", () => {
     return [...lists].flatMap((m) => m[1]!.split(/, | and | or /));
   }
 
-  test.each(environments.map((set) => [set.join(", ") || "nothing", set] as const))(
+  // Each environment without and with the billing option (whose checks' fixes start at the
+  // check keeping the backfill or a refresh from running).
+  test.each(
+    environments.flatMap((set) => {
+      const label = set.join(", ") || "nothing";
+      return [[label, set, false] as const, [`${label}, with billing`, set, true] as const];
+    }),
+  )(
     "set: %s — no fix asks to set a set variable; what could not run says not checked, naming a real finding",
-    async (_, set) => {
-      await serve();
+    async (_, set, billing) => {
+      await serve({ billing });
       for (const name of names) vi.stubEnv(name, set.includes(name) ? VARIABLES[name]() : "");
-      const report = await hostApp().doctor();
-      expect(report.checks.map((c) => c.name)).toEqual(CHECK_NAMES);
+      const report = await hostApp({ kinde: { billing } }).doctor();
+      expect(report.checks.map((c) => c.name)).toEqual(billing ? BILLING_NAMES : CHECK_NAMES);
       const byName = new Map(report.checks.map((c) => [c.name as CheckName, c]));
       const isNotChecked = (c: DoctorCheck) => c.found.startsWith("not checked");
 

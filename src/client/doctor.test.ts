@@ -6,6 +6,8 @@ import {
   ago,
   checkAuthConfig,
   checkBackfill,
+  checkBillingEvents,
+  checkBillingRefresh,
   checkDiscovery,
   checkEventLog,
   checkIssuerUrl,
@@ -260,6 +262,30 @@ describe("checkScopes", () => {
     const userOnly = enrichmentOf({ enrichment: { userProperties: ["plan"] } });
     expect(checkScopes([...all, "read:user_properties"], userOnly).verdict).toBe("ok");
   });
+  test("billing: its scopes are required and named with the option; without it, none asked", () => {
+    const withBilling = [...all, "read:billing_entitlements"];
+    expect(checkScopes(all, null, false).verdict).toBe("ok");
+    expect(checkScopes(withBilling, null, true)).toMatchObject({
+      verdict: "ok",
+      found: `the application has every scope the component uses (${all.length + 1})`,
+    });
+    const check = checkScopes(all, null, true);
+    expect(check).toMatchObject({
+      verdict: "fail",
+      found: "missing `read:billing_entitlements` (the billing option's entitlements and plans)",
+    });
+    expect(check.fix).toMatch(/Scopes: add read:billing_entitlements$/);
+    // A scope billing shares with the backfill: named with both, asked for once.
+    const noOrganizations = checkScopes(
+      withBilling.filter((s) => s !== "read:organizations"),
+      null,
+      true,
+    );
+    expect(noOrganizations.found).toBe(
+      "missing `read:organizations` (backfill); `read:organizations` (the billing option's customer ids (expand=billing))",
+    );
+    expect(noOrganizations.fix).toMatch(/Scopes: add read:organizations$/);
+  });
   test("enrichment of details only, or none: no scope beyond the backfill's", () => {
     expect(checkScopes(all, enrichmentOf({ enrichment: {} })).verdict).toBe("ok");
     expect(checkScopes(all, enrichmentOf({})).verdict).toBe("ok");
@@ -353,6 +379,93 @@ test("checkEventLog: outcomes counted; expired events are a warning with the bac
   expect(checkEventLog([record("expired")], "management-credentials").fix).toMatch(
     /^fix `management-credentials` first, then npx convex run kinde:backfill/,
   );
+});
+
+describe("the billing option's checks", () => {
+  const billingEvent = (
+    eventId: string,
+    unmatchedKeys?: string[],
+    type = "customer.plan_changed",
+  ): EventRecord => ({
+    eventId,
+    type,
+    occurredAt: 0,
+    receivedAt: 0,
+    outcome: "ignored",
+    ...(unmatchedKeys && { unmatchedKeys }),
+  });
+
+  test("checkBillingRefresh: the last one and how long ago; none ever: a warning saying how to run one", () => {
+    const last = {
+      owner: { kind: "organization" as const, orgCode: "org_acme" },
+      customerId: "customer_acme",
+      fetchedAt: 0,
+    };
+    expect(checkBillingRefresh(last, 180_000)).toEqual({
+      name: "billing-refresh",
+      verdict: "ok",
+      found:
+        "the last billing refresh began 3 minutes ago (customer customer_acme, of organization org_acme)",
+    });
+    const never = checkBillingRefresh(null, 0);
+    expect(never).toMatchObject({
+      verdict: "warn",
+      found:
+        "no customer's plans and entitlements were ever fetched: every entitlement check answers false",
+    });
+    expect(never.fix).toMatch(/^npx convex run kinde:backfill \(with billing on/);
+    expect(never.fix).toContain(
+      `npx convex run kinde:refresh '{"kind": "user", "entityId": "kp_…"}'`,
+    );
+    expect(checkBillingRefresh(null, 0, "management-scopes").fix).toMatch(
+      /^fix `management-scopes` first, then npx convex run kinde:backfill/,
+    );
+    // A refresh landed: what would keep one from running is not this check's finding.
+    expect(checkBillingRefresh(last, 0, "management-scopes").verdict).toBe("ok");
+  });
+
+  test("checkBillingEvents: every billing event matched, or none at all: ok, counted", () => {
+    expect(checkBillingEvents([record("applied")])).toMatchObject({
+      verdict: "ok",
+      found: "the last 1 event(s): no billing (customer.*) event",
+    });
+    expect(
+      checkBillingEvents([billingEvent("event_1"), record("applied"), billingEvent("event_2")]),
+    ).toMatchObject({
+      verdict: "ok",
+      found: "the last 3 event(s): 2 billing event(s), each with its customer found",
+    });
+  });
+
+  test("checkBillingEvents: unmatched ones are a warning naming the newest and every key once, never a value", () => {
+    const check = checkBillingEvents([
+      billingEvent("event_new", ["subscription", "account_ref"]),
+      billingEvent("event_ok"),
+      billingEvent("event_old", ["account_ref", "amount"], "customer.payment_failed"),
+    ]);
+    expect(check).toMatchObject({ name: "billing-events", verdict: "warn" });
+    expect(check.found).toBe(
+      "the last 3 event(s): 2 billing event(s) whose customer was not found, so they refreshed nothing (newest: customer.plan_changed event_new); their data had the keys subscription, account_ref, amount",
+    );
+    expect(check.fix).toMatch(
+      /^npx convex run kinde:backfill, so the mirror knows every customer id/,
+    );
+    expect(check.fix).toMatch(/report the keys \(never the values\)/);
+    expect(checkBillingEvents([billingEvent("e", ["a"])], "management-credentials").fix).toMatch(
+      /^fix `management-credentials` first, then npx convex run kinde:backfill/,
+    );
+  });
+
+  test("checkBillingEvents: many keys are cut at 20, saying how many more", () => {
+    const keys = Array.from({ length: 25 }, (_, i) => `key_${i}`);
+    const check = checkBillingEvents([
+      billingEvent("e1", keys.slice(0, 20)),
+      billingEvent("e2", keys.slice(5)),
+    ]);
+    expect(check.found).toMatch(/their data had the keys key_0, .*, key_19 and 5 more$/);
+    // An unmatched event with an empty data object still says so.
+    expect(checkBillingEvents([billingEvent("e", [])]).found).toMatch(/had the keys none$/);
+  });
 });
 
 describe("checkBackfill", () => {

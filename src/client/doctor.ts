@@ -22,6 +22,7 @@ import {
   type Enrichment,
 } from "./config.js";
 import { ENRICHMENT_SCOPES } from "./enrichmentReads.js";
+import { BILLING_SCOPES } from "./billingReads.js";
 import { createLogger } from "./log.js";
 import {
   MANAGEMENT_ENV,
@@ -86,7 +87,10 @@ export const CHECK_NAMES = [
   "backfill",
   "auth-config",
 ] as const;
-export type CheckName = (typeof CHECK_NAMES)[number];
+
+/** The checks the `billing` option adds, run after `backfill`. */
+export const BILLING_CHECK_NAMES = ["billing-refresh", "billing-events"] as const;
+export type CheckName = (typeof CHECK_NAMES)[number] | (typeof BILLING_CHECK_NAMES)[number];
 
 const ok = (name: CheckName, found: string): DoctorCheck => ({ name, verdict: "ok", found });
 const warn = (name: CheckName, found: string, fix: string): DoctorCheck => ({
@@ -393,15 +397,42 @@ export function enrichmentScopes(enrichment: Enrichment | null): typeof MANAGEME
 }
 
 /**
+ * The scopes the `billing` option needs: required, since every billing
+ * refresh reads the customer's entitlements, and its customer id with
+ * `expand=billing` on the user or organization (the backfill's scopes
+ * already, named again so a missing one says what billing loses).
+ */
+export function billingScopes(billing: boolean): typeof MANAGEMENT_API_SCOPES {
+  if (!billing) return [];
+  return [
+    {
+      feature: "the billing option's entitlements and plans",
+      scopes: [BILLING_SCOPES.entitlements],
+      required: true,
+    },
+    {
+      feature: "the billing option's customer ids (expand=billing)",
+      scopes: [BILLING_SCOPES.users, BILLING_SCOPES.organizations],
+      required: true,
+    },
+  ];
+}
+
+/**
  * Names each missing scope with the features it disables: a failure when the
- * backfill, the webhook check or the properties the `enrichment` option
- * names are disabled, a warning for optional features.
+ * backfill, the webhook check, the properties the `enrichment` option names
+ * or the `billing` option are disabled, a warning for optional features.
  */
 export function checkScopes(
   granted: string[] | undefined,
   enrichment: Enrichment | null = null,
+  billing = false,
 ): DoctorCheck {
-  const features = [...MANAGEMENT_API_SCOPES, ...enrichmentScopes(enrichment)];
+  const features = [
+    ...MANAGEMENT_API_SCOPES,
+    ...enrichmentScopes(enrichment),
+    ...billingScopes(billing),
+  ];
   if (granted === undefined) {
     return warn(
       "management-scopes",
@@ -416,13 +447,13 @@ export function checkScopes(
   if (disabled.length === 0) {
     return ok(
       "management-scopes",
-      `the application has every scope the component uses (${features.flatMap((f) => f.scopes).length})`,
+      `the application has every scope the component uses (${new Set(features.flatMap((f) => f.scopes)).size})`,
     );
   }
   const found = disabled
     .map(({ feature, missing }) => `${missing.map((s) => `\`${s}\``).join(", ")} (${feature})`)
     .join("; ");
-  const fix = `in Kinde: Settings → Applications → your M2M application → APIs → Kinde Management API → Scopes: add ${disabled.flatMap((d) => d.missing).join(", ")}`;
+  const fix = `in Kinde: Settings → Applications → your M2M application → APIs → Kinde Management API → Scopes: add ${[...new Set(disabled.flatMap((d) => d.missing))].join(", ")}`;
   return disabled.some((d) => d.required)
     ? fail("management-scopes", `missing ${found}`, fix)
     : warn("management-scopes", `missing ${found}`, fix);
@@ -584,6 +615,86 @@ export function checkBackfill(
         `run ${status.runId} finished ${ago(status.finishedAt ?? status.heartbeatAt, now)}: ${counts}`,
       );
   }
+}
+
+/** The newest fetch of a customer's billing, as `billing.lastFetch` answers. */
+export type LastBillingFetch = {
+  owner: { kind: "user"; kindeId: string } | { kind: "organization"; orgCode: string };
+  customerId?: string;
+  fetchedAt: number;
+} | null;
+
+/**
+ * When the last billing refresh landed (the newest fetch of any customer's
+ * plans and entitlements). Without one, every entitlement check answers
+ * false: the fix is the backfill, which fetches every customer, or a refresh.
+ *
+ * @param blocker A check that keeps the backfill or a refresh from running (credentials, token, scopes).
+ */
+export function checkBillingRefresh(
+  last: LastBillingFetch,
+  now: number,
+  blocker?: CheckName,
+): DoctorCheck {
+  if (last === null) {
+    return warn(
+      "billing-refresh",
+      "no customer's plans and entitlements were ever fetched: every entitlement check answers false",
+      after(
+        blocker,
+        `npx convex run kinde:backfill (with billing on it fetches every customer's), or refresh one owner: npx convex run kinde:refresh '{"kind": "user", "entityId": "kp_…"}' (or "organization" and its code)`,
+      ),
+    );
+  }
+  const owner =
+    last.owner.kind === "user"
+      ? `user ${last.owner.kindeId}`
+      : `organization ${last.owner.orgCode}`;
+  return ok(
+    "billing-refresh",
+    `the last billing refresh began ${ago(last.fetchedAt, now)} (${last.customerId ? `customer ${last.customerId}, ` : ""}of ${owner})`,
+  );
+}
+
+/** At most this many keys of unmatched billing events are named in the finding. */
+const UNMATCHED_KEYS_SHOWN = 20;
+
+/**
+ * The billing events among the most recent whose customer was not found
+ * (their record has `unmatchedKeys`): they refreshed nothing. The finding
+ * names the keys their `data` had, never values.
+ *
+ * @param backfillBlocker A check that keeps the backfill, the fix for unknown customer ids, from running.
+ */
+export function checkBillingEvents(
+  records: EventRecord[],
+  backfillBlocker?: CheckName,
+): DoctorCheck {
+  const billing = records.filter((r) => r.type.startsWith("customer."));
+  const unmatched = records.filter((r) => r.unmatchedKeys !== undefined);
+  const sample = `the last ${records.length} event(s)`;
+  if (unmatched.length === 0) {
+    return ok(
+      "billing-events",
+      billing.length === 0
+        ? `${sample}: no billing (customer.*) event`
+        : `${sample}: ${billing.length} billing event(s), each with its customer found`,
+    );
+  }
+  const keys = [...new Set(unmatched.flatMap((r) => r.unmatchedKeys ?? []))];
+  const shown =
+    keys.length > UNMATCHED_KEYS_SHOWN
+      ? `${keys.slice(0, UNMATCHED_KEYS_SHOWN).join(", ")} and ${keys.length - UNMATCHED_KEYS_SHOWN} more`
+      : keys.join(", ") || "none";
+  const newest = unmatched[0]!;
+  return warn(
+    "billing-events",
+    `${sample}: ${unmatched.length} billing event(s) whose customer was not found, so they refreshed nothing (newest: ${newest.type} ${newest.eventId}); their data had the keys ${shown}`,
+    after(
+      backfillBlocker,
+      "npx convex run kinde:backfill, so the mirror knows every customer id (an event is matched by data.customer_id or data.customer.id, data.org_code or data.user_id); if the keys above hold none of those, Kinde's payload is one the component does not read: report the keys (never the values) to convex-kinde",
+    ),
+  );
 }
 
 /** How the app's React client hands Kinde's tokens to Convex. */
@@ -756,7 +867,7 @@ export function doctorAction(
           const granted = await api.grantedScopes({ fresh: true });
           access = { api, granted };
           checks.push(ok("management-token", "Kinde issued an access token"));
-          checks.push(checkScopes(granted, enrichmentOf(options)));
+          checks.push(checkScopes(granted, enrichmentOf(options), options.billing === true));
         } catch (error) {
           checks.push(
             error instanceof WaitRequired
@@ -787,6 +898,12 @@ export function doctorAction(
       checks.push(
         checkBackfill(await ctx.runQuery(component.backfill.getStatus, {}), now, backfillBlocker),
       );
+      if (options.billing) {
+        const billingBlocker = billingBlockerOf(access);
+        const last = await ctx.runQuery(component.billing.lastFetch, {});
+        checks.push(checkBillingRefresh(last, now, billingBlocker));
+        checks.push(checkBillingEvents(recent.page, billingBlocker));
+      }
       if (auth) {
         const issuerOrBlocker: string | Blocker =
           tokenIssuer ??
@@ -816,6 +933,17 @@ function backfillBlockerOf(access: ManagementAccess): CheckName | undefined {
   if (access.blocker !== undefined) return access.blocker.check;
   const { granted } = access;
   return granted && BACKFILL_REQUIRED_SCOPES.some((scope) => !granted.includes(scope))
+    ? "management-scopes"
+    : undefined;
+}
+
+/** The check that keeps billing's backfill and refreshes from running: the backfill's, or a billing scope. */
+function billingBlockerOf(access: ManagementAccess): CheckName | undefined {
+  const blocker = backfillBlockerOf(access);
+  if (blocker !== undefined || access.blocker !== undefined) return blocker;
+  const { granted } = access;
+  const needed = billingScopes(true).flatMap((f) => f.scopes);
+  return granted && needed.some((scope) => !granted.includes(scope))
     ? "management-scopes"
     : undefined;
 }

@@ -81,6 +81,7 @@ export {
   type SetupResult,
 } from "./setup.js";
 export {
+  BILLING_CHECK_NAMES,
   CHECK_NAMES,
   MANAGEMENT_API_SCOPES,
   vDoctorReport,
