@@ -12,6 +12,8 @@
  */
 import { expect, test, vi } from "vitest";
 import {
+  customerEvent,
+  kindeCustomerId,
   kindeOrgCode,
   kindeUserId,
   kindeUuid,
@@ -37,7 +39,7 @@ import {
   type KindeUser,
   type SetupResult,
 } from "convex-kinde";
-import { api, internal } from "../example/convex/_generated/api.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
 import { initConvexTest, outcomeOf, type ExampleTest } from "../test/setup.js";
 
 // ---------------------------------------------------------------- output
@@ -527,6 +529,55 @@ async function tour(
   );
 
   await tour.run(
+    "Acme upgrades its plan",
+    "Acme pays, through Kinde Billing, for the starter plan (no reports feature). 15 minutes ago it moved to pro, which adds reports. Kinde's customer.plan_changed is only a trigger (Kinde publishes no plan in it): the refresh it schedules reads Acme's entitlements from the Management API and hands them to the component's billing.applyCustomer, versioned by when its fetch began. The tour hands them over as that refresh does; api.kindeUser.can answers the gated check.",
+    "the gated check follows the plan: no reports on starter, reports once pro's fetch lands; a fetch that began earlier is stale",
+    async () => {
+      const customerId = kindeCustomerId();
+      const owner = { kind: "organization" as const, orgCode: acme };
+      const mayReport = () =>
+        tour.asAda.query(api.kindeUser.can, { orgCode: acme, entitlement: "reports" });
+      const fetch = async (label: string, minutesAgo: number, plan: string, features: string[]) => {
+        const { outcome } = await t.mutation(components.kinde.billing.applyCustomer, {
+          owner,
+          customerId,
+          fetchedAt: tour.ago(minutesAgo).at,
+          plans: [{ planCode: plan }],
+          entitlements: features.map((featureCode) => ({ featureCode })),
+        });
+        const may = await mayReport();
+        print(
+          ...wrap(
+            `${outcome}: plan ${plan} (${features.join(", ")}) → reports in Acme? ${may ? "yes" : "no"}`,
+            `${INDENT}→ ${cyan(label.padEnd(20))} ← `,
+            INDENT.length + 25,
+          ),
+        );
+        return { outcome, may };
+      };
+      expect(await fetch("fetch @ -18 min", 18, "starter", ["seats"])).toEqual({
+        outcome: "applied",
+        may: false,
+      });
+      const changed = customerEvent("customer.plan_changed", { id: customerId }, tour.ago(15));
+      await tour.deliver(
+        "plan_changed event",
+        await issuer.sign(changed),
+        answer("ignored", changed),
+      );
+      expect(await fetch("fetch @ -14 min", 14, "pro", ["seats", "reports"])).toEqual({
+        outcome: "applied",
+        may: true,
+      });
+      // A refresh that began before the one above and lands after it changes nothing.
+      expect(await fetch("late fetch @ -16 min", 16, "starter", ["seats"])).toEqual({
+        outcome: "stale",
+        may: true,
+      });
+    },
+  );
+
+  await tour.run(
     "Ada is deleted",
     "10 minutes ago an admin deleted Ada in Kinde.",
     "applied: she is gone, her profile removed by the hook, and she can no longer publish",
@@ -632,7 +683,7 @@ async function tour(
   expect(status, "getSyncStatus").toMatchObject({ users: 0, organizations: 1 });
   expect(await t.query(api.organizations.roles, {}), "roles").toHaveLength(1);
   expect(await t.query(api.organizations.permissions, {}), "permissions").toHaveLength(1);
-  const counts = ["applied", "duplicate", "stale", "refused (401)"]
+  const counts = ["applied", "duplicate", "stale", "ignored", "refused (401)"]
     .map((kind) => `${tour.tally.get(kind) ?? 0}\u00a0${kind.replace(" ", "\u00a0")}`)
     .join(", ");
   expect([...tour.tally.values()].reduce((a, b) => a + b, 0)).toBe(tour.deliveries);
