@@ -9,6 +9,7 @@ import { v, type Infer } from "convex/values";
 import { internalActionGeneric } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { isStalled, type BackfillStatus } from "../shared/backfill.js";
+import type { BillingOwner } from "../shared/billing.js";
 import type { EventRecord } from "../shared/events.js";
 import {
   issuerSettingOf,
@@ -619,7 +620,7 @@ export function checkBackfill(
 
 /** The newest fetch of a customer's billing, as `billing.lastFetch` answers. */
 export type LastBillingFetch = {
-  owner: { kind: "user"; kindeId: string } | { kind: "organization"; orgCode: string };
+  owner: BillingOwner;
   customerId?: string;
   fetchedAt: number;
 } | null;
