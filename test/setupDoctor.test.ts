@@ -458,8 +458,27 @@ describe("doctor, with the billing option", () => {
     expect(check(after, "billing-refresh").found).toBe(
       `the last billing refresh began 2 minutes ago (customer customer_ada, of user ${user.id})`,
     );
-    // The billing checks read the log the event checks read, and one index entry: no request.
-    expect(after.requests).toBe(2);
+    // token, webhooks, and Kinde's event types (for the billing types the webhook should carry);
+    // the billing checks read the log the event checks read, and one index entry.
+    expect(after.requests).toBe(3);
+  });
+
+  test("a webhook set up before billing was turned on: a warning, with setup as the fix", async () => {
+    await serve({ billing: true });
+    await hostApp().setup();
+    const host = hostApp({ kinde: { billing: true } });
+    const before = await host.doctor();
+    expect(check(before, "webhook")).toMatchObject({
+      verdict: "warn",
+      fix: "npx convex run kinde:setup",
+    });
+    expect(check(before, "webhook").found).toMatch(
+      new RegExp(
+        `, but not ${KINDE_BILLING_EVENT_TYPE_CODES.join(", ")}, which the billing option`,
+      ),
+    );
+    await host.setup();
+    expect(check(await host.doctor(), "webhook").verdict).toBe("ok");
   });
 
   test("an unmatched billing event in the log: a warning naming its keys; without billing, no billing check at all", async () => {

@@ -300,6 +300,31 @@ describe("checkScopes", () => {
 describe("checkWebhook", () => {
   const endpoint = "https://happy-otter-123.convex.site/kinde/webhook";
   const all = [...MIRRORED_EVENT_TYPES];
+  test("billing: a webhook without the billing types the environment offers is a warning, setup the fix", () => {
+    const billing = ["customer.plan_changed", "customer.agreement_cancelled"];
+    const without = checkWebhook(
+      endpoint,
+      [{ id: "w1", endpoint, eventTypes: all }],
+      undefined,
+      billing,
+    );
+    expect(without).toMatchObject({ verdict: "warn", fix: "npx convex run kinde:setup" });
+    expect(without.found).toMatch(
+      /, but not customer\.plan_changed, customer\.agreement_cancelled, which the billing option refreshes on/,
+    );
+    const granted = MANAGEMENT_API_SCOPES.flatMap((f) => f.scopes).filter(
+      (s) => s !== "update:webhooks",
+    );
+    expect(
+      checkWebhook(endpoint, [{ id: "w1", endpoint, eventTypes: all }], granted, billing).fix,
+    ).toBe("fix `management-scopes` first, then npx convex run kinde:setup");
+    const complete = [{ id: "w1", endpoint, eventTypes: [...all, ...billing] }];
+    expect(checkWebhook(endpoint, complete, undefined, billing).verdict).toBe("ok");
+    // None offered (billing not enabled in Kinde): nothing to ask for.
+    expect(
+      checkWebhook(endpoint, [{ id: "w1", endpoint, eventTypes: all }], undefined, []).verdict,
+    ).toBe("ok");
+  });
   test("complete: ok; none, or types missing: fail with setup as the fix", () => {
     expect(checkWebhook(endpoint, [{ id: "w1", endpoint, eventTypes: all }]).verdict).toBe("ok");
     const none = checkWebhook(endpoint, []);

@@ -34,11 +34,13 @@ import {
   type RetryPolicy,
 } from "./managementApi.js";
 import {
+  billingEventTypes,
   MIRRORED_EVENT_TYPES,
   missingScopes,
   planSetup,
   SITE_URL_ENV_VAR,
   toListedWebhooks,
+  toOfferedTypes,
   webhookEndpoint,
   WEBHOOK_SCOPES,
   type ListedWebhook,
@@ -472,6 +474,7 @@ export function checkWebhook(
   endpoint: string,
   webhooks: ListedWebhook[],
   granted?: string[],
+  billingTypes: readonly string[] = [],
 ): DoctorCheck {
   const plan = planSetup({ endpoint, webhooks });
   const lacking = granted ? missingScopes(plan, granted) : [];
@@ -495,6 +498,19 @@ export function checkWebhook(
     );
   }
   const found = `webhook ${plan.webhookId} sends all ${MIRRORED_EVENT_TYPES.length} mirrored event types to ${endpoint}`;
+  const subscribed = webhooks.find((w) => w.id === plan.webhookId)?.eventTypes ?? [];
+  const billingMissing = billingTypes.filter((type) => !subscribed.includes(type));
+  if (billingMissing.length > 0) {
+    const billingSetup = after(
+      granted && !granted.includes(WEBHOOK_SCOPES.update) ? "management-scopes" : undefined,
+      "npx convex run kinde:setup",
+    );
+    return warn(
+      "webhook",
+      `${found}, but not ${billingMissing.join(", ")}, which the billing option refreshes on: those plan changes wait for a refresh or the backfill.${nearMisses}`,
+      billingSetup,
+    );
+  }
   return plan.warnings.length
     ? warn("webhook", `${found}.${nearMisses}`, "delete the webhooks named above in Kinde")
     : ok("webhook", found);
@@ -883,7 +899,7 @@ export function doctorAction(
           checks.push(notChecked("management-scopes", access.blocker.check, access.blocker.why));
         }
       }
-      checks.push(await webhookCheck(access, path));
+      checks.push(await webhookCheck(access, path, options.billing === true));
 
       // The component: what arrived, what became of it, and the backfill.
       // The newest record of the log is the sync status's `lastEvent`: one call reads both.
@@ -953,8 +969,30 @@ function billingBlockerOf(access: ManagementAccess): CheckName | undefined {
 type ManagementAccess =
   { api: ManagementApi; granted: string[] | undefined; blocker?: undefined } | { blocker: Blocker };
 
+/**
+ * The `customer.*` types the environment offers, which the billing option's
+ * webhook should carry: none when the application may not read Kinde's list
+ * (setup then registers them all, and Kinde refuses what it lacks).
+ */
+async function offeredBillingTypes(api: ManagementApi, granted: string[] | undefined) {
+  if (granted && !granted.includes(WEBHOOK_SCOPES.eventTypes)) return [];
+  let offered: string[] | undefined;
+  try {
+    offered = toOfferedTypes(await api.get("/api/v1/event_types", {}, WEBHOOK_SCOPES.eventTypes));
+  } catch (error) {
+    // A token that does not list its scopes: the 403 is how the missing scope shows.
+    if (error instanceof ManagementApiError && error.status === 403) return [];
+    throw error;
+  }
+  return offered ? billingEventTypes(offered).filter((type) => offered.includes(type)) : [];
+}
+
 /** The `webhook` check, or why it could not run. */
-async function webhookCheck(access: ManagementAccess, path: string): Promise<DoctorCheck> {
+async function webhookCheck(
+  access: ManagementAccess,
+  path: string,
+  billing: boolean,
+): Promise<DoctorCheck> {
   let endpoint: string;
   try {
     endpoint = webhookEndpoint(process.env[SITE_URL_ENV_VAR], path);
@@ -970,7 +1008,8 @@ async function webhookCheck(access: ManagementAccess, path: string): Promise<Doc
   }
   try {
     const listed = toListedWebhooks(await api.get("/api/v1/webhooks", {}, WEBHOOK_SCOPES.read));
-    return checkWebhook(endpoint, listed, granted);
+    const billingTypes = billing ? await offeredBillingTypes(api, granted) : [];
+    return checkWebhook(endpoint, listed, granted, billingTypes);
   } catch (error) {
     if (error instanceof WaitRequired) return throttled("webhook", error);
     return fail(

@@ -225,7 +225,7 @@ export function toListedWebhooks(body: Record<string, unknown>): ListedWebhook[]
 }
 
 /** The event type codes Kinde offers, or undefined when the answer has none. */
-function toOfferedTypes(body: Record<string, unknown>): string[] | undefined {
+export function toOfferedTypes(body: Record<string, unknown>): string[] | undefined {
   if (!Array.isArray(body.event_types)) return undefined;
   const codes = body.event_types.flatMap((raw: unknown) => {
     const code = (raw as { code?: unknown } | null)?.code;
