@@ -12,6 +12,7 @@ import type { Logger } from "./log.js";
 import { ManagementApiError, type ManagementApi } from "./managementApi.js";
 import { followPaging, type PagingStep } from "./paging.js";
 import type { PagingState } from "../shared/backfill.js";
+import { userCustomerId } from "./billingReads.js";
 
 /** The Management API scopes enrichment reads with, as the spec names them; the doctor checks them. */
 export const ENRICHMENT_SCOPES = {
@@ -44,27 +45,33 @@ export function warnOfDropped(log: Logger, whose: string, mapped: Bounded<unknow
 /**
  * One user's details (`GET /api/v1/user?id=…&expand=identities`) and
  * properties, as the option names them; null when Kinde has no such user.
+ * With `billing`, the same user read also expands `billing`, and its
+ * customer id comes back beside them (`customerId`; absent when the user
+ * was not read, i.e. no details are kept).
  */
 export async function readUser(
   api: ManagementApi,
   kindeId: string,
   enrichment: Enrichment,
   log: Logger,
-): Promise<UserRead | null> {
-  const read: UserRead = {};
+  { billing = false }: { billing?: boolean } = {},
+): Promise<(UserRead & { customerId?: string | null }) | null> {
+  const read: UserRead & { customerId?: string | null } = {};
   try {
     if (enrichment.details.length > 0) {
+      const expand = [
+        ...(enrichment.details.includes("identities") ? ["identities"] : []),
+        ...(billing ? ["billing"] : []),
+      ];
       const user = await api.get(
         "/api/v1/user",
-        {
-          id: kindeId,
-          expand: enrichment.details.includes("identities") ? "identities" : undefined,
-        },
+        { id: kindeId, expand: expand.length > 0 ? expand.join(",") : undefined },
         ENRICHMENT_SCOPES.users,
       );
       const details = toUserDetails(user, enrichment.details)!;
       warnOfDropped(log, `user ${kindeId}`, details);
       read.details = details.value;
+      if (billing) read.customerId = userCustomerId(user);
     }
     if (enrichment.userProperties !== null) {
       read.properties = await readProperties(

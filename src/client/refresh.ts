@@ -32,6 +32,9 @@ import {
   type AppliedUsers,
 } from "./enrichmentPages.js";
 import { ENRICHMENT_SCOPES, readUser } from "./enrichmentReads.js";
+import { readOrganizationCustomerId, readUserCustomerId } from "./billingReads.js";
+import { refreshCustomer } from "./billingRefresh.js";
+import type { BillingOwner } from "../shared/billing.js";
 import { createLogger, type Logger } from "./log.js";
 import {
   ManagementApi,
@@ -81,7 +84,7 @@ export const vRefreshResult = v.object({
     v.literal("not mirrored"),
     /** Kinde no longer has it: nothing written (its deletion's webhook removes it). */
     v.literal("gone"),
-    /** The `enrichment` option keeps nothing of this kind (or is not set). */
+    /** Neither the `enrichment` option keeps anything of this kind, nor is `billing` on. */
     v.literal("nothing to fetch"),
     /** Kinde needs a wait: the action runs again at `resumesAt`. */
     v.literal("waiting"),
@@ -99,6 +102,20 @@ export const vRefreshResult = v.object({
   requests: v.number(),
   resumesAt: v.optional(v.number()),
   error: v.optional(v.string()),
+  /**
+   * With the `billing` option, what became of the entity's billing customer:
+   * `applied` / `stale` / `missing` as the component answered, `no customer`
+   * (Kinde names none), `failed` (past the mirror's bounds, `error` says which).
+   */
+  billing: v.optional(
+    v.union(
+      v.literal("applied"),
+      v.literal("stale"),
+      v.literal("missing"),
+      v.literal("no customer"),
+      v.literal("failed"),
+    ),
+  ),
 });
 export type RefreshResult = Infer<typeof vRefreshResult>;
 
@@ -132,6 +149,7 @@ export function refreshAction(
   // Checked when the module loads, so a bad value fails the deploy, not a refresh.
   const retry = retryPolicy(retryOverrides, "refreshAction");
   const enrichment = enrichmentOf(options);
+  const billing = options.billing === true;
   let onEventHandle: string | undefined;
   return internalActionGeneric({
     args: vRefreshArgs,
@@ -143,16 +161,18 @@ export function refreshAction(
           `refresh: { kind: "${args.kind}" } needs the ${args.kind === "user" ? "user's Kinde id" : "organization's code"} as \`entityId\``,
         );
       }
-      const wanted =
-        enrichment &&
+      const enriched =
+        enrichment !== null &&
         (args.kind === "organization"
           ? enrichment.organizations
           : args.kind === "user"
             ? enrichment.users
             : enrichment.users || enrichment.organizations);
-      if (!enrichment || !wanted) {
+      // The sweep is enrichment's; billing refreshes one user or organization.
+      const wanted = enriched || (billing && args.kind !== "all");
+      if (!wanted) {
         log.info(
-          `refresh: the enrichment option keeps nothing of ${args.kind === "all" ? "users or organizations" : `this ${args.kind}`}; nothing fetched`,
+          `refresh: the enrichment option keeps nothing of ${args.kind === "all" ? "users or organizations" : `this ${args.kind}`}${billing ? "" : " and billing is off"}; nothing fetched`,
         );
         return { outcome: "nothing to fetch", ...NONE, requests: 0 };
       }
@@ -166,13 +186,15 @@ export function refreshAction(
         ctx,
         component,
         api,
-        enrichment,
+        enrichment: enriched ? enrichment : null,
+        billing,
         log,
         onEvent: onEventHandle,
       };
       const what = args.kind === "all" ? "sweep" : `${args.kind} ${args.entityId}`;
       try {
-        if (args.kind === "all") return await sweepPage(context, resume);
+        if (args.kind === "all")
+          return await sweepPage({ ...context, enrichment: enrichment! }, resume);
         return await refreshEntity(context, args.kind, args.entityId!);
       } catch (error) {
         if (error instanceof WaitRequired) {
@@ -196,7 +218,10 @@ interface RefreshContext {
   ctx: GenericActionCtx<GenericDataModel>;
   component: ComponentApi;
   api: ManagementApi;
-  enrichment: Enrichment;
+  /** What enrichment keeps of this kind of entity; null: nothing. */
+  enrichment: Enrichment | null;
+  /** Whether the `billing` option is on. */
+  billing: boolean;
   log: Logger;
   onEvent: string | undefined;
 }
@@ -221,44 +246,99 @@ async function refreshEntity(
     : await fetchOrganization(context, entityId, begun.fetchedAt);
 }
 
-/** Reads a user (a fetch begun at `fetchedAt`) and hands it to the component. */
+/**
+ * Reads a user (a fetch begun at `fetchedAt`) and hands it to the
+ * component: what enrichment keeps, then, with billing, its customer. The
+ * customer id comes with the details' read (`expand=billing`), or from a
+ * read of its own when no details are kept.
+ */
 async function fetchUser(
-  { ctx, component, api, enrichment, log, onEvent }: RefreshContext,
+  context: RefreshContext,
   kindeId: string,
   fetchedAt: number,
 ): Promise<RefreshResult> {
-  const read = await readUser(api, kindeId, enrichment, log);
-  if (read === null) {
+  const { ctx, component, api, enrichment, billing, log, onEvent } = context;
+  const gone = (): RefreshResult => {
     log.info(
       `refresh: Kinde has no user ${kindeId}; nothing written (its user.deleted removes it)`,
     );
     return { outcome: "gone", ...NONE, requests: api.requests };
+  };
+  let applied: AppliedUsers = { ...NONE };
+  let customerId: string | null | undefined;
+  if (enrichment) {
+    const read = await readUser(api, kindeId, enrichment, log, { billing });
+    if (read === null) return gone();
+    const { customerId: readId, ...parts } = read;
+    customerId = readId;
+    applied = await applyUserFetches(ctx, component, fetchedAt, [{ kindeId, ...parts }], {
+      onEvent,
+    });
+    log.debug(`refresh: user ${kindeId} ${describe(applied)}`);
   }
-  const applied = await applyUserFetches(ctx, component, fetchedAt, [{ kindeId, ...read }], {
-    onEvent,
-  });
-  log.debug(`refresh: user ${kindeId} ${describe(applied)}`);
-  return { outcome: "refreshed", ...applied, requests: api.requests };
+  if (!billing) return { outcome: "refreshed", ...applied, requests: api.requests };
+  if (customerId === undefined) {
+    const read = await readUserCustomerId(api, kindeId);
+    if (read === null) return gone();
+    customerId = read.customerId;
+  }
+  return await withBilling(context, { kind: "user", kindeId }, customerId, fetchedAt, applied);
 }
 
-/** Reads an organization's properties (a fetch begun at `fetchedAt`) and hands them to the component. */
+/** The billing part of a refresh of `owner`, and the refresh's result with it. */
+async function withBilling(
+  context: RefreshContext,
+  owner: BillingOwner,
+  customerId: string | null,
+  fetchedAt: number,
+  counts: AppliedUsers,
+): Promise<RefreshResult> {
+  const done = await refreshCustomer(context, owner, customerId, fetchedAt);
+  return {
+    outcome: "refreshed",
+    ...counts,
+    requests: context.api.requests,
+    billing: done.outcome,
+    ...(done.error !== undefined && { error: done.error }),
+  };
+}
+
+/**
+ * Reads an organization (a fetch begun at `fetchedAt`) and hands it to the
+ * component: its properties when enrichment keeps them, then, with billing,
+ * its customer (`GET /api/v1/organization?code=…&expand=billing`).
+ */
 async function fetchOrganization(
-  { ctx, component, api, enrichment, log, onEvent }: RefreshContext,
+  context: RefreshContext,
   orgCode: string,
   fetchedAt: number,
 ): Promise<RefreshResult> {
-  const outcome = await refreshOrganizationProperties(
-    ctx,
-    component,
-    api,
-    orgCode,
-    enrichment.organizationProperties!,
-    log,
-    { onEvent },
-    fetchedAt,
-  );
-  if (outcome === "gone") return { outcome: "gone", ...NONE, requests: api.requests };
-  return { outcome: "refreshed", ...NONE, [outcome]: 1, requests: api.requests };
+  const { ctx, component, api, enrichment, billing, log, onEvent } = context;
+  let counts = { ...NONE };
+  if (enrichment?.organizationProperties) {
+    const outcome = await refreshOrganizationProperties(
+      ctx,
+      component,
+      api,
+      orgCode,
+      enrichment.organizationProperties,
+      log,
+      { onEvent },
+      fetchedAt,
+    );
+    if (outcome === "gone") return { outcome: "gone", ...NONE, requests: api.requests };
+    counts = { ...NONE, [outcome]: 1 };
+  }
+  if (!billing) return { outcome: "refreshed", ...counts, requests: api.requests };
+  const read = await readOrganizationCustomerId(api, orgCode);
+  if (read === null) {
+    log.info(
+      `refresh: Kinde has no organization ${orgCode}; nothing written (its organization.deleted removes it)`,
+    );
+    return { outcome: "gone", ...counts, requests: api.requests };
+  }
+  const owner = { kind: "organization" as const, orgCode };
+  return await withBilling(context, owner, read.customerId, fetchedAt, counts);
 }
 
 function describe({ applied, stale, missing }: AppliedUsers) {
@@ -299,7 +379,10 @@ function phaseAfter(
  * properties read. Every user's part is versioned by when its page request
  * began; an organization's by when its own request began.
  */
-async function sweepPage(context: RefreshContext, resume: Args): Promise<RefreshResult> {
+async function sweepPage(
+  context: RefreshContext & { enrichment: Enrichment },
+  resume: Args,
+): Promise<RefreshResult> {
   const { ctx, component, api, enrichment, log, onEvent } = context;
   if (!resume.sweep) log.info("refresh: sweep started");
   const at: SweepPosition = { ...(resume.sweep ?? firstPhase(enrichment)!) };

@@ -87,9 +87,10 @@ export function webhookHandler(
   refresh?: RefreshActionReference,
 ) {
   const log = createLogger(logLevelOf(options));
-  // Without the option nothing asks for a refresh, whatever `refresh` is.
+  // Without either option nothing asks for a refresh, whatever `refresh` is.
   const enrichment = enrichmentOf(options);
-  const refreshes = enrichment && refresh && { refresh, enrichment };
+  const billing = options.billing === true;
+  const refreshes = (enrichment !== null || billing) && refresh ? { refresh } : null;
   let onEventHandle: string | undefined;
   let refreshHandle: string | undefined;
   return httpActionGeneric(async (ctx, request) => {
@@ -114,9 +115,10 @@ export function webhookHandler(
             refreshHandle !== undefined && {
               refresh: {
                 handle: refreshHandle,
-                users: refreshes.enrichment.users,
-                organizations: refreshes.enrichment.organizations,
-                afterSignInMs: refreshes.enrichment.refreshAfterSignInMs,
+                users: enrichment?.users ?? false,
+                organizations: enrichment?.organizations ?? false,
+                afterSignInMs: enrichment?.refreshAfterSignInMs,
+                ...(billing && { billing: true }),
               },
             }),
         }));

@@ -21,6 +21,8 @@ export const vRefreshTriggers = v.object({
   organizations: v.boolean(),
   /** Refresh a user after a sign-in when its last fetch is at least this old; absent: never. */
   afterSignInMs: v.optional(v.number()),
+  /** The `billing` option: a `customer.*` event refreshes the user or organization it names. */
+  billing: v.optional(v.boolean()),
 });
 export type RefreshTriggers = Infer<typeof vRefreshTriggers>;
 

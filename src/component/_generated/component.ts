@@ -1136,6 +1136,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           onEvent?: string;
           refresh?: {
             afterSignInMs?: number;
+            billing?: boolean;
             handle: string;
             organizations: boolean;
             users: boolean;
