@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
 import { httpRouter, makeFunctionReference } from "convex/server";
 import kindeTest, {
+  customerEvent,
   makeTenant,
   makeTenantBilling,
   organizationCreated,
@@ -21,7 +22,7 @@ import kindeTest, {
   type TenantUser,
 } from "convex-kinde/test";
 import { Kinde, type EnrichmentOptions, type MirrorEvent, type RefreshResult } from "convex-kinde";
-import { components } from "../example/convex/_generated/api.js";
+import { components, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import type { DataModel } from "../example/convex/_generated/dataModel.js";
 import { anHourAgo, modules, postWebhook, useManagementApi, useWebhookTest } from "./setup.js";
@@ -326,5 +327,216 @@ describe("a refresh with billing on", () => {
       /refresh: user kp_\w+: billing customer customer_\w+ has more than 500/,
     );
     expect(await host.has(ada.id, "CcdkvEXpbg6UY")).toBe(true);
+  });
+});
+
+describe("customer.* webhooks with billing on", () => {
+  const fakeTimers = () => vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+
+  test("B2C: an event naming the user refreshes it, and the check follows; a cancellation stops it passing", async () => {
+    fakeTimers();
+    const host = await billedApp();
+    const ada = kinde.tenant.users[0]!;
+    await host.mirrorUser(ada);
+    const customer = customerOf({ user: ada.id });
+    // The mirror does not know the customer id yet: the event names the user.
+    expect(
+      await host.deliver(
+        customerEvent("customer.agreement_created", { id: ada.id, shape: "user_id" }),
+      ),
+    ).toMatch(/^ignored/);
+    expect(await host.refreshes()).toEqual([`host:refresh user ${ada.id}`]);
+    await host.runScheduled();
+    expect(await host.has(ada.id, "CcdkvEXpbg6UY")).toBe(true);
+
+    // Kinde cancels the plan: the stand-in drops the entitlement, then the event names the customer.
+    customer.plans = [];
+    customer.entitlements = [];
+    expect(
+      await host.deliver(customerEvent("customer.agreement_cancelled", { id: customer.id })),
+    ).toMatch(/^ignored/);
+    expect(await host.has(ada.id, "CcdkvEXpbg6UY")).toBe(true); // until the refresh lands
+    await host.runScheduled();
+    expect(await host.has(ada.id, "CcdkvEXpbg6UY")).toBe(false);
+    expect((await host.events()).every((e) => e.unmatchedKeys === undefined)).toBe(true);
+  });
+
+  test("B2B: data.org_code and data.customer.id find the organization; the host's own handler still runs", async () => {
+    fakeTimers();
+    const host = await billedApp();
+    const org = kinde.tenant.organizations[0]!;
+    const bob = kinde.tenant.users[1]!;
+    await host.mirrorOrganization(org.code);
+    await host.mirrorUser(bob, [org.code]);
+    expect(
+      await host.deliver(
+        customerEvent(
+          "customer.plan_changed",
+          { id: org.code, shape: "org_code", fields: { plan_code: "team" } },
+          { at: host.at + 100 },
+        ),
+      ),
+    ).toMatch(/^delivered/);
+    const handled = await host.t.run((ctx) => ctx.db.query("profiles").collect());
+    expect(handled.filter((p) => p.kindeId === "heard:plan_changed")).toHaveLength(1);
+    await host.runScheduled();
+    expect(await host.has(bob.id, "csv-export", org.code)).toBe(true);
+
+    const customer = customerOf({ organization: org.code });
+    customer.entitlements = customer.entitlements.filter((e) => e.feature_code !== "csv-export");
+    expect(
+      await host.deliver(
+        customerEvent(
+          "customer.plan_changed",
+          { id: customer.id, shape: "customer.id" },
+          { at: host.at + 200 },
+        ),
+      ),
+    ).toMatch(/^delivered/);
+    expect(await host.refreshes()).toEqual([`host:refresh organization ${org.code}`]);
+    await host.runScheduled();
+    expect(await host.has(bob.id, "csv-export", org.code)).toBe(false);
+    expect(await host.has(bob.id, "seats", org.code)).toBe(true);
+  });
+
+  test("a burst, duplicates and out-of-order events: one refresh, and it reads what Kinde has now", async () => {
+    fakeTimers();
+    const host = await billedApp();
+    const ada = kinde.tenant.users[0]!;
+    await host.mirrorUser(ada);
+    const customer = customerOf({ user: ada.id });
+    customer.entitlements = [tenantEntitlement(7, { feature_code: "upgraded" })];
+    const newer = customerEvent(
+      "customer.plan_changed",
+      { id: ada.id, shape: "user_id" },
+      { at: host.at + 2000 },
+    );
+    const older = customerEvent(
+      "customer.plan_assigned",
+      { id: ada.id, shape: "user_id" },
+      { at: host.at + 1000 },
+    );
+    expect(await host.deliver(newer)).toMatch(/^delivered/);
+    expect(await host.deliver(older)).toMatch(/^ignored/);
+    expect(await host.deliver(newer)).toMatch(/^duplicate/);
+    expect(await host.refreshes()).toEqual([`host:refresh user ${ada.id}`]);
+    await host.runScheduled();
+    expect(apiPaths()).toEqual(["/api/v1/user", "/api/v1/billing/entitlements"]);
+    expect(await host.has(ada.id, "upgraded")).toBe(true);
+    // A duplicate after the refresh ran asks for nothing.
+    expect(await host.deliver(older)).toMatch(/^duplicate/);
+    expect(await host.refreshes()).toEqual([]);
+  });
+
+  test("expired and future-dated events ask for nothing", async () => {
+    fakeTimers();
+    const host = await billedApp();
+    const ada = kinde.tenant.users[0]!;
+    await host.mirrorUser(ada);
+    const ref = { id: ada.id, shape: "user_id" as const };
+    expect(
+      await host.deliver(
+        customerEvent("customer.plan_assigned", ref, { at: Date.now() - 30 * 86_400_000 }),
+      ),
+    ).toMatch(/^expired/);
+    expect(
+      await host.deliver(
+        customerEvent("customer.plan_assigned", ref, { at: Date.now() + 86_400_000 }),
+      ),
+    ).toMatch(/^future/);
+    expect(await host.refreshes()).toEqual([]);
+  });
+
+  test("an unmatched customer: the event's keys are recorded, never its values; nothing is scheduled", async () => {
+    fakeTimers();
+    const host = await billedApp();
+    const ada = kinde.tenant.users[0]!;
+    await host.mirrorUser(ada);
+    await host.deliver(userDeleted(kinde.tenant.users[3]!.id, { at: host.at + 10 }));
+    const secret = "card_4242424242424242";
+    const longKey = `k${"x".repeat(100)}`;
+    const cases = [
+      customerEvent("customer.payment_failed", {
+        id: "customer_unknown000000000000000000000",
+        fields: { payment_method: secret, [longKey]: 1 },
+      }),
+      // A user the mirror does not have (deleted), and an organization it never saw.
+      customerEvent("customer.invoice_overdue", {
+        id: kinde.tenant.users[3]!.id,
+        shape: "user_id",
+      }),
+      customerEvent("customer.invoice_overdue", { id: "org_never", shape: "org_code" }),
+      // No usable id at all.
+      customerEvent("customer.meter_usage_updated", { id: "", fields: { usage: secret } }),
+    ];
+    for (const event of cases) expect(await host.deliver(event)).toMatch(/^ignored/);
+    expect(await host.refreshes()).toEqual([]);
+    const recorded = (await host.events()).filter((e) => e.type.startsWith("customer."));
+    expect(recorded.map((e) => [e.type, e.outcome, e.unmatchedKeys])).toEqual(
+      [
+        [
+          "customer.payment_failed",
+          "ignored",
+          ["payment_method", `k${"x".repeat(63)}`, "customer_id"],
+        ],
+        ["customer.invoice_overdue", "ignored", ["user_id"]],
+        ["customer.invoice_overdue", "ignored", ["org_code"]],
+        ["customer.meter_usage_updated", "ignored", ["usage", "customer_id"]],
+      ].reverse(),
+    );
+    expect(JSON.stringify(recorded)).not.toContain(secret);
+  });
+
+  test("more than 20 keys: the first 20 are recorded", async () => {
+    const host = await billedApp();
+    const keys = Array.from({ length: 30 }, (_, i) => `key_${i}`);
+    const event = customerEvent("customer.payment_succeeded", {
+      id: "customer_unknown000000000000000000000",
+      fields: Object.fromEntries(keys.map((k) => [k, k])),
+    });
+    expect(await host.deliver(event)).toMatch(/^ignored/);
+    const [record] = await host.events();
+    expect(record!.unmatchedKeys).toEqual(keys.slice(0, 20));
+  });
+});
+
+describe("customer.* webhooks without billing", () => {
+  test("record no keys and schedule nothing (billing off, enrichment on)", async () => {
+    const tenant = makeTenant({ users: 2, organizations: 1 });
+    kinde = await managementApi.serve({ ...tenant, billing: makeTenantBilling(tenant) });
+    const enriched = new Kinde(components.kinde, { enrichment: {} });
+    const http = httpRouter();
+    enriched.registerRoutes(http, {
+      onEvent: internal.kinde.onKindeEvent,
+      refresh: makeFunctionReference<"action">("host:refresh") as never,
+    });
+    const t = convexTest({
+      schema,
+      modules: {
+        ...modules,
+        "./host.ts": async () => ({ refresh: enriched.refreshAction() }),
+        "./http.ts": async () => ({ default: http }),
+      },
+      transactionLimits: true,
+    });
+    kindeTest.register(t, "kinde", { inspect: true });
+    const ada = tenant.users[0]!;
+    await postWebhook(t, await app.issuer.sign(userCreated({ id: ada.id }, { at: anHourAgo() })));
+    const pending = async () =>
+      (await readKindeScheduledFunctions(t)).filter((job) => job.state === "pending");
+    const before = await pending();
+    const answer = await postWebhook(
+      t,
+      await app.issuer.sign(
+        customerEvent("customer.plan_changed", { id: ada.id, shape: "user_id" }),
+      ),
+    );
+    expect(answer.text).toMatch(/^ignored/);
+    expect(await pending()).toEqual(before);
+    const { page } = await t.query(components.kinde.events.listEvents, {
+      paginationOpts: { numItems: 1, cursor: null },
+    });
+    expect(page[0]).toMatchObject({ type: "customer.plan_changed", outcome: "ignored" });
+    expect(page[0]).not.toHaveProperty("unmatchedKeys");
   });
 });

@@ -32,6 +32,7 @@ import {
 } from "./kindePayloads.js";
 import { messageOf } from "../shared/errors.js";
 import { encodeUnmirroredData } from "../shared/unmirroredEvents.js";
+import { customerRefOf, isCustomerEventType } from "../shared/customerEvents.js";
 
 /** The envelope every Kinde webhook shares. `data` is checked per event type. */
 export const vKindeEnvelope = v.object({
@@ -111,15 +112,16 @@ const FROM_WEBHOOK = {
  * @param options `forHooks`: the host has event hooks, so an event of a type
  *   the mirror does not mirror carries its data for them (as JSON text, see
  *   `encodeUnmirroredData`) and its `ip_address`. Without hooks it carries
- *   neither, and costs what it always did.
+ *   neither, and costs what it always did. `billing`: the `billing` option is
+ *   on, so a `customer.*` event carries whose customer it names (`customer`).
  * @throws InvalidPayloadError when the envelope is malformed or a handled event
  *   type lacks the data it needs (e.g. no user id).
  */
 export function toKindeEvent(
   claims: unknown,
-  { forHooks = false }: { forHooks?: boolean } = {},
+  { forHooks = false, billing = false }: { forHooks?: boolean; billing?: boolean } = {},
 ): KindeEvent {
-  const event = mapEvent(claims, forHooks);
+  const event = mapEvent(claims, forHooks, billing);
   if (!isWellFormed(event)) {
     throw new InvalidPayloadError(
       `\`${firstMalformedString(event)}\` is not valid Unicode (it contains a lone surrogate), which Convex cannot store`,
@@ -163,7 +165,7 @@ function firstMalformedString(value: unknown, path = "event"): string | undefine
   return undefined;
 }
 
-function mapEvent(claims: unknown, forHooks: boolean): KindeEvent {
+function mapEvent(claims: unknown, forHooks: boolean, billing: boolean): KindeEvent {
   const envelope = parseOrThrow(vKindeEnvelope, claims, "the event envelope");
   const eventId = envelope.event_id.trim();
   if (eventId === "") throw new InvalidPayloadError("`event_id` is empty");
@@ -177,7 +179,12 @@ function mapEvent(claims: unknown, forHooks: boolean): KindeEvent {
   const meta = withoutUndefined({ eventId, occurredAt, source: envelope.source ?? undefined });
   const type = envelope.type;
   if (!isHandledType(type)) {
-    const unhandled = { type: "unhandled" as const, ...meta, kindeType: type };
+    const unhandled = {
+      type: "unhandled" as const,
+      ...meta,
+      kindeType: type,
+      ...(billing && isCustomerEventType(type) && { customer: customerRefOf(envelope.data) }),
+    };
     return forHooks ? { ...unhandled, ...forUnmirroredHandlers(claims, envelope.data) } : unhandled;
   }
   const { entityKind, change } = EVENT_TYPES[type];

@@ -100,7 +100,7 @@ export function webhookHandler(
       const issuerUrl = webhookIssuerUrl(options);
       const token = (await readBody(request)).trim();
       const claims = await verifyWebhookToken(token, issuerUrl);
-      const event = toKindeEvent(claims, { forHooks: onEvent !== undefined });
+      const event = toKindeEvent(claims, { forHooks: onEvent !== undefined, billing });
       const type = kindeTypeOf(event);
       let outcome: Outcome;
       let failureLogged = false;

@@ -51,7 +51,7 @@ async function findCustomerRow(ctx: QueryCtx, { ownerKind, ownerId }: OwnerKey) 
 }
 
 /** Whether the owner is mirrored: a deleted owner has no row (its tombstone's invariant), nor has one never seen. */
-async function isMirrored(ctx: QueryCtx, owner: BillingOwner): Promise<boolean> {
+export async function isMirrored(ctx: QueryCtx, owner: BillingOwner): Promise<boolean> {
   return owner.kind === "user"
     ? (await findUser(ctx, owner.kindeId)) !== null
     : (await findOrganization(ctx, owner.orgCode)) !== null;
@@ -309,15 +309,23 @@ export const getBilling = query({
 });
 
 /** Whose customer `customerId` is, or null: for a billing webhook that names its customer by id. */
+export async function ownerOfCustomer(
+  ctx: QueryCtx,
+  customerId: string,
+): Promise<BillingOwner | null> {
+  const row = await ctx.db
+    .query("billingCustomers")
+    .withIndex("customerId", (q) => q.eq("customerId", customerId))
+    .first();
+  return row && ownerOf(row);
+}
+
 export const findCustomer = query({
   args: { customerId: v.string() },
   returns: v.union(v.object({ owner: vBillingOwner }), v.null()),
   handler: async (ctx, { customerId }) => {
-    const row = await ctx.db
-      .query("billingCustomers")
-      .withIndex("customerId", (q) => q.eq("customerId", customerId))
-      .first();
-    return row && { owner: ownerOf(row) };
+    const owner = await ownerOfCustomer(ctx, customerId);
+    return owner && { owner };
   },
 });
 

@@ -39,6 +39,7 @@ import { expiresAtFor, retentionWindowMs } from "../shared/retention.js";
 import type { ApplyResult } from "./changes.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { requestTriggeredRefresh, vRefreshTriggers } from "./refreshTriggers.js";
+import { requestBillingRefresh } from "./billingTriggers.js";
 
 /** What `applyEvent` takes besides the event (`recordFailedEvent` shares some). */
 const deliveryArgs = {
@@ -92,6 +93,16 @@ async function applyOnce(
           : await dispatch(ctx, event, expiresAt);
   const { outcome } = result;
 
+  // A billing event asks for a refresh of its customer's owner, whatever the host's handler did.
+  const billingRequest =
+    event.type === "unhandled" &&
+    event.customer &&
+    refresh?.billing &&
+    outcome !== "expired" &&
+    outcome !== "future"
+      ? await requestBillingRefresh(ctx, event.customer, refresh.handle)
+      : {};
+
   await recordEvent(ctx, outcome, {
     eventId: event.eventId,
     type: kindeTypeOf(event),
@@ -101,6 +112,7 @@ async function applyOnce(
     ...("error" in result ? { error: bounded(result.error, MAX_RECORDED_ERROR_LENGTH) } : {}),
     webhookId,
     expiresAt,
+    ...billingRequest,
   });
   if (result.outcome === "applied" && refresh && event.type !== "unhandled") {
     await requestTriggeredRefresh(ctx, event, refresh);

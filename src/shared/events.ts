@@ -12,6 +12,7 @@ import {
 } from "./mirror.js";
 import { ofTypes, oneMemberPerType } from "./validators.js";
 import { vUnmirroredData } from "./unmirroredEvents.js";
+import { vCustomerRef } from "./customerEvents.js";
 
 /** Fields every normalised event carries, taken from Kinde's signed envelope. */
 const eventFields = {
@@ -58,6 +59,9 @@ export const vKindeEvent = oneMemberPerType(
       // receives besides the envelope (see `vUnmirroredDelivery`).
       ipAddress: v.optional(v.string()),
       data: v.optional(vUnmirroredData),
+      // Only with the `billing` option, on a `customer.*` event: whose
+      // customer it names, for the refresh it triggers.
+      customer: v.optional(vCustomerRef),
     }),
   ),
 );
@@ -145,9 +149,10 @@ export const vEventRecord = v.object({
   /** Kinde's `webhook-id` header of the delivery, for matching Kinde's delivery logs. */
   webhookId: v.optional(v.string()),
   /**
-   * A billing event (`customer.*`, with the `billing` option) whose owner
-   * could not be found: the top-level keys of its `data`, never the values
-   * (at most 20, each cut to 64 characters). The doctor names them.
+   * With the `billing` option, a `customer.*` event whose customer matched
+   * no mirrored user or organization: the top-level keys of its `data`
+   * (never the values; at most 20, each at most 64 characters), so the
+   * doctor can say what it carried. Its outcome is what it would be anyway.
    */
   unmatchedKeys: v.optional(v.array(v.string())),
 });

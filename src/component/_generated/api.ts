@@ -11,6 +11,7 @@
 import type * as authorization from "../authorization.js";
 import type * as backfill from "../backfill.js";
 import type * as billing from "../billing.js";
+import type * as billingTriggers from "../billingTriggers.js";
 import type * as budget from "../budget.js";
 import type * as cascade from "../cascade.js";
 import type * as catalog from "../catalog.js";
@@ -45,6 +46,7 @@ const fullApi: ApiFromModules<{
   authorization: typeof authorization;
   backfill: typeof backfill;
   billing: typeof billing;
+  billingTriggers: typeof billingTriggers;
   budget: typeof budget;
   cascade: typeof cascade;
   catalog: typeof catalog;

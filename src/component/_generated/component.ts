@@ -1125,6 +1125,12 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 type: "permission.deleted";
               }
             | {
+                customer?: {
+                  customerId?: string;
+                  keys: Array<string>;
+                  kindeId?: string;
+                  orgCode?: string;
+                };
                 data?: { json: string } | { omitted: string };
                 eventId: string;
                 ipAddress?: string;
