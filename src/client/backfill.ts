@@ -36,6 +36,7 @@ import {
   type SkippedMemberships,
 } from "../shared/backfill.js";
 import { MAX_CATALOG_SIZE, type KeyRef } from "../shared/mirror.js";
+import type { BillingOwner } from "../shared/billing.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import {
   identifier,
@@ -72,6 +73,8 @@ import {
 import type { KindeOptions } from "./types.js";
 import type { EventHookReference } from "./webhook.js";
 import { messageOf } from "../shared/errors.js";
+import { customerIdsOfListed, readOrganizationCustomerId } from "./billingReads.js";
+import { applyCustomerRead, writeCustomerIds, type BillingDeps } from "./billingRefresh.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
@@ -713,7 +716,26 @@ async function step(
 ): Promise<BackfillStatus> {
   const advance = async (step: Step) => await writer.advance(run, step);
   const enrichment = enrichmentOf(options);
+  const billing = options.billing === true;
   const hook = { onEvent: writer.onEvent, runId: run.runId };
+  const billingDeps: BillingDeps = { ctx, component, api, log, ...hook };
+  /**
+   * With billing: records the owners' customer ids (as a read begun at
+   * `fetchedAt` gave them), then reads each customer's entitlements and
+   * plans, one request each (per 100 entitlements).
+   */
+  const backfillCustomers = async (
+    fetchedAt: number,
+    customers: { owner: BillingOwner; customerId: string | null }[],
+  ) => {
+    if (customers.length === 0) return;
+    await writeCustomerIds(billingDeps, fetchedAt, customers);
+    for (const { owner, customerId } of customers) {
+      if (customerId !== null) {
+        await applyCustomerRead(billingDeps, owner, customerId, fetchedAt);
+      }
+    }
+  };
   /**
    * Writes `page` and holds the run at it while `enrich` hands the page's
    * enrichment to the component, then moves the run to `next`: a run that
@@ -857,11 +879,20 @@ async function step(
         ? { phase: "organizations", ...next }
         : { phase: "users" };
       const selection = enrichment?.organizationProperties;
-      if (!selection) return await advance({ page, next: after });
-      // One properties request per organization: Kinde lists no organization's properties in bulk.
+      if (!selection && !billing) return await advance({ page, next: after });
+      // One request per organization for each: Kinde lists no organization's properties or customer in bulk.
       return await advanceEnriched(page, after, async () => {
         for (const { code } of organizations) {
-          await refreshOrganizationProperties(ctx, component, api, code, selection, log, hook);
+          if (selection) {
+            await refreshOrganizationProperties(ctx, component, api, code, selection, log, hook);
+          }
+          if (billing) {
+            const fetchedAt = Date.now();
+            const read = await readOrganizationCustomerId(api, code);
+            if (read === null) continue; // gone from Kinde: its deletion's webhook removes it
+            const owner = { kind: "organization" as const, orgCode: code };
+            await backfillCustomers(fetchedAt, [{ owner, customerId: read.customerId }]);
+          }
         }
       });
     }
@@ -892,7 +923,7 @@ async function step(
       // The page's details are versioned by when its request began.
       const fetchedAt = Date.now();
       const { items, next } = await list("/api/v1/users", "users", BACKFILL_SCOPES.users, {
-        expand: usersExpand(enrichment, ["organizations"])!,
+        expand: usersExpand(enrichment, ["organizations", ...(billing ? ["billing"] : [])])!,
       });
       const users = parseItems(vApiUser, items, toBackfillUser, warn("user"));
       for (const user of users) {
@@ -909,12 +940,22 @@ async function step(
           : await afterUsers();
       log.info(`backfill: users page (${users.length} users)`);
       const page: BackfillRowsPage = { kind: "users", items: users };
-      if (!enrichment || enrichment.details.length === 0)
-        return await advance({ page, next: after });
-      const details = detailsOfListed(items, enrichment, log);
-      return await advanceEnriched(page, after, () =>
-        applyUserFetches(ctx, component, fetchedAt, details, hook),
-      );
+      const enriched = enrichment !== null && enrichment.details.length > 0;
+      if (!enriched && !billing) return await advance({ page, next: after });
+      return await advanceEnriched(page, after, async () => {
+        if (enriched) {
+          const details = detailsOfListed(items, enrichment, log);
+          await applyUserFetches(ctx, component, fetchedAt, details, hook);
+        }
+        if (billing) {
+          // The customer ids come with the listing (`expand=billing`): no request per user.
+          const customers = customerIdsOfListed(items).map(({ kindeId, customerId }) => ({
+            owner: { kind: "user" as const, kindeId },
+            customerId,
+          }));
+          await backfillCustomers(fetchedAt, customers);
+        }
+      });
     }
     case "memberships": {
       const orgCode = run.orgCode!;

@@ -23,41 +23,43 @@ export type BillingRefreshOutcome = "applied" | "stale" | "missing" | "no custom
 const describeOwner = (owner: BillingOwner) =>
   owner.kind === "user" ? `user ${owner.kindeId}` : `organization ${owner.orgCode}`;
 
+/** What the billing reads and writes need. */
+export interface BillingDeps {
+  ctx: Pick<GenericActionCtx<GenericDataModel>, "runMutation">;
+  component: ComponentApi;
+  api: ManagementApi;
+  log: Logger;
+  /** The host's hook, told `billing.updated`. */
+  onEvent: string | undefined;
+  /** A backfill run's id: the hook's origin is `{ kind: "backfill", runId }`, else `{ kind: "refresh", fetchedAt }`. */
+  runId?: string;
+}
+
+/** Records owners' customer ids as a read begun at `fetchedAt` gave them (at most 500). */
+export async function writeCustomerIds(
+  { ctx, component }: BillingDeps,
+  fetchedAt: number,
+  customers: { owner: BillingOwner; customerId: string | null }[],
+) {
+  return await ctx.runMutation(component.billing.setCustomerIds, { fetchedAt, customers });
+}
+
 /**
- * Records `owner`'s customer id and, if it has one, reads and applies that
- * customer. `onEvent`: the host's hook, told `billing.updated` with origin
- * `{ kind: "refresh", fetchedAt }`.
+ * Reads customer `customerId`'s entitlements and plans (one request per 100
+ * entitlements) and hands them to the component as `owner`'s, versioned by
+ * `fetchedAt`. A customer past the mirror's bounds is logged and not
+ * retried (another read would find the same): `failed`.
  */
-export async function refreshCustomer(
-  {
-    ctx,
-    component,
-    api,
-    log,
-    onEvent,
-  }: {
-    ctx: GenericActionCtx<GenericDataModel>;
-    component: ComponentApi;
-    api: ManagementApi;
-    log: Logger;
-    onEvent: string | undefined;
-  },
+export async function applyCustomerRead(
+  { ctx, component, api, log, onEvent, runId }: BillingDeps,
   owner: BillingOwner,
-  customerId: string | null,
+  customerId: string,
   fetchedAt: number,
 ): Promise<{ outcome: BillingRefreshOutcome; error?: string }> {
-  const ids = await ctx.runMutation(component.billing.setCustomerIds, {
-    fetchedAt,
-    customers: [{ owner, customerId }],
-  });
-  // Deleted since `begin`: nothing more to read for it.
-  if (ids.missing > 0) return { outcome: "missing" };
-  if (customerId === null) return { outcome: "no customer" };
   let read;
   try {
     read = await readCustomer(api, customerId);
   } catch (error) {
-    // Another read would find the same customer: logged, not retried.
     if (!(error instanceof BillingLimitError)) throw error;
     log.error(`refresh: ${describeOwner(owner)}: ${error.message}; its billing is left as it was`);
     return { outcome: "failed", error: error.message };
@@ -67,14 +69,35 @@ export async function refreshCustomer(
       `refresh: billing customer ${customerId} of ${describeOwner(owner)}: left out ${read.dropped.join("; ")}`,
     );
   }
+  const origin =
+    runId !== undefined
+      ? { kind: "backfill" as const, runId }
+      : { kind: "refresh" as const, fetchedAt };
   const { outcome } = await ctx.runMutation(component.billing.applyCustomer, {
     owner,
     customerId,
     fetchedAt,
     plans: read.plans,
     entitlements: read.entitlements,
-    ...(onEvent && { hook: { onEvent, origin: { kind: "refresh" as const, fetchedAt } } }),
+    ...(onEvent && { hook: { onEvent, origin } }),
   });
   log.debug(`refresh: ${describeOwner(owner)}'s billing customer ${customerId}: ${outcome}`);
   return { outcome };
+}
+
+/**
+ * Records `owner`'s customer id and, if it has one, reads and applies that
+ * customer: the billing part of one owner's refresh.
+ */
+export async function refreshCustomer(
+  deps: BillingDeps,
+  owner: BillingOwner,
+  customerId: string | null,
+  fetchedAt: number,
+): Promise<{ outcome: BillingRefreshOutcome; error?: string }> {
+  const ids = await writeCustomerIds(deps, fetchedAt, [{ owner, customerId }]);
+  // Deleted since `begin`: nothing more to read for it.
+  if (ids.missing > 0) return { outcome: "missing" };
+  if (customerId === null) return { outcome: "no customer" };
+  return await applyCustomerRead(deps, owner, customerId, fetchedAt);
 }
