@@ -540,3 +540,29 @@ describe("customer.* webhooks without billing", () => {
     expect(page[0]).not.toHaveProperty("unmatchedKeys");
   });
 });
+
+describe('the sweep ({ kind: "all" }) with billing on', () => {
+  test("billing alone: every user's customer from the users listing, each organization's, each customer read once", async () => {
+    const host = await billedApp();
+    const [ada, bob] = kinde.tenant.users;
+    const [acme, other] = kinde.tenant.organizations;
+    await host.mirrorOrganization(acme!.code);
+    await host.mirrorOrganization(other!.code);
+    await host.mirrorUser(ada!);
+    await host.mirrorUser(bob!, [acme!.code]);
+    const first = await host.refresh({ kind: "all" });
+    expect(first.outcome).toBe("continuing");
+    await host.t.finishAllScheduledFunctions(() => {});
+    expect(await host.has(ada!.id, "CcdkvEXpbg6UY")).toBe(true);
+    expect(await host.has(bob!.id, "csv-export", acme!.code)).toBe(true);
+    expect(await host.billingOf({ kind: "user", kindeId: bob!.id })).toBeNull();
+    expect(apiRequests().map((r) => [r.path, r.query.expand])).toEqual([
+      ["/api/v1/users", "billing"],
+      ["/api/v1/billing/entitlements", "plans"],
+      ["/api/v1/organizations", undefined],
+      ["/api/v1/organization", "billing"],
+      ["/api/v1/billing/entitlements", "plans"],
+      ["/api/v1/organization", "billing"],
+    ]);
+  });
+});

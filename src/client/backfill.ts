@@ -36,7 +36,6 @@ import {
   type SkippedMemberships,
 } from "../shared/backfill.js";
 import { MAX_CATALOG_SIZE, type KeyRef } from "../shared/mirror.js";
-import type { BillingOwner } from "../shared/billing.js";
 import { MAX_ORGANIZATIONS_PER_USER } from "../shared/userLimits.js";
 import {
   identifier,
@@ -74,7 +73,7 @@ import type { KindeOptions } from "./types.js";
 import type { EventHookReference } from "./webhook.js";
 import { messageOf } from "../shared/errors.js";
 import { customerIdsOfListed, readOrganizationCustomerId } from "./billingReads.js";
-import { applyCustomerRead, writeCustomerIds, type BillingDeps } from "./billingRefresh.js";
+import { refreshCustomers, type BillingDeps } from "./billingRefresh.js";
 
 /** Kinde's largest page size for list endpoints. */
 export const PAGE_SIZE = 500;
@@ -720,23 +719,6 @@ async function step(
   const hook = { onEvent: writer.onEvent, runId: run.runId };
   const billingDeps: BillingDeps = { ctx, component, api, log, ...hook };
   /**
-   * With billing: records the owners' customer ids (as a read begun at
-   * `fetchedAt` gave them), then reads each customer's entitlements and
-   * plans, one request each (per 100 entitlements).
-   */
-  const backfillCustomers = async (
-    fetchedAt: number,
-    customers: { owner: BillingOwner; customerId: string | null }[],
-  ) => {
-    if (customers.length === 0) return;
-    await writeCustomerIds(billingDeps, fetchedAt, customers);
-    for (const { owner, customerId } of customers) {
-      if (customerId !== null) {
-        await applyCustomerRead(billingDeps, owner, customerId, fetchedAt);
-      }
-    }
-  };
-  /**
    * Writes `page` and holds the run at it while `enrich` hands the page's
    * enrichment to the component, then moves the run to `next`: a run that
    * stops in between reads the page again and enriches it again.
@@ -891,7 +873,9 @@ async function step(
             const read = await readOrganizationCustomerId(api, code);
             if (read === null) continue; // gone from Kinde: its deletion's webhook removes it
             const owner = { kind: "organization" as const, orgCode: code };
-            await backfillCustomers(fetchedAt, [{ owner, customerId: read.customerId }]);
+            await refreshCustomers(billingDeps, fetchedAt, [
+              { owner, customerId: read.customerId },
+            ]);
           }
         }
       });
@@ -953,7 +937,7 @@ async function step(
             owner: { kind: "user" as const, kindeId },
             customerId,
           }));
-          await backfillCustomers(fetchedAt, customers);
+          await refreshCustomers(billingDeps, fetchedAt, customers);
         }
       });
     }

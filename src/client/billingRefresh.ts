@@ -56,17 +56,18 @@ export async function applyCustomerRead(
   customerId: string,
   fetchedAt: number,
 ): Promise<{ outcome: BillingRefreshOutcome; error?: string }> {
+  const task = runId !== undefined ? "backfill" : "refresh";
   let read;
   try {
     read = await readCustomer(api, customerId);
   } catch (error) {
     if (!(error instanceof BillingLimitError)) throw error;
-    log.error(`refresh: ${describeOwner(owner)}: ${error.message}; its billing is left as it was`);
+    log.error(`${task}: ${describeOwner(owner)}: ${error.message}; its billing is left as it was`);
     return { outcome: "failed", error: error.message };
   }
   if (read.dropped.length > 0) {
     log.warn(
-      `refresh: billing customer ${customerId} of ${describeOwner(owner)}: left out ${read.dropped.join("; ")}`,
+      `${task}: billing customer ${customerId} of ${describeOwner(owner)}: left out ${read.dropped.join("; ")}`,
     );
   }
   const origin =
@@ -81,7 +82,7 @@ export async function applyCustomerRead(
     entitlements: read.entitlements,
     ...(onEvent && { hook: { onEvent, origin } }),
   });
-  log.debug(`refresh: ${describeOwner(owner)}'s billing customer ${customerId}: ${outcome}`);
+  log.debug(`${task}: ${describeOwner(owner)}'s billing customer ${customerId}: ${outcome}`);
   return { outcome };
 }
 
@@ -100,4 +101,21 @@ export async function refreshCustomer(
   if (ids.missing > 0) return { outcome: "missing" };
   if (customerId === null) return { outcome: "no customer" };
   return await applyCustomerRead(deps, owner, customerId, fetchedAt);
+}
+
+/**
+ * Records a page of owners' customer ids as a read begun at `fetchedAt` gave
+ * them (at most 500), then reads and applies each customer: the backfill's
+ * and the sweep's pages.
+ */
+export async function refreshCustomers(
+  deps: BillingDeps,
+  fetchedAt: number,
+  customers: { owner: BillingOwner; customerId: string | null }[],
+): Promise<void> {
+  if (customers.length === 0) return;
+  await writeCustomerIds(deps, fetchedAt, customers);
+  for (const { owner, customerId } of customers) {
+    if (customerId !== null) await applyCustomerRead(deps, owner, customerId, fetchedAt);
+  }
 }

@@ -32,8 +32,12 @@ import {
   type AppliedUsers,
 } from "./enrichmentPages.js";
 import { ENRICHMENT_SCOPES, readUser } from "./enrichmentReads.js";
-import { readOrganizationCustomerId, readUserCustomerId } from "./billingReads.js";
-import { refreshCustomer } from "./billingRefresh.js";
+import {
+  customerIdsOfListed,
+  readOrganizationCustomerId,
+  readUserCustomerId,
+} from "./billingReads.js";
+import { refreshCustomer, refreshCustomers } from "./billingRefresh.js";
 import type { BillingOwner } from "../shared/billing.js";
 import { createLogger, type Logger } from "./log.js";
 import {
@@ -168,8 +172,7 @@ export function refreshAction(
           : args.kind === "user"
             ? enrichment.users
             : enrichment.users || enrichment.organizations);
-      // The sweep is enrichment's; billing refreshes one user or organization.
-      const wanted = enriched || (billing && args.kind !== "all");
+      const wanted = enriched || billing;
       if (!wanted) {
         log.info(
           `refresh: the enrichment option keeps nothing of ${args.kind === "all" ? "users or organizations" : `this ${args.kind}`}${billing ? "" : " and billing is off"}; nothing fetched`,
@@ -193,8 +196,7 @@ export function refreshAction(
       };
       const what = args.kind === "all" ? "sweep" : `${args.kind} ${args.entityId}`;
       try {
-        if (args.kind === "all")
-          return await sweepPage({ ...context, enrichment: enrichment! }, resume);
+        if (args.kind === "all") return await sweepPage(context, resume);
         return await refreshEntity(context, args.kind, args.entityId!);
       } catch (error) {
         if (error instanceof WaitRequired) {
@@ -345,30 +347,38 @@ function describe({ applied, stale, missing }: AppliedUsers) {
   return `${applied} applied, ${stale} stale (a later fetch was there first), ${missing} not mirrored`;
 }
 
-/** The sweep's first position: the first listing the option needs. */
-function firstPhase(enrichment: Enrichment): SweepPosition | null {
-  const phase =
-    enrichment.details.length > 0
-      ? "users"
-      : enrichment.userProperties !== null
-        ? "userProperties"
-        : enrichment.organizationProperties !== null
-          ? "organizations"
-          : null;
+/** What the sweep reads: each listing's phase, as the options need it. */
+function sweptPhases({ enrichment, billing }: Pick<RefreshContext, "enrichment" | "billing">) {
+  return {
+    // Billing's user customer ids ride on the users listing (`expand=billing`).
+    users: (enrichment !== null && enrichment.details.length > 0) || billing,
+    userProperties: enrichment?.userProperties != null,
+    organizations: enrichment?.organizationProperties != null || billing,
+  };
+}
+
+/** The sweep's first position: the first listing the options need. */
+function firstPhase(context: RefreshContext): SweepPosition | null {
+  const wanted = sweptPhases(context);
+  const phase = wanted.users
+    ? "users"
+    : wanted.userProperties
+      ? "userProperties"
+      : wanted.organizations
+        ? "organizations"
+        : null;
   return phase && { phase, pages: 0 };
 }
 
 /** The listing after `phase`'s, or null when the sweep is done. */
 function phaseAfter(
-  enrichment: Enrichment,
+  context: RefreshContext,
   phase: SweepPosition["phase"],
   pages: number,
 ): SweepPosition | null {
-  if (phase === "users" && enrichment.userProperties !== null)
-    return { phase: "userProperties", pages };
-  if (phase !== "organizations" && enrichment.organizationProperties !== null) {
-    return { phase: "organizations", pages };
-  }
+  const wanted = sweptPhases(context);
+  if (phase === "users" && wanted.userProperties) return { phase: "userProperties", pages };
+  if (phase !== "organizations" && wanted.organizations) return { phase: "organizations", pages };
   return null;
 }
 
@@ -379,13 +389,10 @@ function phaseAfter(
  * properties read. Every user's part is versioned by when its page request
  * began; an organization's by when its own request began.
  */
-async function sweepPage(
-  context: RefreshContext & { enrichment: Enrichment },
-  resume: Args,
-): Promise<RefreshResult> {
-  const { ctx, component, api, enrichment, log, onEvent } = context;
+async function sweepPage(context: RefreshContext, resume: Args): Promise<RefreshResult> {
+  const { ctx, component, api, enrichment, billing, log, onEvent } = context;
   if (!resume.sweep) log.info("refresh: sweep started");
-  const at: SweepPosition = { ...(resume.sweep ?? firstPhase(enrichment)!) };
+  const at: SweepPosition = { ...(resume.sweep ?? firstPhase(context)!) };
   resume.sweep = at;
   let next: SweepPosition | null;
   let applied: AppliedUsers = { ...NONE };
@@ -397,12 +404,21 @@ async function sweepPage(
         {
           page_size: String(ENRICHMENT_PAGE_SIZE),
           next_token: at.cursor,
-          expand: usersExpand(enrichment),
+          expand: usersExpand(enrichment, billing ? ["billing"] : []),
         },
         ENRICHMENT_SCOPES.users,
       );
-      const users = detailsOfListed(body.users, enrichment, log);
-      applied = await applyUserFetches(ctx, component, fetchedAt, users, { onEvent });
+      if (enrichment) {
+        const users = detailsOfListed(body.users, enrichment, log);
+        applied = await applyUserFetches(ctx, component, fetchedAt, users, { onEvent });
+      }
+      if (billing) {
+        const customers = customerIdsOfListed(body.users).map(({ kindeId, customerId }) => ({
+          owner: { kind: "user" as const, kindeId },
+          customerId,
+        }));
+        await refreshCustomers(context, fetchedAt, customers);
+      }
       const paged = followPaging(
         at.paging,
         at.cursor,
@@ -412,7 +428,7 @@ async function sweepPage(
       next =
         "next" in paged
           ? { phase: "users", cursor: paged.next, paging: paged.paging, pages: at.pages + 1 }
-          : phaseAfter(enrichment, "users", at.pages + 1);
+          : phaseAfter(context, "users", at.pages + 1);
       break;
     }
     case "userProperties": {
@@ -421,13 +437,13 @@ async function sweepPage(
         api,
         at.cursor,
         at.paging,
-        enrichment.userProperties!,
+        enrichment!.userProperties!,
         log,
       );
       applied = await applyUserFetches(ctx, component, fetchedAt, page.users, { onEvent });
       next = page.next
         ? { phase: "userProperties", ...page.next, pages: at.pages + 1 }
-        : phaseAfter(enrichment, "userProperties", at.pages + 1);
+        : phaseAfter(context, "userProperties", at.pages + 1);
       break;
     }
     case "organizations": {
