@@ -504,11 +504,13 @@ export class Kinde {
   }
 
   /**
-   * Builds the refresh of enrichment (the `enrichment` option): an internal
-   * action that reads one user's or organization's details and properties
-   * from Kinde's Management API and writes them to the mirror, unless a
-   * later fetch got there first. The component schedules it after the
-   * webhooks that may change them (`registerRoutes(http, { refresh })`); run
+   * Builds the refresh of enrichment and billing (the `enrichment` and
+   * `billing` options): an internal action that reads one user's or
+   * organization's details and properties, and with billing its customer's
+   * entitlements and plans, from Kinde's Management API and writes them to
+   * the mirror, unless a later fetch got there first. The component
+   * schedules it after the webhooks that may change them (`user.*`,
+   * `organization.*`, `customer.*`; `registerRoutes(http, { refresh })`); run
    * it by hand, or sweep every user and organization from a cron with
    * `{ kind: "all" }` (a listing page per scheduled action):
    *
@@ -522,14 +524,15 @@ export class Kinde {
    * ```
    *
    * It uses the backfill's machine-to-machine credentials (scopes
-   * `read:users`, and `read:user_properties` / `read:organization_properties`
-   * for properties). A wait Kinde needs past a few seconds schedules it again
+   * `read:users`, `read:user_properties` / `read:organization_properties`
+   * for properties, `read:organizations` / `read:billing_entitlements` for
+   * billing). A wait Kinde needs past a few seconds schedules it again
    * then; a failure past the retries, or a missing scope, is logged with its
    * cause and ends it. See docs/enrichment.md.
    *
    * @param options `onEvent`: the hook `registerRoutes` takes, which hears
    *   `user.updated` / `organization.updated` with `origin: { kind: "refresh",
-   *   fetchedAt }` when a refresh changes what you read. `retry`: as for
+   *   fetchedAt }` (and `billing.updated`) when a refresh changes what you read. `retry`: as for
    *   {@link Kinde.backfillAction}.
    */
   refreshAction(options: RefreshActionOptions = {}) {
