@@ -90,9 +90,7 @@ export async function scheduleContinuation(
   args: Record<string, unknown>,
 ): Promise<void> {
   const self = await ctx.meta.getFunctionMetadata();
-  await ctx.scheduler.runAfter(
-    Math.max(0, resumesAt - Date.now()),
-    makeFunctionReference<"action">(self.name),
-    args,
-  );
+  // At the time itself, not after a delay counted from now: the status the
+  // caller reports (`resumesAt`) is then exactly when it runs.
+  await ctx.scheduler.runAt(resumesAt, makeFunctionReference<"action">(self.name), args);
 }
