@@ -795,12 +795,6 @@ export async function startKindeManagementApi(tenant: Tenant): Promise<Managemen
         (error: unknown) => res.writeHead(500).end(String(error)),
       );
   });
-  // Node closes an idle keep-alive connection after 5 s, and a client that
-  // reuses it just then sees a reset: the client retries it, as it must with
-  // Kinde, but a test counting requests would see the retry. A loaded CI
-  // machine can stall that long between two requests, so idle connections
-  // stay open until `close`.
-  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
